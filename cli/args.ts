@@ -1,0 +1,150 @@
+/**
+ * Flag parsing shared by every subcommand: `node:util` `parseArgs` in strict
+ * mode, with every failure turned into a one-line {@linkcode UsageError}.
+ *
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UsageError } from "../errors.ts";
+
+/** Option definitions, as `node:util` `parseArgs` takes them. */
+export type OptionSpecs = NonNullable<ParseArgsConfig["options"]>;
+
+/** Parsed flag values by name. */
+export type FlagValues = Record<string, string | boolean | string[] | boolean[] | undefined>;
+
+/** A subcommand of the CLI. */
+export interface Command {
+  /** The word that selects it (`serve`). */
+  name: string;
+  /** One line for the top-level help. */
+  summary: string;
+  /** Full help text shown by `echokit <name> --help` and after a usage error. */
+  help: string;
+  /**
+   * Runs the command.
+   *
+   * @param args The arguments after the subcommand name.
+   * @returns The process exit code.
+   */
+  run(args: string[]): Promise<number>;
+}
+
+/**
+ * Parses flags strictly; an unknown flag or a missing value is a UsageError.
+ *
+ * @param args The arguments to parse.
+ * @param options The flags allowed.
+ * @param allowPositionals Whether bare words are allowed.
+ * @returns Flag values and positionals.
+ */
+export function parseFlags(
+  args: string[],
+  options: OptionSpecs,
+  allowPositionals = false,
+): { values: FlagValues; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals,
+    });
+    return { values: values as FlagValues, positionals };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    // parseArgs messages are already one sentence; drop its advice about "--".
+    throw new UsageError(message.split(/\. |\n/)[0].replace(/\.$/, ""));
+  }
+}
+
+/** Bounds for a numeric flag. */
+export interface NumberBounds {
+  /** Smallest allowed value. */
+  min?: number;
+  /** Largest allowed value. */
+  max?: number;
+  /** Whether fractions are allowed. @default {false} */
+  fraction?: boolean;
+}
+
+/**
+ * Reads a numeric flag, checking its range.
+ *
+ * @param values Parsed flags.
+ * @param name The flag's name without dashes.
+ * @param bounds Range and integer-ness.
+ * @returns The number, or undefined when the flag was not given.
+ */
+export function numberFlag(
+  values: FlagValues,
+  name: string,
+  bounds: NumberBounds = {},
+): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  return parseNumber(`--${name}`, String(raw), bounds);
+}
+
+/**
+ * Parses a number given by the user, checking its range.
+ *
+ * @param what What the value is, for the message (`--port`).
+ * @param raw The text given.
+ * @param bounds Range and integer-ness.
+ * @returns The number.
+ */
+export function parseNumber(what: string, raw: string, bounds: NumberBounds = {}): number {
+  const { min = -Infinity, max = Infinity, fraction = false } = bounds;
+  const n = raw.trim() === "" ? NaN : Number(raw);
+  const kind = fraction ? "a number" : "a whole number";
+  const range = Number.isFinite(min) && Number.isFinite(max)
+    ? ` from ${min} to ${max}`
+    : Number.isFinite(min)
+    ? ` of at least ${min}`
+    : "";
+  if (!Number.isFinite(n) || (!fraction && !Number.isInteger(n)) || n < min || n > max) {
+    throw new UsageError(`Invalid ${what} "${raw}" (use ${kind}${range})`);
+  }
+  return n;
+}
+
+/**
+ * Parses a duration such as `30s`, `500ms`, `2m`, `200us` or a bare number of
+ * `unit`s.
+ *
+ * @param what What the value is, for the message (`--interval`).
+ * @param raw The text given.
+ * @param unit The unit of a bare number.
+ * @returns Milliseconds.
+ */
+export function parseDuration(what: string, raw: string, unit: "s" | "ms" = "s"): number {
+  const m = /^(\d+(?:\.\d+)?)(us|µs|ms|s|m|h)?$/.exec(raw.trim());
+  if (!m) {
+    throw new UsageError(`Invalid ${what} "${raw}" (use a duration such as 30s, 500ms or 2m)`);
+  }
+  const factor: Record<string, number> = {
+    us: 1e-3,
+    "µs": 1e-3,
+    ms: 1,
+    s: 1000,
+    m: 60000,
+    h: 3600000,
+  };
+  return Number(m[1]) * factor[m[2] ?? unit];
+}
+
+/**
+ * Checks a flag's value against a fixed set of words.
+ *
+ * @param what What the value is, for the message (`--mode`).
+ * @param raw The text given.
+ * @param allowed The allowed words.
+ * @returns The value, typed.
+ */
+export function oneOf<T extends string>(what: string, raw: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new UsageError(`Invalid ${what} "${raw}" (use ${allowed.join(", ")})`);
+  }
+  return raw as T;
+}

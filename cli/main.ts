@@ -1,0 +1,80 @@
+/**
+ * The CLI's dispatcher: picks the subcommand, maps errors to exit codes.
+ *
+ * @module
+ */
+import denoJson from "../deno.json" with { type: "json" };
+import { EchokitError, UsageError } from "../errors.ts";
+import type { Command } from "./args.ts";
+import { compareCommand } from "./compare.ts";
+import { loadCommand } from "./load.ts";
+import { plansCommand } from "./plans.ts";
+import { serveCommand } from "./serve.ts";
+
+/** echokit's version, from deno.json. */
+export const VERSION: string = denoJson.version;
+
+/** Every subcommand, in help order. */
+export const COMMANDS: readonly Command[] = [
+  serveCommand,
+  loadCommand,
+  compareCommand,
+  plansCommand,
+];
+
+/** The top-level help text. */
+export const USAGE =
+  `echokit ${VERSION} — which I/O concurrency model should my server use, and what does it cost?
+
+Usage: echokit <command> [options]
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(9)} ${c.summary}`).join("\n")}
+
+Options:
+  -h, --help     show help (also: echokit <command> --help)
+  -V, --version  print the version
+
+Run with Deno: deno run -A mod.ts <command> …`;
+
+/** The first help line and a pointer to the rest, printed after a usage error. */
+function usageLine(command: Command): string {
+  return `${command.help.split("\n")[0]}\nRun "echokit ${command.name} --help" for all options.`;
+}
+
+/**
+ * Runs the CLI.
+ *
+ * @param args Command-line arguments (without the program name).
+ * @returns The exit code: 0 success, 1 runtime error, 2 usage error.
+ */
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "-h" || name === "--help" || name === "help") {
+    const topic = name === "help" ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
+    console.log(topic ? topic.help : USAGE);
+    return 0;
+  }
+  if (name === "-V" || name === "--version") {
+    console.log(`echokit ${VERSION}`);
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    console.error(`error: Unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`error: ${err.message}\n${usageLine(command)}`);
+      return err.exitCode;
+    }
+    if (err instanceof EchokitError) {
+      console.error(`error: ${err.message}`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+}

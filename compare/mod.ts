@@ -1,0 +1,6 @@
+/**
+ * Runs server modes × plans side by side and renders the comparison.
+ *
+ * @module
+ */
+export {};

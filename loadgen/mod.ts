@@ -1,0 +1,14 @@
+/**
+ * The load generator: JMeter-style thread/loop plans, JMeter-exact summary
+ * lines, server CPU and memory, JTL and JSON outputs.
+ *
+ * @example Usage
+ * ```ts
+ * import { BUILTIN_PLANS } from "./mod.ts";
+ * console.log(BUILTIN_PLANS.plan2.threads); // 100
+ * ```
+ *
+ * @module
+ */
+export * from "./types.ts";
+export * from "./plans.ts";

@@ -1,0 +1,180 @@
+/**
+ * The load generator's data model: plans in, results out. This file is the
+ * contract between the generator, `compare` and the renderers.
+ *
+ * @module
+ */
+
+/** What a thread does after a failed sample (JMeter's "Action to be taken after a Sampler error"). */
+export type OnError = "continue" | "stopThread" | "stopTest";
+
+/** A JMeter-style thread-group plan: N threads × L loops of one TCP sample, with ramp-up. */
+export interface Plan {
+  /** Name shown in reports (`plan1`, the file name, the .jmx test plan name). */
+  name: string;
+  /** Virtual users; each owns one connection. */
+  threads: number;
+  /** Samples per thread; -1 loops until `duration` ends. */
+  loops: number;
+  /** Seconds over which threads start: thread i starts at i·rampUp/threads. */
+  rampUp: number;
+  /** Text sent as each sample's request (UTF-8). Ignored when `messageSize` is set. */
+  message: string;
+  /** When set, each request is a generated message of this many bytes ending in `\n`. */
+  messageSize?: number;
+  /**
+   * JMeter compatibility: a read whose last byte is this value ends the response.
+   * Unset: strict echo, read exactly the request's length and check the bytes.
+   */
+  eolByte?: number;
+  /** Milliseconds to wait for a connection; 0 waits forever (JMeter's meaning). */
+  connectTimeout: number;
+  /** Milliseconds to wait for each response; 0 waits forever (JMeter's meaning). */
+  responseTimeout: number;
+  /** Keep each thread's connection across loops (JMeter's default, true). */
+  reuseConnection: boolean;
+  /** What a thread does after a failed sample. */
+  onError: OnError;
+  /** Seconds from each thread's start after which it stops looping (JMeter scheduler). */
+  duration?: number;
+  /** Target host carried by a .jmx file; flags override it. */
+  host?: string;
+  /** Target port carried by a .jmx file; flags override it. */
+  port?: number;
+}
+
+/** The kinds of failed sample the generator tells apart (JSON, tables, JTL messages). */
+export type ErrorKind = "timeout" | "mismatch" | "eof" | "refused" | "reset" | "connect" | "other";
+
+/** Latency figures; JMeter fields in whole ms, percentiles in microseconds. */
+export interface LatencySummary {
+  /** Samples measured. */
+  count: number;
+  /** JMeter `Avg`: truncated integer mean of elapsed ms. */
+  avgMs: number;
+  /** JMeter `Min` in ms. */
+  minMs: number;
+  /** JMeter `Max` in ms. */
+  maxMs: number;
+  /** Mean in µs. */
+  meanUs: number;
+  /** Median in µs. */
+  p50Us: number;
+  /** 90th percentile in µs. */
+  p90Us: number;
+  /** 95th percentile in µs. */
+  p95Us: number;
+  /** 99th percentile in µs. */
+  p99Us: number;
+  /** 99.9th percentile in µs. */
+  p999Us: number;
+}
+
+/** CPU and memory of one process tree over one interval. */
+export interface ResourceSample {
+  /** End of the interval, epoch ms. */
+  time: number;
+  /** User+system CPU over the interval, % of one core (200 = two cores busy). */
+  cpuPercent: number;
+  /** Resident set size of the tree, bytes. */
+  rssBytes: number;
+  /** Virtual size of the tree, bytes. */
+  vszBytes: number;
+}
+
+/** Resource use of one side (server or generator) over a whole run. */
+export interface ResourceSummary {
+  /** Mean CPU over the run, % of one core. */
+  cpuPercentMean: number;
+  /** CPU time spent per successful sample, µs. */
+  cpuUsPerSample: number;
+  /** Peak RSS, bytes. */
+  peakRssBytes: number;
+  /** Peak VSZ, bytes. */
+  peakVszBytes: number;
+  /** Per-interval series. */
+  series: ResourceSample[];
+}
+
+/** Round trips done per connection (thread): how evenly the load was served. */
+export interface Fairness {
+  /** Fewest samples any thread completed. */
+  min: number;
+  /** 5th percentile. */
+  p5: number;
+  /** Median. */
+  median: number;
+  /** 95th percentile. */
+  p95: number;
+  /** Most samples any thread completed. */
+  max: number;
+}
+
+/** One `summary +` interval, as numbers. */
+export interface IntervalRecord {
+  /** End of the interval, epoch ms. */
+  time: number;
+  /** Samples in the interval. */
+  count: number;
+  /** Failed samples in the interval. */
+  errors: number;
+  /** Interval length in ms (JMeter's rule: to the last sample added). */
+  elapsedMs: number;
+  /** Samples per second. */
+  rate: number;
+  /** Truncated mean elapsed ms. */
+  avgMs: number;
+  /** Threads running samplers at the time of the line. */
+  active: number;
+  /** Threads started so far. */
+  started: number;
+  /** Threads finished so far. */
+  finished: number;
+  /** Server resources over the interval, when sampled. */
+  server?: ResourceSample;
+  /** Generator resources over the interval. */
+  generator?: ResourceSample;
+}
+
+/** Everything one load run measured. */
+export interface LoadResult {
+  /** The plan as run (after overrides). */
+  plan: Plan;
+  /** What was loaded. */
+  target: { hostname: string; port: number; mode?: string; pid?: number };
+  /** Epoch ms when the test started (summariser creation). */
+  startTime: number;
+  /** Epoch ms when the last sample ended. */
+  endTime: number;
+  /** Samples completed (successes and errors), warm-up excluded. */
+  samples: number;
+  /** Failed samples, warm-up excluded. */
+  errors: number;
+  /** Failed samples by kind. */
+  errorsByKind: Partial<Record<ErrorKind, number>>;
+  /** JMeter `summary =` rate: samples / elapsed seconds. */
+  rate: number;
+  /** Latency of all samples. */
+  latency: LatencySummary;
+  /** Per-connection round trips. */
+  fairness: Fairness;
+  /** Server process tree resources; absent when it could not be sampled (remote, no /proc). */
+  server?: ResourceSummary;
+  /** The generator's own resources. */
+  generator: ResourceSummary;
+  /** The `summary +` intervals. */
+  intervals: IntervalRecord[];
+  /** Warm-up samples excluded from the figures above. */
+  warmup?: { seconds: number; samples: number; errors: number };
+  /** Open model: requested and achieved total rate. */
+  openModel?: { requestedRate: number; achievedRate: number };
+  /** True when the run was stopped early (Ctrl-C, stopTest). */
+  interrupted: boolean;
+}
+
+/** Default connect timeout, ms: long enough for a thread-per-connection server's start. */
+export const DEFAULT_CONNECT_TIMEOUT = 60_000;
+/** Default response timeout, ms. */
+export const DEFAULT_RESPONSE_TIMEOUT = 60_000;
+/** The default request: 64 bytes ending in a newline, so JMeter EOL mode works too. */
+export const DEFAULT_MESSAGE = "echokit ping " + "x".repeat(50) + "\n";

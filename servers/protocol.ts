@@ -1,0 +1,112 @@
+/**
+ * The `protocol` model: callbacks on events, as with asyncio.Protocol or
+ * Twisted. `data` events write the bytes straight back; when `write()` says
+ * the socket's buffer is full the connection is paused until `drain`, which is
+ * how a callback server keeps a client that never reads from growing its
+ * memory.
+ *
+ * In Deno, `node:net` runs on its own native code path, so this is a
+ * genuinely different measurement from the `stream` mode.
+ *
+ * @module
+ */
+import { createServer, type Server, type Socket } from "node:net";
+import { listenError } from "./_listen_error.ts";
+import { DEFAULT_BACKLOG, type EchoServer, type ServeOptions, type ServerStats } from "./types.ts";
+
+/**
+ * Starts a `protocol` echo server.
+ *
+ * @param options Where to listen and the backlog; `mode` is ignored.
+ * @returns The running server.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { serveProtocol } from "./protocol.ts";
+ * const server = await serveProtocol({ mode: "protocol", port: 0 });
+ * await server.close();
+ * ```
+ */
+export function serveProtocol(options: ServeOptions): Promise<EchoServer> {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const port = options.port ?? 0;
+  const backlog = options.backlog ?? DEFAULT_BACKLOG;
+
+  const stats: ServerStats = {
+    accepted: 0,
+    active: 0,
+    closed: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    errors: 0,
+  };
+  const sockets = new Set<Socket>();
+  let closing = false;
+  // Bytes written by sockets already closed; live ones are summed on demand.
+  let closedBytesOut = 0;
+
+  function onConnection(socket: Socket): void {
+    stats.accepted++;
+    stats.active++;
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    socket.on("data", (chunk: Uint8Array) => {
+      stats.bytesIn += chunk.length;
+      // false: the kernel buffer is full and Node queued the chunk. Stop
+      // reading until it drains so buffering stays bounded per connection.
+      if (!socket.write(chunk)) socket.pause();
+    });
+    socket.on("drain", () => socket.resume());
+    // Half-close: the client is done sending. end() flushes what is queued,
+    // then sends our FIN.
+    socket.on("end", () => socket.end());
+    socket.on("error", () => {
+      if (!closing) stats.errors++;
+    });
+    socket.on("close", () => {
+      sockets.delete(socket);
+      closedBytesOut += socket.bytesWritten ?? 0;
+      stats.active--;
+      stats.closed++;
+    });
+  }
+
+  // allowHalfOpen keeps our side writable after the client's FIN so pending
+  // echoes still go out.
+  const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, onConnection);
+  server.on("error", () => {
+    if (!closing) stats.errors++;
+  });
+
+  return new Promise<EchoServer>((resolve, reject) => {
+    const onListenError = (err: Error) => reject(listenError(err, hostname, port));
+    server.once("error", onListenError);
+    server.listen({ host: hostname, port, backlog }, () => {
+      server.off("error", onListenError);
+      const address = server.address();
+      const bound = typeof address === "object" && address ? address.port : port;
+      let resolveClosed!: () => void;
+      const closed = new Promise<void>((r) => resolveClosed = r);
+      server.once("close", () => resolveClosed());
+      let closeCall: Promise<void> | undefined;
+      resolve({
+        mode: "protocol",
+        addr: { hostname, port: bound },
+        stats(): ServerStats {
+          let live = 0;
+          for (const s of sockets) live += s.bytesWritten ?? 0;
+          return { ...stats, bytesOut: closedBytesOut + live };
+        },
+        close(): Promise<void> {
+          closeCall ??= new Promise<void>((done) => {
+            closing = true;
+            server.close(() => done());
+            for (const s of sockets) s.destroy();
+          }).then(() => closed);
+          return closeCall;
+        },
+        closed,
+      });
+    });
+  });
+}

@@ -1,0 +1,52 @@
+import { UsageError } from "../errors.ts";
+import { serveBlocking } from "./blocking.ts";
+import { serveNonblocking } from "./nonblocking.ts";
+import { serveProtocol } from "./protocol.ts";
+import { serveStream } from "./stream.ts";
+import { type EchoServer, MODES, type ServeOptions } from "./types.ts";
+
+/**
+ * Starts an echo server of the given mode.
+ *
+ * @param options The mode and where to listen.
+ * @returns The running server, bound (read the real port from `addr.port`).
+ * @throws {UsageError} On an unknown mode or an out-of-range option.
+ * @throws {EchokitError} When the address cannot be bound.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { serve } from "./serve.ts";
+ * const server = await serve({ mode: "stream", port: 0 });
+ * console.log(`listening on ${server.addr.port}`);
+ * await server.close();
+ * ```
+ */
+export function serve(options: ServeOptions): Promise<EchoServer> {
+  if (!MODES.includes(options.mode)) {
+    return Promise.reject(
+      new UsageError(`Unknown mode "${options.mode}" (use ${MODES.join(", ")})`),
+    );
+  }
+  checkInt("port", options.port, 0, 65535);
+  checkInt("backlog", options.backlog, 1, 1 << 20);
+  checkInt("maxBuffer", options.maxBuffer, 1, 1 << 30);
+  checkInt("maxThreads", options.maxThreads, 1, 1 << 20);
+  checkInt("prespawn", options.prespawn, 0, 1 << 20);
+  switch (options.mode) {
+    case "stream":
+      return serveStream(options);
+    case "protocol":
+      return serveProtocol(options);
+    case "blocking":
+      return serveBlocking(options);
+    case "nonblocking":
+      return serveNonblocking(options);
+  }
+}
+
+function checkInt(name: string, value: number | undefined, min: number, max: number): void {
+  if (value === undefined) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new UsageError(`Invalid ${name} "${value}" (use a whole number from ${min} to ${max})`);
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The `stream` model: async/await reads and writes, one logical loop per
+ * connection, as with Python's asyncio streams.
+ *
+ * Each connection runs `read → write → read …`. The loop only reads again
+ * after the whole echo is written, so a client that never reads stalls its
+ * own loop once the socket buffers fill, and the server buffers at most one
+ * read's worth per connection.
+ *
+ * @module
+ */
+import { listenError } from "./_listen_error.ts";
+import {
+  DEFAULT_MAX_BUFFER,
+  type EchoServer,
+  type ServeOptions,
+  type ServerStats,
+} from "./types.ts";
+
+/** Bytes read at once per connection; also the most buffered per connection. */
+const READ_SIZE = 16 * 1024;
+
+/**
+ * Starts a `stream` echo server.
+ *
+ * @param options Where to listen and the buffer bound; `mode` is ignored.
+ * @returns The running server.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { serveStream } from "./stream.ts";
+ * const server = await serveStream({ mode: "stream", port: 0 });
+ * console.log(server.addr.port);
+ * await server.close();
+ * ```
+ */
+export function serveStream(options: ServeOptions): Promise<EchoServer> {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const port = options.port ?? 0;
+  const readSize = Math.max(1, Math.min(READ_SIZE, options.maxBuffer ?? DEFAULT_MAX_BUFFER));
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen({ hostname, port, transport: "tcp" });
+  } catch (err) {
+    return Promise.reject(listenError(err, hostname, port));
+  }
+
+  const stats: ServerStats = {
+    accepted: 0,
+    active: 0,
+    closed: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    errors: 0,
+  };
+  const conns = new Set<Deno.TcpConn>();
+  const handlers = new Set<Promise<void>>();
+  let closing = false;
+
+  async function echo(conn: Deno.TcpConn): Promise<void> {
+    const buf = new Uint8Array(readSize);
+    try {
+      while (true) {
+        const n = await conn.read(buf);
+        // null is EOF: the client shut its write side. Everything read so far
+        // has been written back already, so a half-close ends cleanly here.
+        if (n === null) break;
+        stats.bytesIn += n;
+        let off = 0;
+        while (off < n) off += await conn.write(buf.subarray(off, n));
+        stats.bytesOut += n;
+      }
+    } catch {
+      // A reset or a failed write ends this connection only.
+      if (!closing) stats.errors++;
+    } finally {
+      conns.delete(conn);
+      try {
+        conn.close();
+      } catch {
+        // Already closed by close().
+      }
+      stats.active--;
+      stats.closed++;
+    }
+  }
+
+  async function acceptLoop(): Promise<void> {
+    while (true) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+      } catch (err) {
+        if (closing || err instanceof Deno.errors.BadResource) return;
+        // EMFILE and friends: count, back off briefly, keep serving.
+        stats.errors++;
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      stats.accepted++;
+      stats.active++;
+      try {
+        conn.setNoDelay(true);
+      } catch {
+        // The peer may already be gone; the read loop will notice.
+      }
+      conns.add(conn);
+      const handler = echo(conn);
+      handlers.add(handler);
+      handler.finally(() => handlers.delete(handler));
+    }
+  }
+
+  const accepting = acceptLoop();
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => resolveClosed = r);
+  let closeCall: Promise<void> | undefined;
+
+  const addr = listener.addr as Deno.NetAddr;
+  return Promise.resolve({
+    mode: "stream",
+    addr: { hostname: addr.hostname, port: addr.port },
+    stats: () => ({ ...stats }),
+    close(): Promise<void> {
+      closeCall ??= (async () => {
+        closing = true;
+        try {
+          listener.close();
+        } catch {
+          // Already closed.
+        }
+        for (const conn of conns) {
+          try {
+            conn.close();
+          } catch {
+            // Closed meanwhile.
+          }
+        }
+        await accepting;
+        await Promise.all([...handlers]);
+        resolveClosed();
+      })();
+      return closeCall;
+    },
+    closed,
+  });
+}

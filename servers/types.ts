@@ -1,0 +1,116 @@
+/**
+ * The one interface every echo server model implements.
+ *
+ * @module
+ */
+
+/** The four I/O concurrency models echokit serves. */
+export type Mode = "stream" | "protocol" | "blocking" | "nonblocking";
+
+/** Every mode, in the order tables show them. */
+export const MODES: readonly Mode[] = ["stream", "protocol", "blocking", "nonblocking"];
+
+/** What each mode demonstrates, in one line (shown by `serve --help` and the README). */
+export const MODE_SUMMARIES: Readonly<Record<Mode, string>> = {
+  stream: "async/await reads and writes per connection (Deno.listen; asyncio streams)",
+  protocol: "callbacks on data events with drain backpressure (node:net; asyncio.Protocol)",
+  blocking: "blocking libc sockets, one thread (Worker) per connection (FFI)",
+  nonblocking: "one thread running an epoll/poll loop over non-blocking sockets (FFI; selectors)",
+};
+
+/** Options every mode accepts. */
+export interface ServeOptions {
+  /** Which model to run. */
+  mode: Mode;
+  /**
+   * Address to bind. Anything but loopback exposes an echo server to the network.
+   *
+   * @default {"127.0.0.1"}
+   */
+  hostname?: string;
+  /**
+   * Port to bind; 0 asks the OS for a free one (read it back from `addr.port`).
+   *
+   * @default {0}
+   */
+  port?: number;
+  /**
+   * Listen backlog: connections the kernel queues before `accept`.
+   *
+   * @default {1024}
+   */
+  backlog?: number;
+  /**
+   * Bound on bytes buffered per connection before the server stops reading it
+   * (a client that never reads must not grow server memory without limit).
+   *
+   * @default {262144}
+   */
+  maxBuffer?: number;
+  /**
+   * Poll backend for the `nonblocking` mode.
+   *
+   * @default {"epoll" on Linux, "poll" elsewhere}
+   */
+  backend?: "epoll" | "poll";
+  /**
+   * Most threads the `blocking` mode runs at once; further connections wait in
+   * the backlog, as with a bounded thread pool.
+   *
+   * @default {1024}
+   */
+  maxThreads?: number;
+  /**
+   * Threads the `blocking` mode starts before accepting.
+   *
+   * @default {0}
+   */
+  prespawn?: number;
+}
+
+/** Counters a server keeps; all are totals since start except `active` and `threads`. */
+export interface ServerStats {
+  /** Connections accepted. */
+  accepted: number;
+  /** Connections open now. */
+  active: number;
+  /** Connections closed (by either side). */
+  closed: number;
+  /** Bytes received from clients. */
+  bytesIn: number;
+  /** Bytes sent to clients. */
+  bytesOut: number;
+  /** Connection-level errors (resets, failed writes); each closed only its own connection. */
+  errors: number;
+  /** Syscalls made by the serving code, where the mode can count them (FFI modes). */
+  syscalls?: number;
+  /** Threads (Workers) alive, for modes that run more than one. */
+  threads?: number;
+}
+
+/** The address a server is bound to. */
+export interface ServerAddr {
+  /** Host the server bound. */
+  hostname: string;
+  /** The real bound port (never 0 once listening). */
+  port: number;
+}
+
+/** A running echo server of any mode. */
+export interface EchoServer {
+  /** The model this server runs. */
+  readonly mode: Mode;
+  /** Where it listens. */
+  readonly addr: ServerAddr;
+  /** A snapshot of its counters. */
+  stats(): ServerStats;
+  /** Stops accepting, closes every connection; resolves when all is closed. */
+  close(): Promise<void>;
+  /** Resolves once the server has fully stopped. */
+  readonly closed: Promise<void>;
+}
+
+/** Default listen backlog. */
+export const DEFAULT_BACKLOG = 1024;
+/** Default per-connection buffer bound in bytes. */
+export const DEFAULT_MAX_BUFFER = 256 * 1024;
