@@ -177,4 +177,4 @@ export const DEFAULT_CONNECT_TIMEOUT = 60_000;
 /** Default response timeout, ms. */
 export const DEFAULT_RESPONSE_TIMEOUT = 60_000;
 /** The default request: 64 bytes ending in a newline, so JMeter EOL mode works too. */
-export const DEFAULT_MESSAGE = "echokit ping " + "x".repeat(50) + "\n";
+export const DEFAULT_MESSAGE: string = "echokit ping " + "x".repeat(50) + "\n";
