@@ -1,0 +1,144 @@
+/**
+ * One conformance suite, run against every server mode in a real child
+ * process over real loopback TCP.
+ */
+import assert from "node:assert/strict";
+import { startServerProcess } from "./child.ts";
+import {
+  connectLocal,
+  pattern,
+  readExactly,
+  readToEnd,
+  roundTrip,
+  rssBytes,
+  writeAll,
+} from "./testing.ts";
+import type { Mode } from "./types.ts";
+
+/** Modes the suite covers; every mode must pass all of it. */
+export const CONFORMANCE_MODES: readonly Mode[] = ["stream", "protocol"];
+
+for (const mode of CONFORMANCE_MODES) {
+  Deno.test({
+    name: `serve --mode ${mode} passes the echo conformance suite`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn(t) {
+      const server = await startServerProcess({ mode });
+      const port = server.addr.port;
+      try {
+        await t.step("echoes 1 B, 64 B, 1 MiB and all 256 byte values exactly", async () => {
+          const conn = await connectLocal(port);
+          try {
+            for (const size of [1, 64, 1024 * 1024]) {
+              const data = pattern(size);
+              assert.deepEqual(await roundTrip(conn, data), data, `${size} bytes`);
+            }
+            const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+            assert.deepEqual(await roundTrip(conn, all), all);
+          } finally {
+            conn.close();
+          }
+        });
+
+        await t.step("serves 200 concurrent clients × 100 round trips", async () => {
+          const clients = Array.from({ length: 200 }, async (_, c) => {
+            const conn = await connectLocal(port);
+            try {
+              for (let i = 0; i < 100; i++) {
+                const msg = new TextEncoder().encode(`client ${c} message ${i}\n`);
+                assert.deepEqual(await roundTrip(conn, msg), msg);
+              }
+            } finally {
+              conn.close();
+            }
+          });
+          await Promise.all(clients);
+        });
+
+        await t.step("echoes pending data after a half-close, then closes", async () => {
+          const conn = await connectLocal(port);
+          const data = pattern(200_000);
+          const reading = readToEnd(conn);
+          await writeAll(conn, data);
+          await conn.closeWrite();
+          assert.deepEqual(await reading, data);
+          conn.close();
+        });
+
+        await t.step("keeps serving a neighbour when a client resets mid-stream", async () => {
+          const healthy = await connectLocal(port);
+          try {
+            for (let round = 0; round < 5; round++) {
+              const bad = await connectLocal(port);
+              await writeAll(bad, pattern(256 * 1024));
+              // Closing with unread echoes in our receive buffer makes the
+              // kernel send RST instead of FIN: a reset mid-stream.
+              bad.close();
+              const msg = pattern(1000);
+              assert.deepEqual(await roundTrip(healthy, msg), msg);
+            }
+          } finally {
+            healthy.close();
+          }
+        });
+
+        await t.step("bounds memory for a client that never reads", async () => {
+          const before = rssBytes(server.pid);
+          const hog = await connectLocal(port);
+          const chunk = pattern(1024 * 1024);
+          let sent = 0;
+          // The writes stall once the server stops reading; stop after 64 MiB or 2 s.
+          const deadline = Date.now() + 2000;
+          const writing = (async () => {
+            try {
+              while (sent < 64 * 1024 * 1024 && Date.now() < deadline) {
+                await writeAll(hog, chunk);
+                sent += chunk.length;
+              }
+            } catch {
+              // Closed below.
+            }
+          })();
+          await Promise.race([writing, new Promise((r) => setTimeout(r, 2500))]);
+          const after = rssBytes(server.pid);
+          // Still serves others meanwhile.
+          const other = await connectLocal(port);
+          const msg = pattern(64);
+          assert.deepEqual(await roundTrip(other, msg), msg);
+          other.close();
+          hog.close();
+          await writing;
+          assert.ok(sent < 64 * 1024 * 1024, `server kept reading ${sent} bytes it could not send`);
+          if (before !== undefined && after !== undefined) {
+            const growth = after - before;
+            assert.ok(growth < 48 * 1024 * 1024, `RSS grew ${growth} bytes`);
+          }
+        });
+
+        await t.step("holds 1000 concurrent connections", async () => {
+          const conns = await Promise.all(
+            Array.from({ length: 1000 }, () => connectLocal(port)),
+          );
+          try {
+            await Promise.all(conns.map(async (conn, i) => {
+              const msg = new TextEncoder().encode(`conn ${i}\n`);
+              assert.deepEqual(await readBack(conn, msg), msg);
+            }));
+          } finally {
+            for (const conn of conns) conn.close();
+          }
+        });
+      } finally {
+        const status = await server.stop();
+        assert.equal(status.code, 0, server.stderr());
+      }
+      assert.match(server.stdout(), new RegExp(`^stats mode=${mode} accepted=\\d+`, "m"));
+    },
+  });
+}
+
+async function readBack(conn: Deno.Conn, msg: Uint8Array): Promise<Uint8Array> {
+  await writeAll(conn, msg);
+  return await readExactly(conn, msg.length);
+}

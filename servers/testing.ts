@@ -1,0 +1,109 @@
+/**
+ * Small TCP client helpers for tests and benchmarks: exact reads, round trips,
+ * a process's RSS. Real sockets only; nothing here mocks the network.
+ *
+ * @module
+ */
+
+/**
+ * Reads exactly `n` bytes, or throws on EOF first.
+ *
+ * @param conn The connection.
+ * @param n Bytes to read.
+ * @returns The bytes.
+ */
+export async function readExactly(conn: Deno.Conn, n: number): Promise<Uint8Array> {
+  const out = new Uint8Array(n);
+  let got = 0;
+  while (got < n) {
+    const r = await conn.read(out.subarray(got));
+    if (r === null) throw new Error(`EOF after ${got} of ${n} bytes`);
+    got += r;
+  }
+  return out;
+}
+
+/**
+ * Reads until EOF.
+ *
+ * @param conn The connection.
+ * @returns Everything read.
+ */
+export async function readToEnd(conn: Deno.Conn): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(64 * 1024);
+  while (true) {
+    const r = await conn.read(buf);
+    if (r === null) break;
+    chunks.push(buf.slice(0, r));
+  }
+  const out = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+/**
+ * Writes `data` and reads the same number of bytes back, concurrently (so a
+ * large payload cannot deadlock on full socket buffers).
+ *
+ * @param conn The connection.
+ * @param data What to send.
+ * @returns What came back.
+ */
+export async function roundTrip(conn: Deno.Conn, data: Uint8Array): Promise<Uint8Array> {
+  const [, back] = await Promise.all([writeAll(conn, data), readExactly(conn, data.length)]);
+  return back;
+}
+
+/**
+ * Writes every byte.
+ *
+ * @param conn The connection.
+ * @param data What to send.
+ */
+export async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await conn.write(data.subarray(off));
+}
+
+/**
+ * Connects to a loopback port.
+ *
+ * @param port The port.
+ * @returns The connection.
+ */
+export function connectLocal(port: number): Promise<Deno.TcpConn> {
+  return Deno.connect({ hostname: "127.0.0.1", port });
+}
+
+/**
+ * Resident set size of a process from `/proc` (Linux), bytes; undefined elsewhere.
+ *
+ * @param pid The process.
+ * @returns RSS in bytes.
+ */
+export function rssBytes(pid: number): number | undefined {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const m = /VmRSS:\s+(\d+) kB/.exec(status);
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Bytes 0..255 repeated to `n` bytes: every byte value, easy to check.
+ *
+ * @param n Length.
+ * @returns The pattern.
+ */
+export function pattern(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (i * 7 + (i >> 8)) & 0xff;
+  return out;
+}
