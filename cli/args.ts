@@ -45,7 +45,7 @@ export function parseFlags(
 ): { values: FlagValues; positionals: string[] } {
   try {
     const { values, positionals } = parseArgs({
-      args,
+      args: joinNegativeValues(args, options),
       options: { ...options, help: { type: "boolean", short: "h" } },
       strict: true,
       allowPositionals,
@@ -56,6 +56,21 @@ export function parseFlags(
     // parseArgs messages are already one sentence; drop its advice about "--".
     throw new UsageError(message.split(/\. |\n/)[0].replace(/\.$/, ""));
   }
+}
+
+// parseArgs calls `--port -1` ambiguous; join such values so the range check
+// can say what is really wrong with them.
+function joinNegativeValues(args: string[], options: OptionSpecs): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i].startsWith("--") ? args[i].slice(2) : "";
+    if (options[name]?.type === "string" && /^-\d/.test(args[i + 1] ?? "")) {
+      out.push(`${args[i]}=${args[++i]}`);
+    } else {
+      out.push(args[i]);
+    }
+  }
+  return out;
 }
 
 /** Bounds for a numeric flag. */
