@@ -74,6 +74,7 @@ export const serveCommand: Command = {
       maxThreads: numberFlag(values, "max-threads", { min: 1, max: 1 << 20 }),
       prespawn: numberFlag(values, "prespawn", { min: 0, max: 1 << 20 }),
     });
+    for (const note of server.notes ?? []) console.error(`note: ${note}`);
     if (!isLoopback(hostname)) {
       console.error(
         `warning: binding ${hostname}: this echo server is reachable from the network`,

@@ -20,6 +20,9 @@ import {
 /** Bytes read at once per connection; also the most buffered per connection. */
 const READ_SIZE = 16 * 1024;
 
+/** Deno.listen takes no backlog; measured with `ss -ltn`, Deno 2.9 listens with 511. */
+export const DENO_LISTEN_BACKLOG = 511;
+
 /**
  * Starts a `stream` echo server.
  *
@@ -121,6 +124,11 @@ export function serveStream(options: ServeOptions): Promise<EchoServer> {
     mode: "stream",
     addr: { hostname: addr.hostname, port: addr.port },
     stats: () => ({ ...stats }),
+    notes: options.backlog !== undefined && options.backlog !== DENO_LISTEN_BACKLOG
+      ? [
+        `stream: Deno.listen has no backlog option; the kernel queue is Deno's ${DENO_LISTEN_BACKLOG}, not ${options.backlog}`,
+      ]
+      : [],
     close(): Promise<void> {
       closeCall ??= (async () => {
         closing = true;

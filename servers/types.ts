@@ -104,6 +104,11 @@ export interface EchoServer {
   readonly addr: ServerAddr;
   /** A snapshot of its counters. */
   stats(): ServerStats;
+  /**
+   * Facts about this server's setup worth telling the user at start (a
+   * runtime limit, a cap in force); the CLI prints them on stderr.
+   */
+  readonly notes?: readonly string[];
   /** Stops accepting, closes every connection; resolves when all is closed. */
   close(): Promise<void>;
   /** Resolves once the server has fully stopped. */
