@@ -82,7 +82,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     assert.ok(took < 1000, `took ${took} ms`);
     assert.match(
       server.stdout(),
-      /^stats mode=stream accepted=1 active=0 closed=1 bytesIn=6 bytesOut=6 errors=0$/m,
+      /^stats mode=stream accepted=1 active=0 closed=1 bytesIn=6 bytesOut=6 errors=0 rejected=0 timedOut=0$/m,
     );
   });
 }

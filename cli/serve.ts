@@ -5,13 +5,16 @@
  */
 import { serve } from "../servers/serve.ts";
 import {
+  DEFAULT_IDLE_TIMEOUT,
+  DEFAULT_MAX_BUFFER,
+  DEFAULT_MAX_CONNECTIONS,
   type EchoServer,
   type Mode,
   MODE_SUMMARIES,
   MODES,
   type ServerStats,
 } from "../servers/types.ts";
-import { type Command, numberFlag, oneOf, parseFlags } from "./args.ts";
+import { type Command, numberFlag, oneOf, parseDuration, parseFlags } from "./args.ts";
 
 const HELP = `Usage: echokit serve [--mode MODE] [--host HOST] [--port PORT] [options]
 
@@ -28,6 +31,8 @@ Options:
   --port PORT          port to bind; 0 lets the OS pick (default: 7000)
   --backlog N          listen backlog (default: 1024)
   --max-buffer BYTES   bytes buffered per connection before reading pauses (default: 262144)
+  --max-connections N  connections served at once; more are accepted and closed (default: 16384)
+  --idle-timeout T     close connections silent for T (e.g. 30s, 500ms; 0 = never; default: 300s)
   --backend B          nonblocking mode: epoll or poll (default: epoll on Linux)
   --max-threads N      blocking mode: most threads at once (default: 1024)
   --prespawn N         blocking mode: threads started before accepting (default: 0)
@@ -52,6 +57,8 @@ export const serveCommand: Command = {
       port: { type: "string" },
       backlog: { type: "string" },
       "max-buffer": { type: "string" },
+      "max-connections": { type: "string" },
+      "idle-timeout": { type: "string" },
       backend: { type: "string" },
       "max-threads": { type: "string" },
       prespawn: { type: "string" },
@@ -62,18 +69,32 @@ export const serveCommand: Command = {
     }
     const mode = oneOf("--mode", String(values.mode ?? "stream"), MODES);
     const hostname = String(values.host ?? "127.0.0.1");
+    const maxConnections = numberFlag(values, "max-connections", { min: 1, max: 1 << 24 }) ??
+      DEFAULT_MAX_CONNECTIONS;
+    const idleTimeout = values["idle-timeout"] === undefined
+      ? DEFAULT_IDLE_TIMEOUT
+      : parseDuration("--idle-timeout", String(values["idle-timeout"]));
+    const maxBuffer = numberFlag(values, "max-buffer", { min: 1, max: 1 << 30 }) ??
+      DEFAULT_MAX_BUFFER;
     const server: EchoServer = await serve({
       mode,
       hostname,
       port: numberFlag(values, "port", { min: 0, max: 65535 }) ?? 7000,
       backlog: numberFlag(values, "backlog", { min: 1, max: 1 << 20 }),
-      maxBuffer: numberFlag(values, "max-buffer", { min: 1, max: 1 << 30 }),
+      maxBuffer,
+      maxConnections,
+      idleTimeout: Math.round(idleTimeout),
       backend: values.backend === undefined
         ? undefined
         : oneOf("--backend", String(values.backend), ["epoll", "poll"] as const),
       maxThreads: numberFlag(values, "max-threads", { min: 1, max: 1 << 20 }),
       prespawn: numberFlag(values, "prespawn", { min: 0, max: 1 << 20 }),
     });
+    console.error(
+      `limits: max-connections=${maxConnections} idle-timeout=${
+        idleTimeout ? `${idleTimeout / 1000}s` : "off"
+      } max-buffer=${maxBuffer}B`,
+    );
     for (const note of server.notes ?? []) console.error(`note: ${note}`);
     if (!isLoopback(hostname)) {
       console.error(

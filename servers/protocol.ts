@@ -11,8 +11,16 @@
  * @module
  */
 import { createServer, type Server, type Socket } from "node:net";
+import { IdleSweeper } from "./_idle_sweeper.ts";
 import { listenError } from "./_listen_error.ts";
-import { DEFAULT_BACKLOG, type EchoServer, type ServeOptions, type ServerStats } from "./types.ts";
+import {
+  DEFAULT_BACKLOG,
+  DEFAULT_IDLE_TIMEOUT,
+  DEFAULT_MAX_CONNECTIONS,
+  type EchoServer,
+  type ServeOptions,
+  type ServerStats,
+} from "./types.ts";
 
 /**
  * Starts a `protocol` echo server.
@@ -39,18 +47,32 @@ export function serveProtocol(options: ServeOptions): Promise<EchoServer> {
     bytesIn: 0,
     bytesOut: 0,
     errors: 0,
+    rejected: 0,
+    timedOut: 0,
   };
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const sockets = new Set<Socket>();
+  const idle = new IdleSweeper<Socket>(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT, (socket) => {
+    stats.timedOut++;
+    socket.destroy();
+  });
   let closing = false;
   // Bytes written by sockets already closed; live ones are summed on demand.
   let closedBytesOut = 0;
 
   function onConnection(socket: Socket): void {
     stats.accepted++;
+    if (stats.active >= maxConnections) {
+      stats.rejected++;
+      socket.destroy();
+      return;
+    }
     stats.active++;
     sockets.add(socket);
+    idle.touch(socket);
     socket.setNoDelay(true);
     socket.on("data", (chunk: Uint8Array) => {
+      idle.touch(socket);
       stats.bytesIn += chunk.length;
       // false: the kernel buffer is full and Node queued the chunk. Stop
       // reading until it drains so buffering stays bounded per connection.
@@ -65,6 +87,7 @@ export function serveProtocol(options: ServeOptions): Promise<EchoServer> {
     });
     socket.on("close", () => {
       sockets.delete(socket);
+      idle.delete(socket);
       closedBytesOut += socket.bytesWritten ?? 0;
       stats.active--;
       stats.closed++;
@@ -100,6 +123,7 @@ export function serveProtocol(options: ServeOptions): Promise<EchoServer> {
         close(): Promise<void> {
           closeCall ??= new Promise<void>((done) => {
             closing = true;
+            idle.stop();
             server.close(() => done());
             for (const s of sockets) s.destroy();
           }).then(() => closed);

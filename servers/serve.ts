@@ -30,6 +30,8 @@ export function serve(options: ServeOptions): Promise<EchoServer> {
   checkInt("port", options.port, 0, 65535);
   checkInt("backlog", options.backlog, 1, 1 << 20);
   checkInt("maxBuffer", options.maxBuffer, 1, 1 << 30);
+  checkInt("maxConnections", options.maxConnections, 1, 1 << 24);
+  checkInt("idleTimeout", options.idleTimeout, 0, 2 ** 31 - 1);
   checkInt("maxThreads", options.maxThreads, 1, 1 << 20);
   checkInt("prespawn", options.prespawn, 0, 1 << 20);
   switch (options.mode) {

@@ -10,8 +10,11 @@
  * @module
  */
 import { listenError } from "./_listen_error.ts";
+import { IdleSweeper } from "./_idle_sweeper.ts";
 import {
+  DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_BUFFER,
+  DEFAULT_MAX_CONNECTIONS,
   type EchoServer,
   type ServeOptions,
   type ServerStats,
@@ -55,8 +58,18 @@ export function serveStream(options: ServeOptions): Promise<EchoServer> {
     bytesIn: 0,
     bytesOut: 0,
     errors: 0,
+    rejected: 0,
+    timedOut: 0,
   };
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const conns = new Set<Deno.TcpConn>();
+  const idle = new IdleSweeper<Deno.TcpConn>(
+    options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT,
+    (conn) => {
+      stats.timedOut++;
+      closeQuietly(conn);
+    },
+  );
   const handlers = new Set<Promise<void>>();
   let closing = false;
 
@@ -68,6 +81,7 @@ export function serveStream(options: ServeOptions): Promise<EchoServer> {
         // null is EOF: the client shut its write side. Everything read so far
         // has been written back already, so a half-close ends cleanly here.
         if (n === null) break;
+        idle.touch(conn);
         stats.bytesIn += n;
         let off = 0;
         while (off < n) off += await conn.write(buf.subarray(off, n));
@@ -78,11 +92,8 @@ export function serveStream(options: ServeOptions): Promise<EchoServer> {
       if (!closing) stats.errors++;
     } finally {
       conns.delete(conn);
-      try {
-        conn.close();
-      } catch {
-        // Already closed by close().
-      }
+      idle.delete(conn);
+      closeQuietly(conn);
       stats.active--;
       stats.closed++;
     }
@@ -101,6 +112,11 @@ export function serveStream(options: ServeOptions): Promise<EchoServer> {
         continue;
       }
       stats.accepted++;
+      if (stats.active >= maxConnections) {
+        stats.rejected++;
+        closeQuietly(conn);
+        continue;
+      }
       stats.active++;
       try {
         conn.setNoDelay(true);
@@ -108,6 +124,7 @@ export function serveStream(options: ServeOptions): Promise<EchoServer> {
         // The peer may already be gone; the read loop will notice.
       }
       conns.add(conn);
+      idle.touch(conn);
       const handler = echo(conn);
       handlers.add(handler);
       handler.finally(() => handlers.delete(handler));
@@ -132,18 +149,9 @@ export function serveStream(options: ServeOptions): Promise<EchoServer> {
     close(): Promise<void> {
       closeCall ??= (async () => {
         closing = true;
-        try {
-          listener.close();
-        } catch {
-          // Already closed.
-        }
-        for (const conn of conns) {
-          try {
-            conn.close();
-          } catch {
-            // Closed meanwhile.
-          }
-        }
+        idle.stop();
+        closeQuietly(listener);
+        for (const conn of conns) closeQuietly(conn);
         await accepting;
         await Promise.all([...handlers]);
         resolveClosed();
@@ -152,4 +160,12 @@ export function serveStream(options: ServeOptions): Promise<EchoServer> {
     },
     closed,
   });
+}
+
+function closeQuietly(resource: { close(): void }): void {
+  try {
+    resource.close();
+  } catch {
+    // Already closed.
+  }
 }

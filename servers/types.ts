@@ -48,6 +48,20 @@ export interface ServeOptions {
    */
   maxBuffer?: number;
   /**
+   * Most connections served at once; beyond it a new connection is accepted
+   * and closed at once, and counted as `rejected`.
+   *
+   * @default {16384}
+   */
+  maxConnections?: number;
+  /**
+   * Milliseconds a connection may stay silent before the server closes it
+   * (counted as `timedOut`); 0 turns the timeout off.
+   *
+   * @default {300000}
+   */
+  idleTimeout?: number;
+  /**
    * Poll backend for the `nonblocking` mode.
    *
    * @default {"epoll" on Linux, "poll" elsewhere}
@@ -82,6 +96,10 @@ export interface ServerStats {
   bytesOut: number;
   /** Connection-level errors (resets, failed writes); each closed only its own connection. */
   errors: number;
+  /** Connections closed at once because `maxConnections` were open. */
+  rejected: number;
+  /** Connections closed for being idle longer than `idleTimeout`. */
+  timedOut: number;
   /** Syscalls made by the serving code, where the mode can count them (FFI modes). */
   syscalls?: number;
   /** Threads (Workers) alive, for modes that run more than one. */
@@ -117,5 +135,9 @@ export interface EchoServer {
 
 /** Default listen backlog. */
 export const DEFAULT_BACKLOG = 1024;
+/** Default cap on connections served at once. */
+export const DEFAULT_MAX_CONNECTIONS = 16384;
+/** Default idle timeout, ms. */
+export const DEFAULT_IDLE_TIMEOUT = 300_000;
 /** Default per-connection buffer bound in bytes. */
 export const DEFAULT_MAX_BUFFER = 256 * 1024;
