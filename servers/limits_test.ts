@@ -55,3 +55,35 @@ for (const mode of LIMIT_MODES) {
     },
   });
 }
+
+/** The listen queue length the kernel reports for a port (`ss -ltn`), or undefined without ss. */
+async function kernelBacklog(port: number): Promise<number | undefined> {
+  try {
+    const out = await new Deno.Command("ss", { args: ["-ltnH", `sport = :${port}`] }).output();
+    const fields = new TextDecoder().decode(out.stdout).trim().split(/\s+/);
+    return fields.length > 2 ? Number(fields[2]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+for (const mode of LIMIT_MODES) {
+  Deno.test({
+    name: `serve --mode ${mode} listens with the --backlog asked for`,
+    ignore: Deno.build.os !== "linux",
+    sanitizeResources: false,
+    async fn(t) {
+      const server = await startServerProcess({ mode, args: ["--backlog", "777"] });
+      try {
+        const backlog = await kernelBacklog(server.addr.port);
+        if (backlog === undefined) {
+          await t.step({ name: "ss is not installed", ignore: true, fn() {} });
+          return;
+        }
+        assert.equal(backlog, 777);
+      } finally {
+        await server.stop();
+      }
+    },
+  });
+}

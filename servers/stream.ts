@@ -12,6 +12,7 @@
 import { listenError } from "./_listen_error.ts";
 import { IdleSweeper } from "./_idle_sweeper.ts";
 import {
+  DEFAULT_BACKLOG,
   DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_BUFFER,
   DEFAULT_MAX_CONNECTIONS,
@@ -22,9 +23,6 @@ import {
 
 /** Bytes read at once per connection; also the most buffered per connection. */
 const READ_SIZE = 16 * 1024;
-
-/** Deno.listen takes no backlog; measured with `ss -ltn`, Deno 2.9 listens with 511. */
-export const DENO_LISTEN_BACKLOG = 511;
 
 /**
  * Starts a `stream` echo server.
@@ -46,7 +44,12 @@ export function serveStream(options: ServeOptions): Promise<EchoServer> {
   const readSize = Math.max(1, Math.min(READ_SIZE, options.maxBuffer ?? DEFAULT_MAX_BUFFER));
   let listener: Deno.TcpListener;
   try {
-    listener = Deno.listen({ hostname, port, transport: "tcp" });
+    listener = Deno.listen({
+      hostname,
+      port,
+      transport: "tcp",
+      tcpBacklog: options.backlog ?? DEFAULT_BACKLOG,
+    });
   } catch (err) {
     return Promise.reject(listenError(err, hostname, port));
   }
@@ -141,11 +144,6 @@ export function serveStream(options: ServeOptions): Promise<EchoServer> {
     mode: "stream",
     addr: { hostname: addr.hostname, port: addr.port },
     stats: () => ({ ...stats }),
-    notes: options.backlog !== undefined && options.backlog !== DENO_LISTEN_BACKLOG
-      ? [
-        `stream: Deno.listen has no backlog option; the kernel queue is Deno's ${DENO_LISTEN_BACKLOG}, not ${options.backlog}`,
-      ]
-      : [],
     close(): Promise<void> {
       closeCall ??= (async () => {
         closing = true;
