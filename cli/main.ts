@@ -8,6 +8,7 @@ import { EchokitError, UsageError } from "../errors.ts";
 import type { Command } from "./args.ts";
 import { compareCommand } from "./compare.ts";
 import { loadCommand } from "./load.ts";
+import { offloadWorkerCommand } from "./offload_worker.ts";
 import { plansCommand } from "./plans.ts";
 import { serveCommand } from "./serve.ts";
 
@@ -21,6 +22,9 @@ export const COMMANDS: readonly Command[] = [
   compareCommand,
   plansCommand,
 ];
+
+// Internal subcommands other echokit processes start; not in help.
+const HIDDEN_COMMANDS: readonly Command[] = [offloadWorkerCommand];
 
 /** The top-level help text. */
 export const USAGE =
@@ -59,7 +63,8 @@ export async function main(args: string[]): Promise<number> {
     console.log(`echokit ${VERSION}`);
     return 0;
   }
-  const command = COMMANDS.find((c) => c.name === name);
+  const command = COMMANDS.find((c) => c.name === name) ??
+    HIDDEN_COMMANDS.find((c) => c.name === name);
   if (!command) {
     console.error(`error: Unknown command "${name}"\n\n${USAGE}`);
     return 2;

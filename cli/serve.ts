@@ -3,6 +3,8 @@
  *
  * @module
  */
+import type { MultiProcessServer } from "../servers/multi_process.ts";
+import { parseOffload } from "../servers/offload.ts";
 import { serve } from "../servers/serve.ts";
 import {
   DEFAULT_IDLE_TIMEOUT,
@@ -14,6 +16,7 @@ import {
   MODES,
   type ServerStats,
 } from "../servers/types.ts";
+import { parseWork } from "../servers/work.ts";
 import { type Command, numberFlag, oneOf, parseDuration, parseFlags } from "./args.ts";
 
 const HELP = `Usage: echokit serve [--mode MODE] [--host HOST] [--port PORT] [options]
@@ -36,6 +39,15 @@ Options:
   --backend B          nonblocking mode: epoll or poll (default: epoll on Linux)
   --max-threads N      blocking mode: most threads at once (default: 1024)
   --prespawn N         blocking mode: threads started before accepting (default: 0)
+  --work KIND:ARG      work per message (one read chunk) before echoing it:
+                         sleep:10ms  wait without CPU (a timer in async modes)
+                         block:10ms  a blocking wait, even in an event loop
+                         cpu:1ms     busy computation (calibrated at start)
+                         file:PATH   read the whole file
+  --offload POOL       run each message's work on threads[:N] (Workers; default N =
+                       min(32, CPUs+4)) or processes[:N] (children; default N = CPUs)
+  --processes N        N server processes share the port via SO_REUSEPORT (Linux)
+  --reuse-port         set SO_REUSEPORT on the listener (Linux)
   -h, --help           show this help`;
 
 /** Formats a stats snapshot as one `key=value` line. */
@@ -62,6 +74,10 @@ export const serveCommand: Command = {
       backend: { type: "string" },
       "max-threads": { type: "string" },
       prespawn: { type: "string" },
+      work: { type: "string" },
+      offload: { type: "string" },
+      processes: { type: "string" },
+      "reuse-port": { type: "boolean" },
     });
     if (values.help) {
       console.log(HELP);
@@ -89,6 +105,10 @@ export const serveCommand: Command = {
         : oneOf("--backend", String(values.backend), ["epoll", "poll"] as const),
       maxThreads: numberFlag(values, "max-threads", { min: 1, max: 1 << 20 }),
       prespawn: numberFlag(values, "prespawn", { min: 0, max: 1 << 20 }),
+      work: values.work === undefined ? undefined : parseWork(String(values.work)),
+      offload: values.offload === undefined ? undefined : parseOffload(String(values.offload)),
+      processes: numberFlag(values, "processes", { min: 1, max: 256 }),
+      reusePort: values["reuse-port"] === true,
     });
     console.error(
       `limits: max-connections=${maxConnections} idle-timeout=${
@@ -115,6 +135,11 @@ export const serveCommand: Command = {
     await Promise.race([stop.promise, server.closed]);
     for (const [sig, handler] of handlers) Deno.removeSignalListener(sig, handler);
     await server.close();
+    if ("processStats" in server) {
+      for (const { pid, stats } of (server as MultiProcessServer).processStats()) {
+        console.error(`process pid=${pid} ${stats ? formatStats(mode, stats) : "no stats"}`);
+      }
+    }
     console.log(formatStats(mode, server.stats()));
     return 0;
   },

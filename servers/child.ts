@@ -17,6 +17,12 @@ export interface ServerProcessOptions {
   /** Extra `serve` flags for our own modes. */
   args?: string[];
   /**
+   * Port our own modes bind (with `--reuse-port` in `args`, several may share one).
+   *
+   * @default {0}
+   */
+  port?: number;
+  /**
    * An external server's argv; every `{port}` is replaced by the port. Run
    * without a shell, so nothing else is interpreted.
    */
@@ -124,7 +130,7 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
       "--host",
       hostname,
       "--port",
-      "0",
+      String(options.port ?? 0),
       ...(options.args ?? []),
     ]);
   }

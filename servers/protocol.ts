@@ -8,11 +8,19 @@
  * In Deno, `node:net` runs on its own native code path, so this is a
  * genuinely different measurement from the `stream` mode.
  *
+ * With `--work` a connection is paused while its message is worked on, with
+ * callbacks (a timer for sleep, `fs.readFile` for a file), then the reply is
+ * written and reading resumes; chunks that slip in meanwhile wait their turn,
+ * so each connection's bytes stay in order. block and cpu work run on the one
+ * event-loop thread and stall every connection, unless `--offload` is given.
+ *
  * @module
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { IdleSweeper } from "./_idle_sweeper.ts";
 import { listenError } from "./_listen_error.ts";
+import { createMessageHandler, type MessageHandler } from "./_message_handler.ts";
+import { checkReusePort } from "./_reuse_port.ts";
 import {
   DEFAULT_BACKLOG,
   DEFAULT_IDLE_TIMEOUT,
@@ -35,10 +43,12 @@ import {
  * await server.close();
  * ```
  */
-export function serveProtocol(options: ServeOptions): Promise<EchoServer> {
+export async function serveProtocol(options: ServeOptions): Promise<EchoServer> {
   const hostname = options.hostname ?? "127.0.0.1";
   const port = options.port ?? 0;
   const backlog = options.backlog ?? DEFAULT_BACKLOG;
+  if (options.reusePort) checkReusePort("--reuse-port in protocol mode", false);
+  const handler = await createMessageHandler(options);
 
   const stats: ServerStats = {
     accepted: 0,
@@ -71,17 +81,21 @@ export function serveProtocol(options: ServeOptions): Promise<EchoServer> {
     sockets.add(socket);
     idle.touch(socket);
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Uint8Array) => {
-      idle.touch(socket);
-      stats.bytesIn += chunk.length;
-      // false: the kernel buffer is full and Node queued the chunk. Stop
-      // reading until it drains so buffering stays bounded per connection.
-      if (!socket.write(chunk)) socket.pause();
-    });
-    socket.on("drain", () => socket.resume());
-    // Half-close: the client is done sending. end() flushes what is queued,
-    // then sends our FIN.
-    socket.on("end", () => socket.end());
+    if (handler) {
+      echoWithWork(socket, handler);
+    } else {
+      socket.on("data", (chunk: Uint8Array) => {
+        idle.touch(socket);
+        stats.bytesIn += chunk.length;
+        // false: the kernel buffer is full and Node queued the chunk. Stop
+        // reading until it drains so buffering stays bounded per connection.
+        if (!socket.write(chunk)) socket.pause();
+      });
+      socket.on("drain", () => socket.resume());
+      // Half-close: the client is done sending. end() flushes what is queued,
+      // then sends our FIN.
+      socket.on("end", () => socket.end());
+    }
     socket.on("error", () => {
       if (!closing) stats.errors++;
     });
@@ -94,6 +108,60 @@ export function serveProtocol(options: ServeOptions): Promise<EchoServer> {
     });
   }
 
+  function echoWithWork(socket: Socket, h: MessageHandler): void {
+    // Chunks read while a message was being worked on: a data event can
+    // slip in after pause(). Served in order, one at a time.
+    const pending: Uint8Array[] = [];
+    let busy = false;
+    let draining = false;
+    let ended = false;
+    let endSent = false;
+    const next = (): void => {
+      while (!busy && !draining && !socket.destroyed) {
+        const chunk = pending.shift();
+        if (chunk === undefined) {
+          if (!ended) socket.resume();
+          else if (!endSent) {
+            endSent = true;
+            socket.end();
+          }
+          return;
+        }
+        busy = true;
+        // A handler may call back synchronously (block, cpu): then this loop
+        // takes the next chunk instead of recursing.
+        let sync = true;
+        h.handleWithCallback(chunk, (err, reply) => {
+          busy = false;
+          if (socket.destroyed) return;
+          if (err || !reply) {
+            if (!closing) stats.errors++;
+            socket.destroy();
+            return;
+          }
+          if (!socket.write(reply)) draining = true;
+          if (!sync) next();
+        });
+        sync = false;
+      }
+    };
+    socket.on("data", (chunk: Uint8Array) => {
+      idle.touch(socket);
+      stats.bytesIn += chunk.length;
+      pending.push(chunk);
+      socket.pause();
+      next();
+    });
+    socket.on("drain", () => {
+      draining = false;
+      next();
+    });
+    socket.on("end", () => {
+      ended = true;
+      next();
+    });
+  }
+
   // allowHalfOpen keeps our side writable after the client's FIN so pending
   // echoes still go out.
   const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, onConnection);
@@ -102,9 +170,14 @@ export function serveProtocol(options: ServeOptions): Promise<EchoServer> {
   });
 
   return new Promise<EchoServer>((resolve, reject) => {
-    const onListenError = (err: Error) => reject(listenError(err, hostname, port));
+    const onListenError = (err: Error) => {
+      handler?.close();
+      reject(listenError(err, hostname, port));
+    };
     server.once("error", onListenError);
-    server.listen({ host: hostname, port, backlog }, () => {
+    // reusePort is in Node's listen options since 22.12/23.1; Deno's node:net has it.
+    const listenOptions = { host: hostname, port, backlog, reusePort: options.reusePort === true };
+    server.listen(listenOptions, () => {
       server.off("error", onListenError);
       const address = server.address();
       const bound = typeof address === "object" && address ? address.port : port;
@@ -115,18 +188,23 @@ export function serveProtocol(options: ServeOptions): Promise<EchoServer> {
       resolve({
         mode: "protocol",
         addr: { hostname, port: bound },
+        notes: handler?.notes ?? [],
         stats(): ServerStats {
           let live = 0;
           for (const s of sockets) live += s.bytesWritten ?? 0;
-          return { ...stats, bytesOut: closedBytesOut + live };
+          return { ...stats, bytesOut: closedBytesOut + live, ...handler?.stats() };
         },
         close(): Promise<void> {
-          closeCall ??= new Promise<void>((done) => {
+          closeCall ??= (async () => {
+            const serverClosed = new Promise<void>((done) => server.close(() => done()));
             closing = true;
             idle.stop();
-            server.close(() => done());
             for (const s of sockets) s.destroy();
-          }).then(() => closed);
+            // Fails tasks still queued or running, so no connection waits on the pool.
+            await handler?.close();
+            await serverClosed;
+            await closed;
+          })();
           return closeCall;
         },
         closed,

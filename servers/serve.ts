@@ -1,5 +1,6 @@
 import { UsageError } from "../errors.ts";
 import { serveBlocking } from "./blocking.ts";
+import { serveProcesses } from "./multi_process.ts";
 import { serveNonblocking } from "./nonblocking.ts";
 import { serveProtocol } from "./protocol.ts";
 import { serveStream } from "./stream.ts";
@@ -34,6 +35,9 @@ export function serve(options: ServeOptions): Promise<EchoServer> {
   checkInt("idleTimeout", options.idleTimeout, 0, 2 ** 31 - 1);
   checkInt("maxThreads", options.maxThreads, 1, 1 << 20);
   checkInt("prespawn", options.prespawn, 0, 1 << 20);
+  checkInt("processes", options.processes, 1, MAX_PROCESSES);
+  checkInt("offload size", options.offload?.size, 1, 1024);
+  if ((options.processes ?? 1) > 1) return serveProcesses(options);
   switch (options.mode) {
     case "stream":
       return serveStream(options);
@@ -45,6 +49,9 @@ export function serve(options: ServeOptions): Promise<EchoServer> {
       return serveNonblocking(options);
   }
 }
+
+/** Most server processes `--processes` starts. */
+const MAX_PROCESSES = 256;
 
 function checkInt(name: string, value: number | undefined, min: number, max: number): void {
   if (value === undefined) return;

@@ -7,10 +7,17 @@
  * own loop once the socket buffers fill, and the server buffers at most one
  * read's worth per connection.
  *
+ * With `--work` the loop becomes `read → work → write`: a sleep is an awaited
+ * timer (other connections keep being served), a file is read with an awaited
+ * read, but block and cpu work run on the one event-loop thread and stall every
+ * connection, unless `--offload` hands them to a pool.
+ *
  * @module
  */
 import { listenError } from "./_listen_error.ts";
 import { IdleSweeper } from "./_idle_sweeper.ts";
+import { createMessageHandler } from "./_message_handler.ts";
+import { checkReusePort } from "./_reuse_port.ts";
 import {
   DEFAULT_BACKLOG,
   DEFAULT_IDLE_TIMEOUT,
@@ -38,10 +45,12 @@ const READ_SIZE = 16 * 1024;
  * await server.close();
  * ```
  */
-export function serveStream(options: ServeOptions): Promise<EchoServer> {
+export async function serveStream(options: ServeOptions): Promise<EchoServer> {
   const hostname = options.hostname ?? "127.0.0.1";
   const port = options.port ?? 0;
   const readSize = Math.max(1, Math.min(READ_SIZE, options.maxBuffer ?? DEFAULT_MAX_BUFFER));
+  if (options.reusePort) checkReusePort("--reuse-port in stream mode", true);
+  const handler = await createMessageHandler(options);
   let listener: Deno.TcpListener;
   try {
     listener = Deno.listen({
@@ -49,9 +58,12 @@ export function serveStream(options: ServeOptions): Promise<EchoServer> {
       port,
       transport: "tcp",
       tcpBacklog: options.backlog ?? DEFAULT_BACKLOG,
+      // Only when asked: without --unstable-net, Deno exits on this option.
+      ...(options.reusePort ? { reusePort: true } : {}),
     });
   } catch (err) {
-    return Promise.reject(listenError(err, hostname, port));
+    await handler?.close();
+    throw listenError(err, hostname, port);
   }
 
   const stats: ServerStats = {
@@ -86,9 +98,10 @@ export function serveStream(options: ServeOptions): Promise<EchoServer> {
         if (n === null) break;
         idle.touch(conn);
         stats.bytesIn += n;
+        const reply = handler ? await handler.handle(buf.subarray(0, n)) : buf.subarray(0, n);
         let off = 0;
-        while (off < n) off += await conn.write(buf.subarray(off, n));
-        stats.bytesOut += n;
+        while (off < reply.length) off += await conn.write(reply.subarray(off));
+        stats.bytesOut += reply.length;
       }
     } catch {
       // A reset or a failed write ends this connection only.
@@ -140,16 +153,19 @@ export function serveStream(options: ServeOptions): Promise<EchoServer> {
   let closeCall: Promise<void> | undefined;
 
   const addr = listener.addr as Deno.NetAddr;
-  return Promise.resolve({
+  return {
     mode: "stream",
     addr: { hostname: addr.hostname, port: addr.port },
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, ...handler?.stats() }),
+    notes: handler?.notes ?? [],
     close(): Promise<void> {
       closeCall ??= (async () => {
         closing = true;
         idle.stop();
         closeQuietly(listener);
         for (const conn of conns) closeQuietly(conn);
+        // Fails tasks still queued or running, so no handler waits on the pool.
+        await handler?.close();
         await accepting;
         await Promise.all([...handlers]);
         resolveClosed();
@@ -157,7 +173,7 @@ export function serveStream(options: ServeOptions): Promise<EchoServer> {
       return closeCall;
     },
     closed,
-  });
+  };
 }
 
 function closeQuietly(resource: { close(): void }): void {

@@ -3,6 +3,8 @@
  *
  * @module
  */
+import type { Offload } from "./offload.ts";
+import type { Work } from "./work.ts";
 
 /** The four I/O concurrency models echokit serves. */
 export type Mode = "stream" | "protocol" | "blocking" | "nonblocking";
@@ -80,6 +82,34 @@ export interface ServeOptions {
    * @default {0}
    */
   prespawn?: number;
+  /**
+   * Work the handler does per message (one read chunk) before echoing it:
+   * sleep, a blocking wait, CPU burn or a file read.
+   *
+   * @default {none: a bare echo}
+   */
+  work?: Work;
+  /**
+   * Run each message's work on a pool of threads (Workers) or child processes
+   * instead of on the connection's own loop or thread.
+   *
+   * @default {none: the work runs inline}
+   */
+  offload?: Offload;
+  /**
+   * Set `SO_REUSEPORT` so several processes can listen on the same port and
+   * the kernel spreads connections among them (Linux only).
+   *
+   * @default {false}
+   */
+  reusePort?: boolean;
+  /**
+   * Server processes sharing the port (Linux: `SO_REUSEPORT`). Above 1, the
+   * server is a parent that starts this many `serve` children.
+   *
+   * @default {1}
+   */
+  processes?: number;
 }
 
 /** Counters a server keeps; all are totals since start except `active` and `threads`. */
@@ -104,6 +134,18 @@ export interface ServerStats {
   syscalls?: number;
   /** Threads (Workers) alive, for modes that run more than one. */
   threads?: number;
+  /** Messages (read chunks) the `--work`/`--offload` handler processed. */
+  workMessages?: number;
+  /** Members of the offload pool. */
+  offloadPool?: number;
+  /** Tasks the offload pool completed. */
+  offloadTasks?: number;
+  /** Most tasks waiting in the offload queue at once. */
+  offloadQueueMax?: number;
+  /** Total time tasks waited in the offload queue, ms. */
+  offloadWaitMs?: number;
+  /** Server processes whose counters are summed here (`--processes`). */
+  processes?: number;
 }
 
 /** The address a server is bound to. */

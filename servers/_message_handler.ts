@@ -1,0 +1,133 @@
+/**
+ * What the `stream` and `protocol` servers do with each message when
+ * `--work` or `--offload` is given: the work done inline the way each model
+ * would do it, or handed to an offload pool. Without either there is no
+ * handler and the servers keep their bare echo path.
+ *
+ * @module
+ */
+import { readFile } from "node:fs";
+import { UsageError } from "../errors.ts";
+import { formatOffload, OffloadPool, type TaskCallback } from "./offload.ts";
+import type { ServeOptions, ServerStats } from "./types.ts";
+import { blockFor, burnCpu, calibrateCpu, formatWork, type Work } from "./work.ts";
+
+/** Turns a message into its reply after doing the configured work. */
+export interface MessageHandler {
+  /** Start-up facts (CPU calibration, pool size) for the server's notes. */
+  readonly notes: readonly string[];
+  /**
+   * async/await form: sleep is a timer, a file is read asynchronously, block
+   * and cpu run on the calling thread (stalling its loop).
+   */
+  handle(chunk: Uint8Array): Promise<Uint8Array>;
+  /** Callback form of {@linkcode MessageHandler.handle}; `done` may run synchronously. */
+  handleWithCallback(chunk: Uint8Array, done: TaskCallback): void;
+  /** Work and pool counters to merge into the server's stats. */
+  stats(): Partial<ServerStats>;
+  /** Stops the pool, if any. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the handler for a server's `work` and `offload` options.
+ *
+ * @param options The server's options.
+ * @returns The handler, or undefined for a bare echo.
+ * @throws {UsageError} When a `file:` work's file cannot be read.
+ */
+export async function createMessageHandler(
+  options: ServeOptions,
+): Promise<MessageHandler | undefined> {
+  const { work, offload } = options;
+  if (!work && !offload) return undefined;
+  const notes: string[] = [];
+  if (work?.kind === "file") checkReadable(work.path);
+  let iterationsPerMs = 1;
+  if (work?.kind === "cpu") {
+    const calibration = calibrateCpu();
+    iterationsPerMs = calibration.iterationsPerMs;
+    notes.push(
+      `cpu work: 1 ms = ${iterationsPerMs} loop iterations (calibrated in ${
+        Math.round(calibration.tookMs)
+      } ms)`,
+    );
+  }
+  if (work) notes.push(`work per message (one read chunk): ${formatWork(work)}`);
+  let messages = 0;
+
+  if (offload) {
+    const pool = await OffloadPool.start({ ...offload, work, iterationsPerMs });
+    notes.push(
+      `offload: ${formatOffload(offload)} (each message's work runs on a pool member; FIFO queue)`,
+    );
+    return {
+      notes,
+      handle(chunk) {
+        messages++;
+        return pool.run(chunk);
+      },
+      handleWithCallback(chunk, done) {
+        messages++;
+        pool.submit(chunk, done);
+      },
+      stats: () => ({ workMessages: messages, ...pool.stats() }),
+      close: () => pool.close(),
+    };
+  }
+
+  const w = work as Work;
+  return {
+    notes,
+    async handle(chunk) {
+      messages++;
+      switch (w.kind) {
+        case "sleep":
+          await new Promise((r) => setTimeout(r, w.ms));
+          break;
+        case "block":
+          blockFor(w.ms);
+          break;
+        case "cpu":
+          burnCpu(w.ms, iterationsPerMs);
+          break;
+        case "file":
+          await Deno.readFile(w.path);
+          break;
+      }
+      return chunk;
+    },
+    handleWithCallback(chunk, done) {
+      messages++;
+      switch (w.kind) {
+        case "sleep":
+          setTimeout(() => done(null, chunk), w.ms);
+          return;
+        case "block":
+          blockFor(w.ms);
+          break;
+        case "cpu":
+          burnCpu(w.ms, iterationsPerMs);
+          break;
+        case "file":
+          readFile(w.path, (err) => done(err, chunk));
+          return;
+      }
+      done(null, chunk);
+    },
+    stats: () => ({ workMessages: messages }),
+    close: () => Promise.resolve(),
+  };
+}
+
+function checkReadable(path: string): void {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch (err) {
+    throw new UsageError(
+      `Cannot read --work file "${path}": ${(err as Error).message} (give a readable file)`,
+    );
+  }
+  if (!info.isFile) throw new UsageError(`Invalid --work file "${path}" (give a regular file)`);
+}
