@@ -18,13 +18,31 @@ import type { Mode } from "./types.ts";
 /** Modes the suite covers; every mode must pass all of it. */
 export const CONFORMANCE_MODES: readonly Mode[] = ["stream", "protocol"];
 
-for (const mode of CONFORMANCE_MODES) {
+/**
+ * Handlers the suite also runs: `--work` and `--offload` must keep every echo
+ * rule (order, half-close, bounded memory). Async and sync completions both.
+ */
+const HANDLER_VARIANTS: readonly { mode: Mode; args: string[] }[] = [
+  { mode: "stream", args: ["--work", "sleep:1ms"] },
+  { mode: "stream", args: ["--offload", "processes:1"] },
+  { mode: "protocol", args: ["--work", "cpu:20us"] },
+  { mode: "protocol", args: ["--offload", "threads:2"] },
+];
+
+for (
+  const { mode, args } of [
+    ...CONFORMANCE_MODES.map((mode) => ({ mode, args: [] as string[] })),
+    ...HANDLER_VARIANTS,
+  ]
+) {
   Deno.test({
-    name: `serve --mode ${mode} passes the echo conformance suite`,
+    name: `serve --mode ${mode}${
+      args.map((a) => ` ${a}`).join("")
+    } passes the echo conformance suite`,
     sanitizeOps: false,
     sanitizeResources: false,
     async fn(t) {
-      const server = await startServerProcess({ mode });
+      const server = await startServerProcess({ mode, args });
       const port = server.addr.port;
       try {
         await t.step("echoes 1 B, 64 B, 1 MiB and all 256 byte values exactly", async () => {

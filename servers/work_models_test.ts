@@ -1,0 +1,215 @@
+/**
+ * `--work`, `--offload` and `--processes` against real server processes over
+ * loopback: the work really happens, blocking work stalls an event loop and
+ * offloading removes the stall (measured), processes share the port.
+ */
+import assert from "node:assert/strict";
+import pidtree from "pidtree";
+import { echokitArgv, startServerProcess } from "./child.ts";
+import { connectLocal, cpuSeconds, roundTrip } from "./testing.ts";
+import type { Mode } from "./types.ts";
+
+/** Modes that implement `--work`, `--offload` and `--reuse-port`. */
+export const WORK_MODES: readonly Mode[] = ["stream", "protocol"];
+
+const encoder = new TextEncoder();
+
+/** Sends one message and returns the round trip in ms, checking the echo. */
+async function timedRoundTrip(conn: Deno.Conn, text: string): Promise<number> {
+  const msg = encoder.encode(text);
+  const started = performance.now();
+  assert.deepEqual(await roundTrip(conn, msg), msg);
+  return performance.now() - started;
+}
+
+for (const mode of WORK_MODES) {
+  Deno.test({
+    name: `serve --mode ${mode} --work sleep:20ms answers no round trip in under 20 ms`,
+    sanitizeResources: false,
+    async fn() {
+      const server = await startServerProcess({ mode, args: ["--work", "sleep:20ms"] });
+      try {
+        const conns = await Promise.all([0, 1, 2].map(() => connectLocal(server.addr.port)));
+        const times = (await Promise.all(conns.map(async (conn, c) => {
+          const out = [];
+          for (let i = 0; i < 10; i++) out.push(await timedRoundTrip(conn, `c${c} m${i}\n`));
+          conn.close();
+          return out;
+        }))).flat();
+        assert.ok(Math.min(...times) >= 20, `fastest round trip ${Math.min(...times)} ms`);
+      } finally {
+        assert.equal((await server.stop()).code, 0);
+      }
+      assert.match(server.stdout(), / workMessages=30\b/);
+      assert.match(server.stderr(), /^note: work per message \(one read chunk\): sleep:20ms$/m);
+    },
+  });
+
+  Deno.test({
+    name: `serve --mode ${mode} --work cpu:2ms spends about 2 ms of server CPU per message`,
+    ignore: Deno.build.os !== "linux",
+    sanitizeResources: false,
+    async fn() {
+      const server = await startServerProcess({ mode, args: ["--work", "cpu:2ms"] });
+      try {
+        const conn = await connectLocal(server.addr.port);
+        await timedRoundTrip(conn, "warm-up\n");
+        const cpu0 = cpuSeconds(server.pid)!;
+        for (let i = 0; i < 200; i++) await timedRoundTrip(conn, `m${i}\n`);
+        const cpu = cpuSeconds(server.pid)! - cpu0;
+        conn.close();
+        // 200 × 2 ms = 0.4 s; the echo itself and runtime threads add a little,
+        // 10 ms ticks blur the rest.
+        assert.ok(cpu >= 0.3 && cpu <= 0.8, `server used ${cpu} s of CPU for 0.4 s of work`);
+      } finally {
+        assert.equal((await server.stop()).code, 0);
+      }
+      assert.match(server.stderr(), /^note: cpu work: 1 ms = \d+ loop iterations/m);
+    },
+  });
+
+  // A connection's message blocks the loop for 300 ms; a second connection
+  // sends 50 ms later. Stalled, its reply waits for the first block's
+  // remaining 250 ms plus its own 300: at least 550 ms. Offloaded to two
+  // threads, both blocks run side by side and it takes about 300 ms.
+  for (const offload of [undefined, "threads:2", "processes:2"]) {
+    Deno.test({
+      name: `serve --mode ${mode} --work block:300ms ${
+        offload
+          ? `--offload ${offload} keeps serving a second connection`
+          : "stalls a second connection"
+      }`,
+      sanitizeResources: false,
+      async fn() {
+        const args = ["--work", "block:300ms", ...(offload ? ["--offload", offload] : [])];
+        const server = await startServerProcess({ mode, args });
+        let second: number;
+        try {
+          const [a, b] = await Promise.all([0, 1].map(() => connectLocal(server.addr.port)));
+          const first = timedRoundTrip(a, "first\n");
+          await new Promise((r) => setTimeout(r, 50));
+          second = await timedRoundTrip(b, "second\n");
+          assert.ok((await first) >= 300);
+          a.close();
+          b.close();
+        } finally {
+          assert.equal((await server.stop()).code, 0);
+        }
+        if (offload) {
+          assert.ok(second >= 300, `second round trip ${second} ms`);
+          assert.ok(second < 500, `second round trip ${second} ms: still stalled`);
+          assert.match(server.stdout(), / offloadTasks=2 offloadQueueMax=0 /);
+        } else {
+          assert.ok(second >= 500, `second round trip ${second} ms: not stalled`);
+        }
+      },
+    });
+  }
+
+  Deno.test({
+    name:
+      `serve --mode ${mode} --work sleep:300ms serves ten connections at once (a timer does not stall)`,
+    sanitizeResources: false,
+    async fn() {
+      const server = await startServerProcess({ mode, args: ["--work", "sleep:300ms"] });
+      try {
+        const conns = await Promise.all(
+          Array.from({ length: 10 }, () => connectLocal(server.addr.port)),
+        );
+        const started = performance.now();
+        await Promise.all(conns.map((conn, i) => timedRoundTrip(conn, `c${i}\n`)));
+        const took = performance.now() - started;
+        for (const conn of conns) conn.close();
+        // In sequence it would take 3 s.
+        assert.ok(took >= 300 && took < 1500, `ten sleeping messages took ${took} ms`);
+      } finally {
+        assert.equal((await server.stop()).code, 0);
+      }
+    },
+  });
+
+  Deno.test({
+    name: `serve --mode ${mode} --work file:PATH reads the file per message and echoes unchanged`,
+    sanitizeResources: false,
+    async fn() {
+      const path = await Deno.makeTempFile();
+      await Deno.writeFile(path, new Uint8Array(4096));
+      const server = await startServerProcess({ mode, args: ["--work", `file:${path}`] });
+      try {
+        const conn = await connectLocal(server.addr.port);
+        for (let i = 0; i < 5; i++) await timedRoundTrip(conn, `m${i}\n`);
+        conn.close();
+      } finally {
+        assert.equal((await server.stop()).code, 0);
+        await Deno.remove(path);
+      }
+      assert.match(server.stdout(), / workMessages=5\b/);
+    },
+  });
+
+  Deno.test({
+    name: `serve --mode ${mode} --processes 2 spreads connections over two child processes`,
+    ignore: Deno.build.os !== "linux",
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const server = await startServerProcess({ mode, args: ["--processes", "2"] });
+      let tree: number[];
+      try {
+        tree = (await pidtree(server.pid)).filter((pid: number) => {
+          // pidtree lists the ps it runs; keep only live servers.
+          try {
+            return !Deno.readTextFileSync(`/proc/${pid}/cmdline`).startsWith("ps\0");
+          } catch {
+            return false;
+          }
+        });
+        // The kernel hashes each connection's address pair to a listener; 24
+        // connections all landing on one of two has odds of 1 in 8 million.
+        const conns = await Promise.all(
+          Array.from({ length: 24 }, () => connectLocal(server.addr.port)),
+        );
+        await Promise.all(conns.map((conn, i) => timedRoundTrip(conn, `c${i}\n`)));
+        for (const conn of conns) conn.close();
+      } finally {
+        assert.equal((await server.stop()).code, 0, server.stderr());
+      }
+      assert.match(
+        server.stdout(),
+        new RegExp(`^listening 127\\.0\\.0\\.1:\\d+ mode=${mode} pid=${server.pid}$`, "m"),
+      );
+      assert.match(server.stdout(), /^stats mode=\w+ accepted=24 .* processes=2$/m);
+      const perProcess = [
+        ...server.stderr().matchAll(/^process pid=(\d+) stats .*accepted=(\d+)/gm),
+      ];
+      assert.equal(perProcess.length, 2, server.stderr());
+      const pids = perProcess.map((m) => Number(m[1]));
+      assert.notEqual(pids[0], pids[1]);
+      for (const pid of pids) assert.ok(tree.includes(pid), `${pid} not in ${tree}`);
+      for (const m of perProcess) assert.ok(Number(m[2]) > 0, `pid ${m[1]} accepted none`);
+      assert.match(server.stderr(), /^note: 2 processes share port \d+ \(SO_REUSEPORT\)/m);
+    },
+  });
+}
+
+Deno.test("serve with a bad --work, --offload or --processes exits 2 naming the value", async () => {
+  const cases: [string[], RegExp][] = [
+    [["--work", "spin:1ms"], /Invalid --work "spin:1ms" \(use sleep:DURATION/],
+    [["--work", "sleep"], /Invalid --work "sleep" \(give a duration: sleep:5ms\)/],
+    [["--work", "cpu:0ms"], /Invalid --work "cpu:0ms"/],
+    [["--work", "file:/nonexistent/echokit"], /Cannot read --work file "\/nonexistent\/echokit"/],
+    [
+      ["--offload", "fibers"],
+      /Invalid --offload "fibers" \(use threads\[:N\] or processes\[:N\]\)/,
+    ],
+    [["--offload", "threads:0"], /Invalid --offload "threads:0"/],
+    [["--processes", "0"], /Invalid --processes "0"/],
+  ];
+  for (const [args, message] of cases) {
+    const [cmd, ...rest] = echokitArgv(["serve", "--port", "0", ...args]);
+    const out = await new Deno.Command(cmd, { args: rest, stdin: "null" }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 2, `${args.join(" ")}: ${stderr}`);
+    assert.match(stderr, message);
+  }
+});
