@@ -132,7 +132,7 @@ export const serveCommand: Command = {
       Deno.addSignalListener(sig, handler);
       return [sig, handler] as const;
     });
-    await Promise.race([stop.promise, server.closed]);
+    const stopped = await Promise.race([stop.promise, server.closed.then(() => undefined)]);
     for (const [sig, handler] of handlers) Deno.removeSignalListener(sig, handler);
     await server.close();
     if ("processStats" in server) {
@@ -141,6 +141,11 @@ export const serveCommand: Command = {
       }
     }
     console.log(formatStats(mode, server.stats()));
+    const failure = (server as Partial<MultiProcessServer>).failure;
+    if (stopped === undefined && failure) {
+      console.error(`error: ${failure}`);
+      return 1;
+    }
     return 0;
   },
 };

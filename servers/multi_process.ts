@@ -35,6 +35,11 @@ export interface MultiProcessServer extends EchoServer {
    * @returns One entry per child, in start order.
    */
   processStats(): readonly ProcessStats[];
+  /**
+   * Why the server stopped on its own (a child exited), with the tail of its
+   * stderr; undefined while all is well or after a requested `close()`.
+   */
+  readonly failure: string | undefined;
 }
 
 /**
@@ -85,6 +90,7 @@ export async function serveProcesses(options: ServeOptions): Promise<MultiProces
 
   let closing = false;
   let died = 0;
+  let failure: string | undefined;
   const closed = Promise.withResolvers<void>();
   let closeCall: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -98,9 +104,13 @@ export async function serveProcesses(options: ServeOptions): Promise<MultiProces
   // One child dying takes the server down: a half-served port is not a
   // measurement anyone wants. It is counted in `errors`.
   for (const child of children) {
-    child.exited.then(() => {
+    child.exited.then((status) => {
       if (closing) return;
       died++;
+      const tail = child.stderr().trim().split("\n").slice(-3).join("\n");
+      failure = `Server process ${child.pid} exited with code ${status.code}${
+        tail ? `:\n${tail}` : ""
+      }`;
       close();
     });
   }
@@ -114,6 +124,9 @@ export async function serveProcesses(options: ServeOptions): Promise<MultiProces
     pids: children.map((c) => c.pid),
     notes,
     processStats,
+    get failure() {
+      return failure;
+    },
     stats(): ServerStats {
       const total = sumStats(processStats().map((p) => p.stats));
       return { ...total, errors: total.errors + died, processes: count };
