@@ -19,3 +19,6 @@ export * from "./stream.ts";
 export * from "./protocol.ts";
 export * from "./blocking.ts";
 export * from "./nonblocking.ts";
+export * from "./work.ts";
+export * from "./offload.ts";
+export * from "./multi_process.ts";
