@@ -14,7 +14,10 @@ import { parseDuration } from "../units.ts";
 
 /** What the handler does per message. */
 export type Work =
-  /** Waits without using CPU: a timer in async modes, a blocking sleep in `blocking`. */
+  /**
+   * Waits without using CPU: a timer in async modes (millisecond resolution,
+   * so sub-millisecond sleeps round up), a blocking sleep in `blocking`.
+   */
   | { kind: "sleep"; ms: number }
   /** A blocking wait in any mode (a sync API called inside an event loop). */
   | { kind: "block"; ms: number }
