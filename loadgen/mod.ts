@@ -15,3 +15,4 @@ export * from "./plans.ts";
 export * from "./summariser.ts";
 export * from "./plan.ts";
 export * from "./jmx.ts";
+export * from "./jtl.ts";
