@@ -16,3 +16,5 @@ export * from "./summariser.ts";
 export * from "./plan.ts";
 export * from "./jmx.ts";
 export * from "./jtl.ts";
+export * from "./report.ts";
+export * from "./atomic_write.ts";
