@@ -75,6 +75,13 @@ export interface Poller {
    */
   remove(fd: number): number;
   /**
+   * Forgets `fd` without a syscall, for an fd about to be closed: the kernel
+   * drops a closed fd from an epoll set by itself (when no duplicate of it is open).
+   *
+   * @param fd A watched fd.
+   */
+  forget(fd: number): void;
+  /**
    * Blocks until some fd is ready, the timeout passes, or a signal interrupts.
    *
    * @param timeoutMs -1 waits forever; 0 only checks.
@@ -185,6 +192,10 @@ class EpollPoller implements Poller {
     return r;
   }
 
+  forget(_fd: number): void {
+    this.size--;
+  }
+
   wait(timeoutMs: number): number {
     return libc.epollWait(this.#epfd, this.#events, this.#maxEvents, timeoutMs);
   }
@@ -252,6 +263,10 @@ class PollPoller implements Poller {
     }
     this.#index[fd] = -1;
     return 0;
+  }
+
+  forget(fd: number): void {
+    this.remove(fd);
   }
 
   wait(timeoutMs: number): number {
