@@ -12,3 +12,4 @@
  */
 export * from "./types.ts";
 export * from "./plans.ts";
+export * from "./summariser.ts";
