@@ -13,3 +13,5 @@
 export * from "./types.ts";
 export * from "./plans.ts";
 export * from "./summariser.ts";
+export * from "./plan.ts";
+export * from "./jmx.ts";
