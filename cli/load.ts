@@ -1,26 +1,289 @@
 /**
- * `echokit load` (not built yet).
+ * `echokit load`: flags → {@linkcode runLoad} → JMeter summary lines on
+ * stdout as they come, the final table, optional JSON/JTL. Live progress goes
+ * to stderr, only on a TTY. Ctrl-C stops gracefully; a second Ctrl-C exits.
  *
  * @module
  */
-import { EchokitError } from "../errors.ts";
-import { type Command, parseFlags } from "./args.ts";
+import { EchokitError, UsageError } from "../errors.ts";
+import type { EngineName } from "../loadgen/_engine_types.ts";
+import {
+  PLAN_OPTIONS,
+  PLAN_OPTIONS_HELP,
+  planOverridesFromFlags,
+  resolvePlan,
+} from "../loadgen/plan.ts";
+import { ENGINES, type LoadProgress, runLoad } from "../loadgen/run.ts";
+import type { LoadResult } from "../loadgen/types.ts";
+import { MODES } from "../servers/types.ts";
+import { type Command, numberFlag, oneOf, parseDuration, parseFlags } from "./args.ts";
 
-const HELP = `Usage: echokit load [options]
+const HELP = `Usage: echokit load [--plan NAME|FILE] [--host H --port P | --spawn MODE] [options]
 
-Not built yet.`;
+Runs a JMeter-style plan (threads × loops, ramp-up) against a TCP echo server and
+prints JMeter's "summary +"/"summary =" lines, extended with the server's and the
+generator's CPU and memory, then a final table.
+
+Target:
+  --plan NAME|FILE     plan1, plan2, a .json or a JMeter .jmx file (default: plan2)
+  --host HOST          server host (default: the plan's, else 127.0.0.1)
+  --port PORT          server port (default: the plan's, else 7000)
+  --spawn MODE         start "serve --mode MODE --port 0" for the run (${MODES.join(", ")})
+  --pid PID            sample this server process tree's CPU and memory
+
+Run:
+  --interval TIME      seconds between "summary +" lines (default: 30, as JMeter)
+  --warmup TIME        exclude the first TIME from the figures (reported apart)
+  --engine E           poll (FFI epoll loop; Linux default) or async (Deno.connect)
+  --workers N          worker threads driving the connections (default: 1)
+  --rate R             open model: R samples/s in total, latency from each intended send
+
+Output:
+  --jtl FILE           write every sample as a JMeter CSV JTL (default 17 columns)
+  --json FILE|-        write the full result as JSON ("-": stdout, and nothing else there)
+
+${PLAN_OPTIONS_HELP}`;
+
+const MIB = 1024 * 1024;
+
+function fmtInt(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+function fmtMiB(bytes: number | undefined): string {
+  return bytes === undefined || !Number.isFinite(bytes) ? "n/a" : `${(bytes / MIB).toFixed(1)} MiB`;
+}
+
+function fmtPct(p: number | undefined): string {
+  return p === undefined || !Number.isFinite(p) ? "n/a" : `${p.toFixed(1)}%`;
+}
+
+/**
+ * Renders the final table of a run.
+ *
+ * @param r The result.
+ * @returns The table, lines joined with newlines.
+ */
+export function formatLoadTable(r: LoadResult): string {
+  const l = r.latency;
+  const rows: [string, string][] = [
+    [
+      "plan",
+      `${r.plan.name}: ${r.plan.threads} threads × ${r.plan.loops} loops, ramp-up ${r.plan.rampUp} s`,
+    ],
+    [
+      "target",
+      `${r.target.hostname}:${r.target.port}${r.target.mode ? ` (${r.target.mode})` : ""}`,
+    ],
+    ["samples", `${fmtInt(r.samples)}${r.interrupted ? " (interrupted)" : ""}`],
+    ["rate", `${r.rate.toFixed(1)}/s`],
+    [
+      "latency (µs)",
+      `p50 ${fmtInt(l.p50Us)}  p90 ${fmtInt(l.p90Us)}  p95 ${fmtInt(l.p95Us)}  p99 ${
+        fmtInt(l.p99Us)
+      }  p99.9 ${fmtInt(l.p999Us)}  mean ${fmtInt(l.meanUs)}`,
+    ],
+    ["elapsed (ms)", `avg ${l.avgMs}  min ${l.minMs}  max ${l.maxMs}`],
+    [
+      "errors",
+      r.errors === 0
+        ? "0"
+        : `${fmtInt(r.errors)} (${
+          Object.entries(r.errorsByKind).map(([k, v]) => `${k} ${fmtInt(v!)}`).join(", ")
+        })`,
+    ],
+    [
+      "round trips/conn",
+      `min ${r.fairness.min}  p5 ${r.fairness.p5}  median ${r.fairness.median}  p95 ${r.fairness.p95}  max ${r.fairness.max}${
+        r.fairness.window === "steady" ? "  (while all threads ran)" : ""
+      }`,
+    ],
+    [
+      "server",
+      r.server
+        ? `CPU ${fmtPct(r.server.cpuPercentMean)} (${
+          r.server.cpuUsPerSample.toFixed(1)
+        } µs/sample)  peak RSS ${fmtMiB(r.server.peakRssBytes)}  VSZ ${
+          fmtMiB(r.server.peakVszBytes)
+        }`
+        : "n/a",
+    ],
+    [
+      "generator",
+      `CPU ${fmtPct(r.generator.cpuPercentMean)} (${
+        r.generator.cpuUsPerSample.toFixed(1)
+      } µs/sample)  peak RSS ${fmtMiB(r.generator.peakRssBytes)}  VSZ ${
+        fmtMiB(r.generator.peakVszBytes)
+      }`,
+    ],
+  ];
+  if (r.warmup) {
+    rows.push([
+      "warm-up",
+      `${r.warmup.seconds} s, ${
+        fmtInt(r.warmup.samples)
+      } samples (${r.warmup.errors} errors) excluded`,
+    ]);
+  }
+  if (r.openModel) {
+    rows.push([
+      "open model",
+      `requested ${r.openModel.requestedRate.toFixed(1)}/s, achieved ${
+        r.openModel.achievedRate.toFixed(1)
+      }/s (latency from intended send time)`,
+    ]);
+  }
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
+}
+
+/**
+ * The JSON document of a run (NaN, for unknown figures, becomes null).
+ *
+ * @param r The result.
+ * @returns Pretty JSON text with a trailing newline.
+ */
+export function loadResultJson(r: LoadResult): string {
+  return JSON.stringify(r, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? null : v, 2) +
+    "\n";
+}
+
+function progressLine(p: LoadProgress): string {
+  const done = p.expected ? ` ${(p.samples / p.expected * 100).toFixed(0).padStart(3)}%` : "";
+  return `${(p.elapsedMs / 1000).toFixed(1).padStart(6)} s${done} ${fmtInt(p.samples)} samples ${
+    fmtInt(p.rate)
+  }/s err ${fmtInt(p.errors)} threads ${p.active}/${p.threads} active${
+    p.warmup ? " (warm-up)" : ""
+  }`;
+}
 
 /** The `load` subcommand. */
 export const loadCommand: Command = {
   name: "load",
   summary: "run a JMeter-style plan against a server",
   help: HELP,
-  run(args: string[]): Promise<number> {
-    const { values } = parseFlags(args, {});
+  async run(args: string[]): Promise<number> {
+    const { values } = parseFlags(args, {
+      ...PLAN_OPTIONS,
+      plan: { type: "string" },
+      host: { type: "string" },
+      port: { type: "string" },
+      spawn: { type: "string" },
+      pid: { type: "string" },
+      interval: { type: "string" },
+      warmup: { type: "string" },
+      engine: { type: "string" },
+      workers: { type: "string" },
+      rate: { type: "string" },
+      jtl: { type: "string" },
+      json: { type: "string" },
+    });
     if (values.help) {
       console.log(HELP);
-      return Promise.resolve(0);
+      return 0;
     }
-    throw new EchokitError('The "load" command is not built yet');
+    const plan = await resolvePlan(String(values.plan ?? "plan2"), planOverridesFromFlags(values), {
+      warn: (m) => console.error(`warning: ${m}`),
+    });
+    const spawn = values.spawn === undefined
+      ? undefined
+      : oneOf("--spawn", String(values.spawn), MODES);
+    if (spawn && (values.host !== undefined || values.port !== undefined)) {
+      throw new UsageError("Use --spawn or --host/--port, not both");
+    }
+    let intervalSeconds: number | undefined;
+    if (values.interval !== undefined) {
+      const ms = parseDuration("--interval", String(values.interval));
+      if (ms % 1000 !== 0 || ms < 1000 || ms > 86_400_000) {
+        throw new UsageError(
+          `Invalid --interval "${values.interval}" (use whole seconds from 1 to 86400)`,
+        );
+      }
+      intervalSeconds = ms / 1000;
+    }
+    const warmupSeconds = values.warmup === undefined
+      ? undefined
+      : parseDuration("--warmup", String(values.warmup)) / 1000;
+    const engine = values.engine === undefined
+      ? undefined
+      : oneOf("--engine", String(values.engine), ENGINES) as EngineName;
+    const json = values.json === undefined ? undefined : String(values.json);
+    const jsonToStdout = json === "-";
+    // With --json -, stdout carries the JSON document only; lines go to stderr.
+    const out = jsonToStdout ? console.error : console.log;
+
+    const controller = new AbortController();
+    let signals = 0;
+    const onSignal = () => {
+      signals++;
+      if (signals === 1) {
+        console.error("\nstopping: finishing the samples in flight (Ctrl-C again to exit at once)");
+        controller.abort();
+      } else {
+        Deno.exit(130);
+      }
+    };
+    const sigs: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+    for (const s of sigs) Deno.addSignalListener(s, onSignal);
+
+    const tty = Deno.stderr.isTerminal();
+    let progressShown = false;
+    const clearProgress = () => {
+      if (progressShown) {
+        Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+        progressShown = false;
+      }
+    };
+    let result: LoadResult;
+    try {
+      result = await runLoad({
+        plan,
+        hostname: values.host === undefined ? undefined : String(values.host),
+        port: numberFlag(values, "port", { min: 1, max: 65535 }),
+        spawn,
+        pid: numberFlag(values, "pid", { min: 1 }),
+        intervalSeconds,
+        warmupSeconds,
+        engine,
+        workers: numberFlag(values, "workers", { min: 1, max: 64 }),
+        rate: numberFlag(values, "rate", { min: 0.001, fraction: true }),
+        jtl: values.jtl === undefined ? undefined : String(values.jtl),
+        signal: controller.signal,
+        onLine: (line) => {
+          clearProgress();
+          out(line);
+        },
+        onNote: (note) => {
+          clearProgress();
+          console.error(note);
+        },
+        onProgress: tty
+          ? (p) => {
+            Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K${progressLine(p)}`));
+            progressShown = true;
+          }
+          : undefined,
+      });
+    } finally {
+      clearProgress();
+      for (const s of sigs) Deno.removeSignalListener(s, onSignal);
+    }
+    out("");
+    out(formatLoadTable(result));
+    if (json !== undefined) {
+      const text = loadResultJson(result);
+      if (jsonToStdout) {
+        await Deno.stdout.write(new TextEncoder().encode(text));
+      } else {
+        try {
+          await Deno.writeTextFile(json, text);
+        } catch (err) {
+          throw new EchokitError(
+            `Cannot write JSON file "${json}": ${err instanceof Error ? err.message : err}`,
+          );
+        }
+      }
+    }
+    return result.interrupted ? 130 : 0;
   },
 };

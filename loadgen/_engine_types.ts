@@ -190,4 +190,9 @@ export interface FailMessage {
 }
 
 /** Anything a worker posts. */
-export type WorkerMessage = TickMessage | DoneMessage | StopTestMessage | ReadyMessage | FailMessage;
+export type WorkerMessage =
+  | TickMessage
+  | DoneMessage
+  | StopTestMessage
+  | ReadyMessage
+  | FailMessage;

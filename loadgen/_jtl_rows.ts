@@ -75,7 +75,9 @@ export class JtlRowWriter {
       file = await Deno.open(path, { write: true, create: true, truncate: true });
     } catch (err) {
       throw new EchokitError(
-        `Cannot write JTL file "${path}": ${err instanceof Error ? err.message : err} (check the folder exists and is writable)`,
+        `Cannot write JTL file "${path}": ${
+          err instanceof Error ? err.message : err
+        } (check the folder exists and is writable)`,
       );
     }
     const w = new JtlRowWriter(file, label);
@@ -130,7 +132,9 @@ export class JtlRowWriter {
     this.#file.close();
     if (this.#error) {
       throw new EchokitError(
-        `Cannot write JTL file: ${this.#error instanceof Error ? this.#error.message : this.#error}`,
+        `Cannot write JTL file: ${
+          this.#error instanceof Error ? this.#error.message : this.#error
+        }`,
       );
     }
   }

@@ -92,7 +92,9 @@ export class SampleStats {
       }
       this.histogram.record((end - start) * 1000);
     }
-    if (this.#jtl !== undefined) this.#addRow(thread, start, elapsed, firstByte, connectMs, bytes, kind);
+    if (this.#jtl !== undefined) {
+      this.#addRow(thread, start, elapsed, firstByte, connectMs, bytes, kind);
+    }
   }
 
   #addRow(

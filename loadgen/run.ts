@@ -8,7 +8,7 @@
  * @module
  */
 import { EchokitError, UsageError } from "../errors.ts";
-import { startServerProcess, type ServerProcess } from "../servers/child.ts";
+import { type ServerProcess, startServerProcess } from "../servers/child.ts";
 import type { Mode } from "../servers/types.ts";
 import {
   CTRL,
@@ -22,8 +22,8 @@ import {
 import { JtlRowWriter } from "./_jtl_rows.ts";
 import { LatencyHistogram } from "./histogram.ts";
 import {
-  type ResourceReading,
   ResourceMonitor,
+  type ResourceReading,
   SelfMonitor,
   usageBetween,
 } from "./resource_monitor.ts";
@@ -327,7 +327,10 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
     const message = planMessage(plan);
     const startTime = Date.now() + 10;
     const warmupEnd = startTime + warmupSeconds * 1000;
-    const threadCounts = { started: new Array(workers).fill(0), finished: new Array(workers).fill(0) };
+    const threadCounts = {
+      started: new Array(workers).fill(0),
+      finished: new Array(workers).fill(0),
+    };
     const counts = () => {
       const started = threadCounts.started.reduce((a, b) => a + b, 0);
       const finished = threadCounts.finished.reduce((a, b) => a + b, 0);
