@@ -15,11 +15,7 @@ import type {
 } from "./_engine_types.ts";
 import { SampleStats } from "./_sample_stats.ts";
 import { runAsyncEngine } from "./engine_async.ts";
-
-async function loadPollEngine(): Promise<typeof runAsyncEngine> {
-  const mod = await import("./engine_poll.ts");
-  return mod.runPollEngine;
-}
+import { runPollEngine } from "./engine_poll.ts";
 
 self.onmessage = async (e: MessageEvent<EngineConfig>) => {
   const config = e.data;
@@ -42,7 +38,7 @@ self.onmessage = async (e: MessageEvent<EngineConfig>) => {
     },
   };
   try {
-    const run = config.engine === "poll" ? await loadPollEngine() : runAsyncEngine;
+    const run = config.engine === "poll" ? runPollEngine : runAsyncEngine;
     await run(config, hooks);
     tick();
     const fair = stats.fairness();
