@@ -386,7 +386,7 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
           case State.Sending:
             now = nowMs();
             send(u, now);
-            if (u.state === State.Receiving) receive(u);
+            if ((u.state as State) === State.Receiving) receive(u);
             break;
           default:
             // Readable while idle (open model): the server closed or sent

@@ -389,7 +389,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
       for (const line of lines) options.onLine?.(line);
     };
     const stop = () => {
-      if (Atomics.load(ctrl, CTRL.stop) !== 0) return;
+      // A worker may have raised the stop flag itself (onError: stopTest).
       interrupted = true;
       Atomics.store(ctrl, CTRL.stop, 1);
       Atomics.store(ctrl, CTRL.markEnd, 1);
@@ -406,7 +406,8 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
       if (c.finished > 0) Atomics.store(ctrl, CTRL.markEnd, 1);
       warmupSamples += t.warmupCount;
       warmupErrors += t.warmupErrors;
-      if (t.jtl) jtl?.write(t.jtl, c.active);
+      // A row is written by a thread still running, so at least one is active.
+      if (t.jtl) jtl?.write(t.jtl, Math.max(1, c.active));
       if (t.count > 0) {
         measuredSamples += t.count;
         measuredErrors += t.errors;
