@@ -420,7 +420,8 @@ function importPlan(
 
   const testName = testPlan.attributes.testname?.trim();
   const plan: Plan = {
-    name: testName && testName.length <= 200 && !/[\r\n]/.test(testName)
+    // JMeter's default "Test Plan" says less than the file name does.
+    name: testName && testName !== "Test Plan" && testName.length <= 200 && !/[\r\n]/.test(testName)
       ? testName
       : defaultName(fileName),
     threads: threads!,

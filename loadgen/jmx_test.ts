@@ -76,6 +76,8 @@ Deno.test("parseJmx() applies JMeter's meaning to empty and missing values", () 
     onError: "continue",
   });
   assert.match(notes[0], /^No EOL byte set: JMeter would read until the server closes/);
+  const unnamed = jmx().replace('testname="T"', 'testname="Test Plan"');
+  assert.equal(parseJmx(unnamed, "dir/my_echo.jmx").plan.name, "my_echo");
 });
 
 Deno.test("parseJmx() reads the scheduler, on-error actions, reuse and EOL bytes", () => {

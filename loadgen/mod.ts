@@ -15,3 +15,6 @@ export * from "./plans.ts";
 export * from "./summariser.ts";
 export * from "./plan.ts";
 export * from "./jmx.ts";
+export * from "./jtl.ts";
+export * from "./report.ts";
+export * from "./atomic_write.ts";
