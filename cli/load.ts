@@ -15,6 +15,8 @@ import {
 } from "../loadgen/plan.ts";
 import { ENGINES, type LoadProgress, runLoad } from "../loadgen/run.ts";
 import type { LoadResult } from "../loadgen/types.ts";
+import { writeFileAtomic } from "../loadgen/atomic_write.ts";
+import { formatJsonDocument, formatReport } from "../loadgen/report.ts";
 import { MODES } from "../servers/types.ts";
 import { type Command, numberFlag, oneOf, parseDuration, parseFlags } from "./args.ts";
 
@@ -44,108 +46,8 @@ Output:
 
 ${PLAN_OPTIONS_HELP}`;
 
-const MIB = 1024 * 1024;
-
 function fmtInt(n: number): string {
   return Math.round(n).toLocaleString("en-US");
-}
-
-function fmtMiB(bytes: number | undefined): string {
-  return bytes === undefined || !Number.isFinite(bytes) ? "n/a" : `${(bytes / MIB).toFixed(1)} MiB`;
-}
-
-function fmtPct(p: number | undefined): string {
-  return p === undefined || !Number.isFinite(p) ? "n/a" : `${p.toFixed(1)}%`;
-}
-
-/**
- * Renders the final table of a run.
- *
- * @param r The result.
- * @returns The table, lines joined with newlines.
- */
-export function formatLoadTable(r: LoadResult): string {
-  const l = r.latency;
-  const rows: [string, string][] = [
-    [
-      "plan",
-      `${r.plan.name}: ${r.plan.threads} threads × ${r.plan.loops} loops, ramp-up ${r.plan.rampUp} s`,
-    ],
-    [
-      "target",
-      `${r.target.hostname}:${r.target.port}${r.target.mode ? ` (${r.target.mode})` : ""}`,
-    ],
-    ["samples", `${fmtInt(r.samples)}${r.interrupted ? " (interrupted)" : ""}`],
-    ["rate", `${r.rate.toFixed(1)}/s`],
-    [
-      "latency (µs)",
-      `p50 ${fmtInt(l.p50Us)}  p90 ${fmtInt(l.p90Us)}  p95 ${fmtInt(l.p95Us)}  p99 ${
-        fmtInt(l.p99Us)
-      }  p99.9 ${fmtInt(l.p999Us)}  mean ${fmtInt(l.meanUs)}`,
-    ],
-    ["elapsed (ms)", `avg ${l.avgMs}  min ${l.minMs}  max ${l.maxMs}`],
-    [
-      "errors",
-      r.errors === 0
-        ? "0"
-        : `${fmtInt(r.errors)} (${
-          Object.entries(r.errorsByKind).map(([k, v]) => `${k} ${fmtInt(v!)}`).join(", ")
-        })`,
-    ],
-    [
-      "round trips/conn",
-      `min ${r.fairness.min}  p5 ${r.fairness.p5}  median ${r.fairness.median}  p95 ${r.fairness.p95}  max ${r.fairness.max}${
-        r.fairness.window === "steady" ? "  (while all threads ran)" : ""
-      }`,
-    ],
-    [
-      "server",
-      r.server
-        ? `CPU ${fmtPct(r.server.cpuPercentMean)} (${
-          r.server.cpuUsPerSample.toFixed(1)
-        } µs/sample)  peak RSS ${fmtMiB(r.server.peakRssBytes)}  VSZ ${
-          fmtMiB(r.server.peakVszBytes)
-        }`
-        : "n/a",
-    ],
-    [
-      "generator",
-      `CPU ${fmtPct(r.generator.cpuPercentMean)} (${
-        r.generator.cpuUsPerSample.toFixed(1)
-      } µs/sample)  peak RSS ${fmtMiB(r.generator.peakRssBytes)}  VSZ ${
-        fmtMiB(r.generator.peakVszBytes)
-      }`,
-    ],
-  ];
-  if (r.warmup) {
-    rows.push([
-      "warm-up",
-      `${r.warmup.seconds} s, ${
-        fmtInt(r.warmup.samples)
-      } samples (${r.warmup.errors} errors) excluded`,
-    ]);
-  }
-  if (r.openModel) {
-    rows.push([
-      "open model",
-      `requested ${r.openModel.requestedRate.toFixed(1)}/s, achieved ${
-        r.openModel.achievedRate.toFixed(1)
-      }/s (latency from intended send time)`,
-    ]);
-  }
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
-}
-
-/**
- * The JSON document of a run (NaN, for unknown figures, becomes null).
- *
- * @param r The result.
- * @returns Pretty JSON text with a trailing newline.
- */
-export function loadResultJson(r: LoadResult): string {
-  return JSON.stringify(r, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? null : v, 2) +
-    "\n";
 }
 
 function progressLine(p: LoadProgress): string {
@@ -269,14 +171,14 @@ export const loadCommand: Command = {
       for (const s of sigs) Deno.removeSignalListener(s, onSignal);
     }
     out("");
-    out(formatLoadTable(result));
+    out(formatReport(result));
     if (json !== undefined) {
-      const text = loadResultJson(result);
+      const text = formatJsonDocument(result);
       if (jsonToStdout) {
         await Deno.stdout.write(new TextEncoder().encode(text));
       } else {
         try {
-          await Deno.writeTextFile(json, text);
+          await writeFileAtomic(json, text);
         } catch (err) {
           throw new EchokitError(
             `Cannot write JSON file "${json}": ${err instanceof Error ? err.message : err}`,

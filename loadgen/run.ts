@@ -16,10 +16,12 @@ import {
   type EngineConfig,
   type EngineName,
   ERROR_KINDS,
+  JTL,
+  JTL_STRIDE,
   type TickMessage,
   type WorkerMessage,
 } from "./_engine_types.ts";
-import { JtlRowWriter } from "./_jtl_rows.ts";
+import { JtlWriter } from "./jtl.ts";
 import { LatencyHistogram } from "./histogram.ts";
 import {
   ResourceMonitor,
@@ -197,6 +199,25 @@ async function probe(hostname: string, port: number): Promise<void> {
   }
 }
 
+/** Unpacks a worker's JTL records into JMeter rows (main thread, off the sampling path). */
+function writeJtlRows(jtl: JtlWriter, rows: Float64Array, active: number): void {
+  for (let off = 0; off < rows.length; off += JTL_STRIDE) {
+    const kind = rows[off + JTL.kind];
+    jtl.write({
+      timeStamp: Math.floor(rows[off + JTL.start]),
+      elapsed: rows[off + JTL.elapsed],
+      success: kind < 0,
+      errorKind: kind < 0 ? undefined : ERROR_KINDS[kind],
+      bytes: rows[off + JTL.bytes],
+      threadIndex: rows[off + JTL.thread],
+      grpThreads: active,
+      allThreads: active,
+      latency: rows[off + JTL.latency],
+      connect: rows[off + JTL.connect],
+    });
+  }
+}
+
 interface Side {
   monitor: { read(): ResourceReading | undefined };
   base?: ResourceReading;
@@ -289,11 +310,21 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
   }
   const pid = options.pid ?? server?.pid;
   const spawned: Worker[] = [];
-  let jtl: JtlRowWriter | undefined;
+  let jtl: JtlWriter | undefined;
   const serverMonitor = pid !== undefined ? new ResourceMonitor({ pid }) : undefined;
   try {
     await probe(hostname, port);
-    if (options.jtl) jtl = await JtlRowWriter.create(options.jtl, plan.name);
+    if (options.jtl) {
+      try {
+        jtl = await JtlWriter.create(options.jtl);
+      } catch (err) {
+        throw new EchokitError(
+          `Cannot write JTL file "${options.jtl}": ${
+            err instanceof Error ? err.message : err
+          } (check the folder exists and is writable)`,
+        );
+      }
+    }
     await serverMonitor?.start();
     const self = new SelfMonitor();
     const sides = {
@@ -407,7 +438,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
       warmupSamples += t.warmupCount;
       warmupErrors += t.warmupErrors;
       // A row is written by a thread still running, so at least one is active.
-      if (t.jtl) jtl?.write(t.jtl, Math.max(1, c.active));
+      if (t.jtl && jtl) writeJtlRows(jtl, t.jtl, Math.max(1, c.active));
       if (t.count > 0) {
         measuredSamples += t.count;
         measuredErrors += t.errors;
@@ -533,7 +564,9 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
     if (failure) throw failure;
 
     startSummariser();
-    const endNow = Date.now();
+    // The test ends with its last sample (not when the workers have wound
+    // down), so the `summary =` line and the result agree on the elapsed time.
+    const endNow = lastEnd > 0 ? Math.max(Math.floor(lastEnd), summariser!.startTime) : Date.now();
     const final = summariser!.end(endNow);
     if (final.interval) intervals.push(final.interval);
     emit(final.lines);
@@ -560,7 +593,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
       plan,
       target: { hostname, port, mode: options.spawn, pid },
       startTime: warmupEnd,
-      endTime: lastEnd > 0 ? Math.floor(lastEnd) : endNow,
+      endTime: endNow,
       samples: measuredSamples,
       errors: measuredErrors,
       errorsByKind: byKind,

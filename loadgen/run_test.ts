@@ -198,13 +198,13 @@ Deno.test("runLoad() writes a JTL row per sample with JMeter's 17 columns", asyn
       assert.equal(failures.length, r.errors);
       assert.match(
         failures[0],
-        /^\d{13},\d+,test,500,"org\.apache\.jmeter\.protocol\.tcp\.sampler\.ReadException: Error reading from server, bytes read: 0",Thread Group 1-\d,text,false,,0,0,\d+,\d+,null,\d+,0,\d+$/,
+        /^\d{13},\d+,TCP Sampler,500,"java\.io\.EOFException: Connection closed by server, bytes read: 0",Thread Group 1-\d,text,false,,0,0,\d+,\d+,null,\d+,0,\d+$/,
       );
       for (const line of lines.slice(1)) {
         if (line.includes(",200,")) {
           assert.match(
             line,
-            /^\d{13},\d+,test,200,OK,Thread Group 1-[1-3],text,true,,64,0,\d+,\d+,null,\d+,0,\d+$/,
+            /^\d{13},\d+,TCP Sampler,200,OK,Thread Group 1-[1-3],text,true,,64,0,\d+,\d+,null,\d+,0,\d+$/,
           );
         }
       }
