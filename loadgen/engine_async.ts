@@ -27,8 +27,13 @@ interface User {
   /** Epoch ms after which the current step times out (0: none). */
   deadline: number;
   timedOut: boolean;
+  /** Dropped at stop after the grace period: its sample is not recorded. */
+  abandoned: boolean;
   buf: Uint8Array;
 }
+
+/** How long samples in flight may take to finish after a stop, ms. */
+export const STOP_GRACE_MS = 2000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -64,6 +69,7 @@ export async function runAsyncEngine(config: EngineConfig, hooks: EngineHooks): 
     conn: undefined,
     deadline: 0,
     timedOut: false,
+    abandoned: false,
     buf: new Uint8Array(strict ? msg.length : 4096),
   }));
   // Open model: each thread sends on its own fixed schedule; the plan's total
@@ -71,8 +77,24 @@ export async function runAsyncEngine(config: EngineConfig, hooks: EngineHooks): 
   const gapMs = config.rate ? config.threads / config.rate * 1000 : 0;
 
   // One watchdog for every deadline, instead of a timer per sample.
+  // On stop, samples in flight get this long to finish before they are dropped.
+  let dropAt = 0;
   const watchdog = setInterval(() => {
     const now = nowMs();
+    if (stats.stopping) {
+      if (dropAt === 0) dropAt = now + STOP_GRACE_MS;
+      else if (now > dropAt) {
+        for (const u of users) {
+          if (u.conn === undefined) continue;
+          u.abandoned = true;
+          try {
+            u.conn.close();
+          } catch {
+            // Already closed.
+          }
+        }
+      }
+    }
     for (const u of users) {
       if (u.deadline !== 0 && now > u.deadline && !u.timedOut) {
         u.timedOut = true;
@@ -194,6 +216,10 @@ export async function runAsyncEngine(config: EngineConfig, hooks: EngineHooks): 
           kind = classify(err, u, connecting);
         }
         u.deadline = 0;
+        if (u.abandoned) {
+          u.conn = undefined;
+          break;
+        }
         const end = nowMs();
         stats.record(u.local, u.thread, sampleStart, end, firstByte, connectMs, got, kind);
         if (kind >= 0) {

@@ -19,7 +19,7 @@ import { parseIpv4 } from "../servers/os/sockaddr.ts";
 import { connectTcp, OsError, sendFlags, setFileLimit, socketError } from "../servers/os/socket.ts";
 import { type EngineConfig, KIND } from "./_engine_types.ts";
 import { nowMs } from "./_sample_stats.ts";
-import type { EngineHooks } from "./engine_async.ts";
+import { type EngineHooks, STOP_GRACE_MS } from "./engine_async.ts";
 
 const enum State {
   /** Ramp-up delay not over yet. */
@@ -323,7 +323,7 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
       if (stats.stopping) {
         // Stop: no new samples; give the ones in flight a moment, then drop them.
         if (stopAt === 0) {
-          stopAt = now + 2000;
+          stopAt = now + STOP_GRACE_MS;
           for (const u of users) {
             if (u.state === State.Waiting || u.state === State.Paced) finish(u);
           }

@@ -21,6 +21,9 @@ import {
   type TickMessage,
   type WorkerMessage,
 } from "./_engine_types.ts";
+import { libcUnavailableReason } from "../servers/os/libc.ts";
+import { parseIpv4 } from "../servers/os/sockaddr.ts";
+import { setFileLimit } from "../servers/os/socket.ts";
 import { JtlWriter } from "./jtl.ts";
 import { LatencyHistogram } from "./histogram.ts";
 import {
@@ -39,6 +42,8 @@ import type {
   ResourceSample,
   ResourceSummary,
 } from "./types.ts";
+
+export type { EngineName } from "./_engine_types.ts";
 
 /**
  * Every worker module the generator starts, for `deno compile --include`.
@@ -151,6 +156,27 @@ export function planMessage(plan: Plan): Uint8Array {
  */
 export function defaultEngine(): EngineName {
   return Deno.build.os === "linux" ? "poll" : "async";
+}
+
+/**
+ * The engine to use: the one asked for, checked, or the default with a
+ * fallback to `async` (and a note) where the poll engine cannot run.
+ */
+function pickEngine(
+  asked: EngineName | undefined,
+  hostname: string,
+  note: (n: string) => void,
+): EngineName {
+  const engine = asked ?? defaultEngine();
+  if (engine !== "poll") return engine;
+  const why = libcUnavailableReason() ??
+    (parseIpv4(hostname) ? undefined : `host "${hostname}" is not an IPv4 address`);
+  if (why === undefined) return "poll";
+  if (asked === "poll") {
+    throw new UsageError(`Cannot use --engine poll: ${why} (use --engine async)`);
+  }
+  note(`using the async engine: ${why}`);
+  return "async";
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -291,7 +317,6 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
   if (!(warmupSeconds >= 0)) {
     throw new UsageError(`Invalid warmup "${warmupSeconds}" (use seconds of 0 or more)`);
   }
-  const engine = options.engine ?? defaultEngine();
   const note = options.onNote ?? (() => {});
   const signal = options.signal;
 
@@ -309,6 +334,15 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
     note(`started ${options.spawn} server on ${hostname}:${port} (pid ${server.pid})`);
   }
   const pid = options.pid ?? server?.pid;
+  const engine = pickEngine(options.engine, hostname, note);
+  if (libcUnavailableReason() === undefined) {
+    try {
+      // Every virtual user holds a socket; the default soft limit (often 1024) is too low.
+      setFileLimit(plan.threads + 256);
+    } catch {
+      // Keep the limit; running out shows up as connect errors.
+    }
+  }
   const spawned: Worker[] = [];
   let jtl: JtlWriter | undefined;
   const serverMonitor = pid !== undefined ? new ResourceMonitor({ pid }) : undefined;

@@ -241,3 +241,24 @@ Deno.test("planMessage() builds messageSize bytes ending in a newline", () => {
   assert.equal(m[9], 10);
   assert.equal(new TextDecoder().decode(planMessage(plan({}))), BUILTIN_PLANS.plan2.message);
 });
+
+Deno.test("runLoad() on abort drops samples stuck on a silent server after a grace period", async () => {
+  await withServer(() => misbehaving("--delay", "20000"), async (s) => {
+    for (const engine of ENGINES) {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 300);
+      const t0 = Date.now();
+      const r = await runLoad({
+        plan: plan({ threads: 3, loops: 5 }),
+        hostname: "127.0.0.1",
+        port: s.addr.port,
+        engine,
+        signal: controller.signal,
+      });
+      const took = Date.now() - t0;
+      assert.equal(r.interrupted, true, engine);
+      assert.equal(r.samples, 0, engine);
+      assert.ok(took < 6000, `${engine}: took ${took} ms`);
+    }
+  });
+});
