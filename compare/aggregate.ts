@@ -130,6 +130,8 @@ function cellOf(server: string, scenario: string, runs: RunRecord[]): Cell {
       elapsedMs: mid.endTime - mid.startTime,
       rate: mid.rate,
       avgMs: mid.latency.avgMs,
+      minMs: mid.latency.minMs,
+      maxMs: mid.latency.maxMs,
       errors: mid.errors,
     },
     rate: stat(results.map((r) => r.rate)),

@@ -153,9 +153,9 @@ function barChart(report: CompareReport, title: string): string {
         if (lo !== undefined && hi !== undefined && hi > lo) {
           const mx = bx + barW / 2;
           bars.push(
-            `<path d="M${f(mx)} ${f(y(hi))}V${f(y(lo))}M${f(mx - 4)} ${f(y(hi))}h8M${
-              f(mx - 4)
-            } ${f(y(lo))}h8" stroke="#222" stroke-width="1.2" fill="none"/>`,
+            `<path d="M${f(mx)} ${f(y(hi))}V${f(y(lo))}M${f(mx - 4)} ${f(y(hi))}h8M${f(mx - 4)} ${
+              f(y(lo))
+            }h8" stroke="#222" stroke-width="1.2" fill="none"/>`,
           );
         }
         if (barW >= 22) {
@@ -193,7 +193,9 @@ function lineChart(
     const span = lx1 - lx0 || 1;
     const pad = 24;
     const x = (v: number) =>
-      xs.length === 1 ? (x0 + x1) / 2 : x0 + pad + ((Math.log10(v) - lx0) / span) * (x1 - x0 - 2 * pad);
+      xs.length === 1
+        ? (x0 + x1) / 2
+        : x0 + pad + ((Math.log10(v) - lx0) / span) * (x1 - x0 - 2 * pad);
     const values = scenarios.flatMap((s) =>
       servers.map((n) => {
         const c = findCell(report, s, n);
@@ -319,9 +321,9 @@ function panelFrame(
     `<line x1="${x0}" x2="${x0}" y1="${PANEL_TOP}" y2="${PANEL_BOTTOM}" stroke="#444"/>`,
     `<line x1="${x0}" x2="${x1}" y1="${PANEL_BOTTOM}" y2="${PANEL_BOTTOM}" stroke="#444"/>`,
     `<text x="${x0 - 58}" y="${(PANEL_TOP + PANEL_BOTTOM) / 2}" font-size="12" fill="#444" ` +
-      `text-anchor="middle" transform="rotate(-90 ${x0 - 58} ${
-        (PANEL_TOP + PANEL_BOTTOM) / 2
-      })">${esc(metric.unit)}</text>`,
+      `text-anchor="middle" transform="rotate(-90 ${x0 - 58} ${(PANEL_TOP + PANEL_BOTTOM) / 2})">${
+        esc(metric.unit)
+      }</text>`,
   );
   return out.join("\n");
 }

@@ -140,7 +140,9 @@ export function parsePeers(values: readonly string[]): PeerSpec[] {
   const peers: PeerSpec[] = [];
   const add = (peer: PeerSpec) => {
     if (peers.some((p) => p.name === peer.name)) {
-      throw new UsageError(`Peer name "${peer.name}" is used twice (give each --peer its own name)`);
+      throw new UsageError(
+        `Peer name "${peer.name}" is used twice (give each --peer its own name)`,
+      );
     }
     peers.push(peer);
   };

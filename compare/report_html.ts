@@ -53,7 +53,11 @@ figcaption { color: #555; font-size: 13px; }
 <ul class="meta">
 ${rest.map((l) => `<li>${esc(l)}</li>`).join("\n")}
 </ul>
-${charts.map((c) => `<figure>\n${c.svg.trim()}\n<figcaption>${esc(c.title)}</figcaption>\n</figure>`).join("\n")}
+${
+    charts.map((c) =>
+      `<figure>\n${c.svg.trim()}\n<figcaption>${esc(c.title)}</figcaption>\n</figure>`
+    ).join("\n")
+  }
 ${grids.map(htmlGrid).join("\n")}
 </body>
 </html>

@@ -43,9 +43,19 @@ export function headerLines(report: CompareReport): string[] {
   const lines = [
     `echokit compare — ${servers}`,
     `plans: ${plans}`,
-    `scale: ${m.scale === 1 ? "1 (full-size plans)" : `${m.scale} of each plan's loops (--full for full size)`}` +
-    ` · repeat: ${m.repeat}${m.repeat === 1 ? " (one run per cell; --repeat 3 for medians with spread)" : " (medians; ± = half the min–max range)"}`,
-    `machine: ${m.cpus} CPUs, ${(m.memTotalBytes / 2 ** 30).toFixed(0)} GiB, ${m.platform}, Deno ${m.deno}` +
+    `scale: ${
+      m.scale === 1
+        ? "1 (full-size plans)"
+        : `${m.scale} of each plan's loops (--full for full size)`
+    }` +
+    ` · repeat: ${m.repeat}${
+      m.repeat === 1
+        ? " (one run per cell; --repeat 3 for medians with spread)"
+        : " (medians; ± = half the min–max range)"
+    }`,
+    `machine: ${m.cpus} CPUs, ${
+      (m.memTotalBytes / 2 ** 30).toFixed(0)
+    } GiB, ${m.platform}, Deno ${m.deno}` +
     ` · took ${formatClock(m.durationMs)}`,
   ];
   if (m.command) lines.push(`command: ${m.command}`);
@@ -76,8 +86,7 @@ export function headlineGrid(report: CompareReport): Grid {
         const mark = footnote(notes, `${server.name}: ${cell?.skipped ?? "not run"}`);
         return `skipped${mark}`;
       }
-      const h = cell.headline;
-      return formatHeadlineFigures(h) + (h.errors > 0 ? ` Err: ${h.errors}` : "");
+      return formatHeadlineFigures(cell.headline);
     }),
   ]);
   return {
@@ -149,7 +158,10 @@ export function detailGrid(report: CompareReport, scenario: Scenario): Grid {
     header,
     rows,
     align: header.map((_, i) => i === 0 ? "l" : "r"),
-    notes: [...new Set(notes)],
+    notes: [
+      ...new Set(notes),
+      "fair p5/p95: round trips per connection while every connection was active (5th/95th percentile)",
+    ],
   };
 }
 

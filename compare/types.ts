@@ -74,6 +74,10 @@ export interface HeadlineFigures {
   rate: number;
   /** JMeter Avg, ms (truncated). */
   avgMs: number;
+  /** JMeter Min, ms. */
+  minMs: number;
+  /** JMeter Max, ms. */
+  maxMs: number;
   /** Failed samples. */
   errors: number;
 }
