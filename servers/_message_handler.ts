@@ -41,19 +41,7 @@ export async function createMessageHandler(
 ): Promise<MessageHandler | undefined> {
   const { work, offload } = options;
   if (!work && !offload) return undefined;
-  const notes: string[] = [];
-  if (work?.kind === "file") checkReadable(work.path);
-  let iterationsPerMs = 1;
-  if (work?.kind === "cpu") {
-    const calibration = calibrateCpu();
-    iterationsPerMs = calibration.iterationsPerMs;
-    notes.push(
-      `cpu work: 1 ms = ${iterationsPerMs} loop iterations (calibrated in ${
-        Math.round(calibration.tookMs)
-      } ms)`,
-    );
-  }
-  if (work) notes.push(`work per message (one read chunk): ${formatWork(work)}`);
+  const { iterationsPerMs, notes } = prepareWork(work);
   let messages = 0;
 
   if (offload) {
@@ -118,6 +106,39 @@ export async function createMessageHandler(
     stats: () => ({ workMessages: messages }),
     close: () => Promise.resolve(),
   };
+}
+
+/** What every mode needs before serving `--work`. */
+export interface PreparedWork {
+  /** The CPU rate for `cpu` work (1 for other work). */
+  iterationsPerMs: number;
+  /** Start-up notes: the work, and the calibration for `cpu` work. */
+  notes: string[];
+}
+
+/**
+ * Checks and calibrates work once at start: a `file:` path must be readable,
+ * `cpu:` work is calibrated (about 80 ms).
+ *
+ * @param work The work, if any.
+ * @returns The CPU rate and the notes to show.
+ * @throws {UsageError} When a `file:` work's file cannot be read.
+ */
+export function prepareWork(work: Work | undefined): PreparedWork {
+  const notes: string[] = [];
+  let iterationsPerMs = 1;
+  if (work?.kind === "file") checkReadable(work.path);
+  if (work?.kind === "cpu") {
+    const calibration = calibrateCpu();
+    iterationsPerMs = calibration.iterationsPerMs;
+    notes.push(
+      `cpu work: 1 ms = ${iterationsPerMs} loop iterations (calibrated in ${
+        Math.round(calibration.tookMs)
+      } ms)`,
+    );
+  }
+  if (work) notes.push(`work per message (one read chunk): ${formatWork(work)}`);
+  return { iterationsPerMs, notes };
 }
 
 function checkReadable(path: string): void {

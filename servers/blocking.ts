@@ -24,10 +24,16 @@
  * connection threads blocked in `recv`/`send` are woken by `shutdown()` on
  * their socket from the main thread.
  *
+ * With `--work`, a connection thread does the work between `recv` and `send`
+ * with blocking calls — a sleep is a blocking sleep — and only its own
+ * connection waits: that is what a thread per connection buys.
+ *
  * @module
  */
 import { UsageError } from "../errors.ts";
 import { listenError } from "./_listen_error.ts";
+import { prepareWork } from "./_message_handler.ts";
+import { checkReusePort } from "./_reuse_port.ts";
 import * as libc from "./os/libc.ts";
 import { attachWaker, openWaker, READABLE } from "./os/poller.ts";
 import {
@@ -46,6 +52,7 @@ import {
   type ServeOptions,
   type ServerStats,
 } from "./types.ts";
+import { doWorkSync, type Work } from "./work.ts";
 
 /** Shared memory of one blocking server; plain buffers, so it can be posted to Workers. */
 export interface BlockingShared {
@@ -83,6 +90,10 @@ export interface ConnectionThreadConfig extends BlockingShared {
   readSize: number;
   /** Pool cap (rows in the shared arrays). */
   maxThreads: number;
+  /** Work per message (`--work`); none: a bare echo. */
+  work?: Work;
+  /** CPU rate for `cpu` work. */
+  iterationsPerMs?: number;
 }
 
 /** Words of the control array. */
@@ -113,7 +124,8 @@ export const ThreadStat = {
   bytesOut: 2,
   errors: 3,
   syscalls: 4,
-  width: 5,
+  workMessages: 5,
+  width: 6,
 } as const;
 
 /** How long the acceptor pauses after running out of file descriptors. */
@@ -242,7 +254,8 @@ export function runConnectionThread(config: ConnectionThreadConfig): void {
   const row = i * ThreadStat.width;
   const flags = sendFlags();
   const buf = new Uint8Array(config.readSize);
-  let finished = 0, bytesIn = 0, bytesOut = 0, errors = 0;
+  const { work, iterationsPerMs = 1 } = config;
+  let finished = 0, bytesIn = 0, bytesOut = 0, errors = 0, workMessages = 0;
 
   while (true) {
     // Sleep until the acceptor hands us a connection. Taking it with an
@@ -275,6 +288,11 @@ export function runConnectionThread(config: ConnectionThreadConfig): void {
         break;
       }
       bytesIn += r;
+      if (work) {
+        // Blocking, on this connection's own thread: nobody else waits.
+        doWorkSync(work, iterationsPerMs);
+        counters[row + ThreadStat.workMessages] = ++workMessages;
+      }
       let off = 0;
       while (off < r) {
         const s = libc.send(fd, off === 0 ? buf : buf.subarray(off), r - off, flags);
@@ -350,6 +368,8 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
     );
   }
   const readSize = Math.max(1, Math.min(64 * 1024, options.maxBuffer ?? DEFAULT_MAX_BUFFER));
+  if (options.reusePort) checkReusePort("--reuse-port in blocking mode", false);
+  const { iterationsPerMs, notes } = prepareWork(options.work);
   const baselineRss = Deno.memoryUsage().rss;
 
   let listener: TcpListenerFd;
@@ -359,6 +379,7 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
       port,
       backlog: options.backlog ?? DEFAULT_BACKLOG,
       nonblocking: true,
+      reusePort: options.reusePort === true,
     });
   } catch (err) {
     throw listenError(err, hostname, port);
@@ -402,7 +423,14 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
       started.resolve();
       exited.resolve();
     };
-    const config: ConnectionThreadConfig = { ...shared, index, readSize, maxThreads };
+    const config: ConnectionThreadConfig = {
+      ...shared,
+      index,
+      readSize,
+      maxThreads,
+      work: options.work,
+      iterationsPerMs,
+    };
     worker.postMessage(config);
     threads[index] = { worker, started: started.promise, exited: exited.promise };
   }
@@ -492,8 +520,10 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
   return {
     mode: "blocking",
     addr: { hostname: listener.addr.hostname, port: listener.addr.port },
+    notes,
     stats(): ServerStats {
       let closed = 0, bytesIn = 0, bytesOut = 0, errors = 0, syscalls = libc.syscallCount();
+      let workMessages = 0;
       for (let r = 0; r < threads.length; r++) {
         const o = r * ThreadStat.width;
         closed += counters[o + ThreadStat.connections];
@@ -501,6 +531,7 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
         bytesOut += counters[o + ThreadStat.bytesOut];
         errors += counters[o + ThreadStat.errors];
         syscalls += counters[o + ThreadStat.syscalls];
+        workMessages += counters[o + ThreadStat.workMessages];
       }
       const a = maxThreads * ThreadStat.width;
       const accepted = counters[a + ThreadStat.connections];
@@ -520,6 +551,7 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
         threads: alive + 1,
         threadMemoryBytes: Math.max(0, Deno.memoryUsage().rss - baselineRss),
         threadStartMs: startedCount ? Math.round(startMsTotal / startedCount * 10) / 10 : 0,
+        ...(options.work ? { workMessages } : {}),
       };
     },
     close,

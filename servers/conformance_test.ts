@@ -42,6 +42,7 @@ export const CONFORMANCE_MODES: readonly ConformanceCase[] = [
   { mode: "stream", args: ["--offload", "processes:1"] },
   { mode: "protocol", args: ["--work", "cpu:20us"] },
   { mode: "protocol", args: ["--offload", "threads:2"] },
+  { mode: "nonblocking", args: ["--work", "sleep:1ms"] },
 ];
 
 for (const { mode, args = [], servesAtMost } of CONFORMANCE_MODES) {

@@ -13,6 +13,12 @@
  *    what is queued, `recv` what arrived, `send` what fits.
  * 4. What does not fit is kept, and we ask to hear when the socket is writable.
  *
+ * With `--work`, block, cpu and file work run right after `recv`, on the
+ * loop's one thread: every other connection waits meanwhile, which is the
+ * lesson. A sleep instead parks the connection: its bytes are kept, it is
+ * neither read nor written until its deadline, and the wait's timeout is the
+ * nearest deadline — a timer in the loop, as asyncio's `call_later` is.
+ *
  * The loop ({@linkcode runEchoLoop}) comes first below, then the thin wrapper
  * ({@linkcode serveNonblocking}) that runs it on a Worker, so the main thread
  * stays free for signals and `close()` and wakes the loop through a waker fd.
@@ -21,6 +27,8 @@
  */
 import { UsageError } from "../errors.ts";
 import { listenError } from "./_listen_error.ts";
+import { prepareWork } from "./_message_handler.ts";
+import { checkReusePort } from "./_reuse_port.ts";
 import * as libc from "./os/libc.ts";
 import {
   attachWaker,
@@ -48,6 +56,7 @@ import {
   type ServeOptions,
   type ServerStats,
 } from "./types.ts";
+import { doWorkSync, warmUpCpu, type Work } from "./work.ts";
 
 /** What the loop needs; plain numbers, so it can be posted to a Worker. */
 export interface EchoLoopConfig {
@@ -65,6 +74,10 @@ export interface EchoLoopConfig {
   stats: SharedArrayBuffer;
   /** Shared control word: non-zero asks the loop to stop. */
   control: SharedArrayBuffer;
+  /** Work per message (`--work`); none: a bare echo. */
+  work?: Work;
+  /** CPU rate for `cpu` work. */
+  iterationsPerMs?: number;
 }
 
 /** Slots of the shared stats array (a `Float64Array`). */
@@ -75,7 +88,8 @@ export const LoopStat = {
   bytesOut: 3,
   errors: 4,
   syscalls: 5,
-  length: 6,
+  workMessages: 6,
+  length: 7,
 } as const;
 
 /** Bytes asked of one `recv`. Large enough that a bulk transfer needs few calls. */
@@ -97,6 +111,8 @@ interface Connection {
   interest: number;
   /** The client shut its write side: flush `out`, then close. */
   peerClosed: boolean;
+  /** `--work sleep`: `performance.now()` until which `out` is held back; 0 when not sleeping. */
+  heldUntil: number;
 }
 
 /**
@@ -121,6 +137,14 @@ export function runEchoLoop(config: EchoLoopConfig): void {
   let accepted = 0, closed = 0, bytesIn = 0, bytesOut = 0, errors = 0;
   let acceptPausedUntil = 0;
   let loggedEmfile = false;
+  const work = config.work;
+  const iterationsPerMs = config.iterationsPerMs ?? 1;
+  let workMessages = 0;
+  warmUpCpu(work, iterationsPerMs);
+  // Sleeping connections in deadline order. Every sleep is the same length,
+  // so deadlines arrive already sorted: a FIFO is the whole timer queue.
+  const sleeping: { conn: Connection; until: number }[] = [];
+  let sleepingHead = 0;
 
   const poller = openPoller({ backend: config.backend });
   poller.add(listenFd, READABLE);
@@ -130,7 +154,16 @@ export function runEchoLoop(config: EchoLoopConfig): void {
   while (!stopping) {
     // Sleep until something is ready. -1: no timeout; nothing else can happen
     // to us that is not a socket becoming ready, except the accept back-off.
-    const timeout = acceptPausedUntil === 0 ? -1 : Math.max(0, acceptPausedUntil - Date.now());
+    let timeout = acceptPausedUntil === 0 ? -1 : Math.max(0, acceptPausedUntil - Date.now());
+    if (sleepingHead < sleeping.length) {
+      // The nearest sleep deadline bounds the wait (rounded up: waking early
+      // would only loop again).
+      const untilDeadline = Math.max(
+        0,
+        Math.ceil(sleeping[sleepingHead].until - performance.now()),
+      );
+      timeout = timeout < 0 ? untilDeadline : Math.min(timeout, untilDeadline);
+    }
     const n = poller.wait(timeout);
     if (n < 0) {
       if (libc.errno() === p.EINTR) continue;
@@ -151,6 +184,7 @@ export function runEchoLoop(config: EchoLoopConfig): void {
       }
     }
 
+    if (sleepingHead < sleeping.length) wakeSleepers();
     if (acceptPausedUntil !== 0 && Date.now() >= acceptPausedUntil) {
       acceptPausedUntil = 0;
       poller.add(listenFd, READABLE);
@@ -203,13 +237,27 @@ export function runEchoLoop(config: EchoLoopConfig): void {
         libc.close(fd);
         continue;
       }
-      conns[fd] = { fd, out: null, outStart: 0, outEnd: 0, interest: READABLE, peerClosed: false };
+      conns[fd] = {
+        fd,
+        out: null,
+        outStart: 0,
+        outEnd: 0,
+        interest: READABLE,
+        peerClosed: false,
+        heldUntil: 0,
+      };
       accepted++;
     }
   }
 
   /** A connection is ready: flush what is pending, then read and echo. */
   function serviceConnection(conn: Connection, events: number): void {
+    if (conn.heldUntil !== 0) {
+      // Asleep: only an error or hang-up is reported, and it would be
+      // reported again on every wait; the echo cannot be delivered anyway.
+      if ((events & (ERROR | HANGUP)) !== 0) fail(conn);
+      return;
+    }
     if (conn.outEnd > conn.outStart && (events & (WRITABLE | ERROR | HANGUP)) !== 0) {
       if (!flush(conn)) return;
     }
@@ -223,6 +271,12 @@ export function runEchoLoop(config: EchoLoopConfig): void {
     const r = libc.recv(conn.fd, buf, readSize, 0);
     if (r > 0) {
       bytesIn += r;
+      if (work) {
+        workMessages++;
+        if (work.kind === "sleep") return sleep(conn, r);
+        // block, cpu, file: right here, on the loop's only thread.
+        doWorkSync(work, iterationsPerMs);
+      }
       if (conn.outEnd > conn.outStart) {
         // Earlier bytes are still queued; these must go after them.
         keep(conn, 0, r);
@@ -253,6 +307,31 @@ export function runEchoLoop(config: EchoLoopConfig): void {
       const e = libc.errno();
       if (e === p.EAGAIN || e === p.EINTR) return;
       fail(conn); // ECONNRESET and friends end this connection only.
+    }
+  }
+
+  /** Keeps the message and parks the connection until its sleep is over. */
+  function sleep(conn: Connection, r: number): void {
+    keep(conn, 0, r);
+    conn.heldUntil = performance.now() + (work as { ms: number }).ms;
+    sleeping.push({ conn, until: conn.heldUntil });
+    updateInterest(conn);
+  }
+
+  /** Echoes for every connection whose sleep is over, and reads it again. */
+  function wakeSleepers(): void {
+    const now = performance.now();
+    while (sleepingHead < sleeping.length && sleeping[sleepingHead].until <= now) {
+      const { conn, until } = sleeping[sleepingHead];
+      sleeping[sleepingHead++] = undefined as unknown as typeof sleeping[number];
+      // A connection closed meanwhile (or its fd reused) is skipped.
+      if (conns[conn.fd] !== conn || conn.heldUntil !== until) continue;
+      conn.heldUntil = 0;
+      flush(conn);
+    }
+    if (sleepingHead > 1024 && sleepingHead * 2 > sleeping.length) {
+      sleeping.splice(0, sleepingHead);
+      sleepingHead = 0;
     }
   }
 
@@ -314,8 +393,9 @@ export function runEchoLoop(config: EchoLoopConfig): void {
   function updateInterest(conn: Connection): void {
     const pending = conn.outEnd - conn.outStart;
     let want = 0;
-    if (!conn.peerClosed && pending < maxBuffer) want |= READABLE;
-    if (pending > 0) want |= WRITABLE;
+    // Asleep: neither read nor written until the deadline.
+    if (!conn.peerClosed && pending < maxBuffer && conn.heldUntil === 0) want |= READABLE;
+    if (pending > 0 && conn.heldUntil === 0) want |= WRITABLE;
     if (want !== conn.interest) {
       poller.modify(conn.fd, want);
       conn.interest = want;
@@ -342,6 +422,7 @@ export function runEchoLoop(config: EchoLoopConfig): void {
     shared[LoopStat.bytesOut] = bytesOut;
     shared[LoopStat.errors] = errors;
     shared[LoopStat.syscalls] = libc.syscallCount();
+    shared[LoopStat.workMessages] = workMessages;
   }
 }
 
@@ -378,6 +459,9 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
     );
   }
 
+  if (options.reusePort) checkReusePort("--reuse-port in nonblocking mode", false);
+  const { iterationsPerMs, notes } = prepareWork(options.work);
+
   let listener: TcpListenerFd;
   try {
     listener = listenTcp({
@@ -385,6 +469,7 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
       port,
       backlog: options.backlog ?? DEFAULT_BACKLOG,
       nonblocking: true,
+      reusePort: options.reusePort === true,
     });
   } catch (err) {
     throw listenError(err, hostname, port);
@@ -398,6 +483,8 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
     maxBuffer: options.maxBuffer ?? DEFAULT_MAX_BUFFER,
     stats: new SharedArrayBuffer(LoopStat.length * 8),
     control: new SharedArrayBuffer(4),
+    work: options.work,
+    iterationsPerMs,
   };
   const shared = new Float64Array(config.stats);
   const control = new Int32Array(config.control);
@@ -458,6 +545,7 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
   return {
     mode: "nonblocking",
     addr: { hostname: listener.addr.hostname, port: listener.addr.port },
+    notes,
     stats(): ServerStats {
       const accepted = shared[LoopStat.accepted];
       const closedCount = shared[LoopStat.closed];
@@ -474,6 +562,7 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
         // The loop's calls plus this thread's (bind, listen, wake-ups).
         syscalls: shared[LoopStat.syscalls] + libc.syscallCount(),
         threads: 1,
+        ...(options.work ? { workMessages: shared[LoopStat.workMessages] } : {}),
       };
     },
     close,

@@ -7,7 +7,7 @@
  * @module
  */
 import { FrameReader, READY_FRAME } from "./offload.ts";
-import { doWorkSync, type Work } from "./work.ts";
+import { doWorkSync, warmUpCpu, type Work } from "./work.ts";
 
 /** What a process-pool member does per message. */
 export interface OffloadChildOptions {
@@ -30,6 +30,7 @@ export interface OffloadChildOptions {
  * ```
  */
 export async function runOffloadChild(options: OffloadChildOptions): Promise<void> {
+  warmUpCpu(options.work, options.iterationsPerMs);
   writeFrame(undefined);
   const frames = new FrameReader();
   for await (const chunk of Deno.stdin.readable) {

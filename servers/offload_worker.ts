@@ -7,13 +7,14 @@
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
 import type { OffloadWorkerInit } from "./offload.ts";
-import { doWorkSync } from "./work.ts";
+import { doWorkSync, warmUpCpu } from "./work.ts";
 
 let init: OffloadWorkerInit | undefined;
 
 self.onmessage = (e: MessageEvent<OffloadWorkerInit | Uint8Array>) => {
   if (init === undefined) {
     init = e.data as OffloadWorkerInit;
+    warmUpCpu(init.work, init.iterationsPerMs);
     self.postMessage("ready");
     return;
   }

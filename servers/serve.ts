@@ -37,6 +37,15 @@ export function serve(options: ServeOptions): Promise<EchoServer> {
   checkInt("prespawn", options.prespawn, 0, 1 << 20);
   checkInt("processes", options.processes, 1, MAX_PROCESSES);
   checkInt("offload size", options.offload?.size, 1, 1024);
+  if (options.offload && (options.mode === "blocking" || options.mode === "nonblocking")) {
+    return Promise.reject(
+      new UsageError(
+        options.mode === "blocking"
+          ? `--offload is not available in mode "blocking": each connection already has its own thread (drop --offload)`
+          : `--offload is not available in mode "nonblocking": its loop cannot await a pool (use stream or protocol)`,
+      ),
+    );
+  }
   if ((options.processes ?? 1) > 1) return serveProcesses(options);
   switch (options.mode) {
     case "stream":

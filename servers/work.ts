@@ -199,6 +199,24 @@ export function burnCpu(ms: number, iterationsPerMs: number): void {
 }
 
 /**
+ * Runs `cpu` work's loop for about 10 ms so a fresh thread or process has it
+ * optimised before the first message (the calibration warmed another isolate's
+ * copy); does nothing for other work.
+ *
+ * @param work The work, if any.
+ * @param iterationsPerMs The CPU rate.
+ *
+ * @example Usage
+ * ```ts
+ * import { warmUpCpu } from "./work.ts";
+ * warmUpCpu({ kind: "cpu", ms: 1 }, 1000);
+ * ```
+ */
+export function warmUpCpu(work: Work | undefined, iterationsPerMs: number): void {
+  if (work?.kind === "cpu") burnCpu(10, iterationsPerMs);
+}
+
+/**
  * Does the work synchronously on the calling thread, as a thread-per-connection
  * server or a pool worker does: sleep and block both block the thread, the
  * file is read with a blocking read.

@@ -9,8 +9,18 @@ import { echokitArgv, startServerProcess } from "./child.ts";
 import { connectLocal, cpuSeconds, roundTrip } from "./testing.ts";
 import type { Mode } from "./types.ts";
 
-/** Modes that implement `--work`, `--offload` and `--reuse-port`. */
-export const WORK_MODES: readonly Mode[] = ["stream", "protocol"];
+/** Modes that implement `--work` and `--reuse-port`. */
+export const WORK_MODES: readonly Mode[] = ["stream", "protocol", "blocking", "nonblocking"];
+/** Modes that implement `--offload` (the event-loop ones). */
+export const OFFLOAD_MODES: readonly Mode[] = ["stream", "protocol"];
+
+/**
+ * Extra flags so a `blocking` server has its threads before the test starts:
+ * the tests measure the work, not Worker start-up.
+ */
+function prespawn(mode: Mode, threads: number): string[] {
+  return mode === "blocking" ? ["--prespawn", String(threads)] : [];
+}
 
 const encoder = new TextEncoder();
 
@@ -27,7 +37,10 @@ for (const mode of WORK_MODES) {
     name: `serve --mode ${mode} --work sleep:20ms answers no round trip in under 20 ms`,
     sanitizeResources: false,
     async fn() {
-      const server = await startServerProcess({ mode, args: ["--work", "sleep:20ms"] });
+      const server = await startServerProcess({
+        mode,
+        args: ["--work", "sleep:20ms", ...prespawn(mode, 3)],
+      });
       try {
         const conns = await Promise.all([0, 1, 2].map(() => connectLocal(server.addr.port)));
         const times = (await Promise.all(conns.map(async (conn, c) => {
@@ -68,20 +81,28 @@ for (const mode of WORK_MODES) {
     },
   });
 
-  // A connection's message blocks the loop for 300 ms; a second connection
-  // sends 50 ms later. Stalled, its reply waits for the first block's
-  // remaining 250 ms plus its own 300: at least 550 ms. Offloaded to two
-  // threads, both blocks run side by side and it takes about 300 ms.
-  for (const offload of [undefined, "threads:2", "processes:2"]) {
+  // A connection's message blocks for 300 ms; a second connection sends 50 ms
+  // later. On a stalled loop its reply waits for the first block's remaining
+  // 250 ms plus its own 300: at least 550 ms. With a thread per connection,
+  // or offloaded to two pool members, both blocks run side by side and it
+  // takes about 300 ms.
+  const offloads = OFFLOAD_MODES.includes(mode) ? [undefined, "threads:2", "processes:2"] : [
+    undefined,
+  ];
+  for (const offload of offloads) {
+    const stalls = !offload && mode !== "blocking";
     Deno.test({
-      name: `serve --mode ${mode} --work block:300ms ${
-        offload
-          ? `--offload ${offload} keeps serving a second connection`
-          : "stalls a second connection"
-      }`,
+      name: `serve --mode ${mode} --work block:300ms ${offload ? `--offload ${offload} ` : ""}${
+        stalls ? "stalls" : "keeps serving"
+      } a second connection`,
       sanitizeResources: false,
       async fn() {
-        const args = ["--work", "block:300ms", ...(offload ? ["--offload", offload] : [])];
+        const args = [
+          "--work",
+          "block:300ms",
+          ...(offload ? ["--offload", offload] : []),
+          ...prespawn(mode, 2),
+        ];
         const server = await startServerProcess({ mode, args });
         let second: number;
         try {
@@ -95,13 +116,13 @@ for (const mode of WORK_MODES) {
         } finally {
           assert.equal((await server.stop()).code, 0);
         }
-        if (offload) {
+        if (stalls) {
+          assert.ok(second >= 500, `second round trip ${second} ms: not stalled`);
+        } else {
           assert.ok(second >= 300, `second round trip ${second} ms`);
           assert.ok(second < 500, `second round trip ${second} ms: still stalled`);
-          assert.match(server.stdout(), / offloadTasks=2 offloadQueueMax=0 /);
-        } else {
-          assert.ok(second >= 500, `second round trip ${second} ms: not stalled`);
         }
+        if (offload) assert.match(server.stdout(), / offloadTasks=2 offloadQueueMax=0 /);
       },
     });
   }
@@ -111,7 +132,10 @@ for (const mode of WORK_MODES) {
       `serve --mode ${mode} --work sleep:300ms serves ten connections at once (a timer does not stall)`,
     sanitizeResources: false,
     async fn() {
-      const server = await startServerProcess({ mode, args: ["--work", "sleep:300ms"] });
+      const server = await startServerProcess({
+        mode,
+        args: ["--work", "sleep:300ms", ...prespawn(mode, 10)],
+      });
       try {
         const conns = await Promise.all(
           Array.from({ length: 10 }, () => connectLocal(server.addr.port)),
@@ -205,6 +229,10 @@ Deno.test("serve with a bad --work, --offload or --processes exits 2 naming the 
     [["--offload", "threads:0"], /Invalid --offload "threads:0"/],
     [["--processes", "0"], /Invalid --processes "0"/],
   ];
+  cases.push([
+    ["--mode", "blocking", "--offload", "threads"],
+    /--offload is not available in mode "blocking": each connection already has its own thread/,
+  ]);
   for (const [args, message] of cases) {
     const [cmd, ...rest] = echokitArgv(["serve", "--port", "0", ...args]);
     const out = await new Deno.Command(cmd, { args: rest, stdin: "null" }).output();
