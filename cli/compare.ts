@@ -11,6 +11,7 @@ import type { Plan } from "../loadgen/types.ts";
 import { type CompareProgress, runCompare } from "../compare/run.ts";
 import { runMicro } from "../compare/micro.ts";
 import { parsePeers } from "../compare/peers.ts";
+import { checkWorks, modeColumns } from "../compare/variants.ts";
 import { renderTable } from "../compare/render_table.ts";
 import { renderMarkdown } from "../compare/render_markdown.ts";
 import { renderCsv } from "../compare/render_csv.ts";
@@ -47,6 +48,12 @@ Servers:
                                                   (shipped examples in fixtures/peers/)
                          python | shipped          (the four Python ones | all five)
   --baseline NAME      server whose rate is 1.00× (default: the fastest per plan)
+
+Work models (see serve --help):
+  --work LIST          work per message, one row per value, e.g. sleep:10ms,cpu:1ms
+  --offload LIST       one column per mode and pool: none,threads,processes[:N]
+                       (stream and protocol; other modes keep only "none")
+  --processes LIST     one column per mode and server-process count, e.g. 1,2 (Linux)
 
 Plans and size:
   --plan LIST          plan1, plan2, .json or .jmx files (default: plan1,plan2;
@@ -98,6 +105,9 @@ export const compareCommand: Command = {
       out: { type: "string" },
       micro: { type: "boolean" },
       "micro-time": { type: "string" },
+      work: { type: "string" },
+      offload: { type: "string" },
+      processes: { type: "string" },
     });
     if (values.help) {
       console.log(HELP);
@@ -119,7 +129,15 @@ export const compareCommand: Command = {
       ? [...MODES]
       : list(String(values.mode)).map((m) => oneOf("--mode", m, MODES));
     const peers = parsePeers((values.peer as string[] | undefined) ?? []);
-    const names = [...modes, ...peers.map((p) => p.name)];
+    const works = values.work === undefined ? undefined : checkWorks(list(String(values.work)));
+    const offloads = values.offload === undefined ? undefined : list(String(values.offload));
+    const processes = values.processes === undefined
+      ? undefined
+      : list(String(values.processes)).map((n) =>
+        parseNumber("--processes level", n, { min: 1, max: 256 })
+      );
+    const columns = modeColumns(modes, { offloads, processes }).columns;
+    const names = [...columns.map((c) => c.name), ...peers.map((p) => p.name)];
     if (new Set(names).size !== names.length) {
       throw new UsageError(`A peer is named like a mode in "${names.join(",")}" (rename the peer)`);
     }
@@ -149,7 +167,18 @@ export const compareCommand: Command = {
 
     let report: CompareReport;
     if (values.micro) {
-      const clash = ["plan", "connections", "rate", "repeat", "scale", "full", "quick"]
+      const clash = [
+        "plan",
+        "connections",
+        "rate",
+        "repeat",
+        "scale",
+        "full",
+        "quick",
+        "work",
+        "offload",
+        "processes",
+      ]
         .filter((f) => values[f] !== undefined);
       if (clash.length > 0) {
         throw new UsageError(
@@ -221,6 +250,9 @@ export const compareCommand: Command = {
           repeat,
           connections,
           rates,
+          works,
+          offloads,
+          processes,
           baseline,
           scale,
           memoryPolicy,

@@ -17,6 +17,7 @@ import { localPortRange, raiseFileLimit } from "./_limits.ts";
 import { guardThreads, readMemAvailable, readMemTotal } from "./memory_guard.ts";
 import { missingRuntime, type PeerSpec } from "./peers.ts";
 import { buildScenarios, type PlannedScenario } from "./scenarios.ts";
+import { modeColumns } from "./variants.ts";
 import type { CompareReport, RunRecord, Scenario, ServerColumn } from "./types.ts";
 
 /** What the runner hands the load generator for one run. */
@@ -99,6 +100,12 @@ export interface CompareOptions {
   runPlan?: RunPlan;
   /** Extra `serve` flags for every mode. */
   serverArgs?: readonly string[];
+  /** `--work` values: every row runs once per work. @default {none: bare echo} */
+  works?: readonly string[];
+  /** `--offload` pools (or `none`): one column per mode and pool. @default {["none"]} */
+  offloads?: readonly string[];
+  /** Server process counts: one column per mode and count. @default {[1]} */
+  processes?: readonly number[];
   /** How long a server may take to serve, ms. @default {60000} */
   readyTimeout?: number;
   /** Reads available memory, bytes, before each `blocking` run. @default {readMemAvailable} */
@@ -150,8 +157,16 @@ export async function runCompare(options: CompareOptions): Promise<CompareReport
   const warn = (message: string) => emit({ type: "warning", message });
   const notes = [...(options.notes ?? [])];
 
+  const variants = modeColumns(options.modes ?? MODES, {
+    offloads: options.offloads,
+    processes: options.processes,
+  });
+  for (const why of variants.left) notes.push(`${why}; column left out`);
+  if (options.works?.length && options.peers?.length) {
+    notes.push("peers do no --work: their cells in every work row are a bare echo");
+  }
   const servers: ServerColumn[] = [
-    ...(options.modes ?? MODES).map((m): ServerColumn => ({ name: m, kind: "mode" })),
+    ...variants.columns,
     ...(options.peers ?? []).map((p): ServerColumn => ({
       name: p.name,
       kind: "peer",
@@ -162,6 +177,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareReport
   const scenarios = buildScenarios(options.plans, {
     connections: options.connections,
     rates: options.rates,
+    works: options.works,
   });
   if (scenarios.length === 0) throw new EchokitError("Nothing to compare (give a plan)");
 
@@ -232,7 +248,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareReport
       command: options.command,
       notes,
     },
-    scenarios: scenarios.map(({ runPlan: _p, ...s }) => s),
+    scenarios: scenarios.map(({ runPlan: _p, serveArgs: _a, ...s }) => s),
     servers,
     cells,
     runs,
@@ -261,8 +277,11 @@ async function runOne(
 ): Promise<RunRecord> {
   const began = Date.now();
   const record: RunRecord = { server: server.name, scenario: scenario.id, repeat, wallMs: 0 };
-  const args = [...(options.serverArgs ?? [])];
-  if (server.name === "blocking" && server.kind === "mode") {
+  const args = [
+    ...(options.serverArgs ?? []),
+    ...(server.kind === "mode" ? [...(server.args ?? []), ...(scenario.serveArgs ?? [])] : []),
+  ];
+  if ((server.mode ?? server.name) === "blocking" && server.kind === "mode") {
     const decision = guardThreads({
       connections: scenario.connections,
       // Thread per connection is the model: let it start one for each, memory permitting.
@@ -287,7 +306,12 @@ async function runOne(
     child = await startServerProcess(
       server.kind === "peer"
         ? { command: server.command, name: server.name, readyTimeout: options.readyTimeout }
-        : { mode: server.name as Mode, args, readyTimeout: options.readyTimeout },
+        : {
+          mode: server.mode ?? server.name as Mode,
+          name: server.name,
+          args,
+          readyTimeout: options.readyTimeout,
+        },
     );
   } catch (err) {
     if (!(err instanceof EchokitError)) throw err;

@@ -11,6 +11,8 @@ import type { Scenario } from "./types.ts";
 export interface PlannedScenario extends Scenario {
   /** The plan as run. */
   runPlan: Plan;
+  /** Extra `serve` flags every server gets in this row (`--work sleep:10ms`). */
+  serveArgs?: string[];
 }
 
 /** Sweep levels for {@linkcode buildScenarios}. */
@@ -19,6 +21,8 @@ export interface SweepOptions {
   connections?: readonly number[];
   /** Open-model rates, samples/s: each plan runs once per rate. */
   rates?: readonly number[];
+  /** `--work` values: each row runs once per work (innermost). */
+  works?: readonly string[];
 }
 
 /**
@@ -84,5 +88,15 @@ export function buildScenarios(
       }
     }
   }
-  return out;
+  const works = sweep.works ?? [];
+  if (works.length === 0) return out;
+  return out.flatMap((s) =>
+    works.map((work) => ({
+      ...s,
+      id: `${s.id}@w${work}`,
+      work,
+      label: `${s.label} · ${work}`,
+      serveArgs: ["--work", work],
+    }))
+  );
 }

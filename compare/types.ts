@@ -5,6 +5,7 @@
  * @module
  */
 import type { LoadResult } from "../loadgen/types.ts";
+import type { Mode } from "../servers/types.ts";
 
 /** One load condition: a plan, possibly at a swept connection count or open-model rate. */
 export interface Scenario {
@@ -18,6 +19,8 @@ export interface Scenario {
   loops: number;
   /** Open model: requested total samples per second. */
   rate?: number;
+  /** `--work` every server does per message in this row (`sleep:10ms`). */
+  work?: string;
   /** What tables show in the row header (`plan1`, `plan2 · 100 conns`, `plan2 · 5000/s`). */
   label: string;
 }
@@ -30,6 +33,10 @@ export interface ServerColumn {
   kind: "mode" | "peer";
   /** The peer's argv (with `{port}`), for peers. */
   command?: string[];
+  /** Our mode, when the column is a variant of it (`stream+threads`). @default {the name} */
+  mode?: Mode;
+  /** Extra `serve` flags of this column (`--offload threads`, `--processes 2`). */
+  args?: string[];
 }
 
 /** One run: a server × a scenario × one repetition. */

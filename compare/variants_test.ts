@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { UsageError } from "../errors.ts";
+import { BUILTIN_PLANS } from "../loadgen/plans.ts";
+import { buildScenarios } from "./scenarios.ts";
+import { checkWorks, modeColumns } from "./variants.ts";
+
+Deno.test("modeColumns() makes one column per mode × offload × process count", () => {
+  const { columns, left } = modeColumns(["stream", "blocking"], {
+    offloads: ["none", "threads:4"],
+    processes: [1, 2],
+  });
+  assert.deepEqual(columns.map((c) => c.name), [
+    "stream",
+    "stream-2p",
+    "stream+threads:4",
+    "stream+threads:4-2p",
+    "blocking",
+    "blocking-2p",
+  ]);
+  assert.deepEqual(columns[3].args, ["--offload", "threads:4", "--processes", "2"]);
+  assert.equal(columns[3].mode, "stream");
+  assert.deepEqual(left, ["blocking+threads:4: --offload is not available in mode blocking"]);
+});
+
+Deno.test("modeColumns() without variants keeps one plain column per mode", () => {
+  const { columns } = modeColumns(["stream", "protocol"]);
+  assert.deepEqual(columns, [{ name: "stream", kind: "mode" }, { name: "protocol", kind: "mode" }]);
+});
+
+Deno.test("modeColumns() and checkWorks() reject bad values", () => {
+  assert.throws(() => modeColumns(["stream"], { offloads: ["fibers"] }), UsageError);
+  assert.throws(() => modeColumns(["stream"], { processes: [0] }), UsageError);
+  assert.throws(() => checkWorks(["sleep:10ms", "nap:1ms"]), UsageError);
+});
+
+Deno.test("buildScenarios() runs every row once per --work value with its serve flags", () => {
+  const rows = buildScenarios([BUILTIN_PLANS.plan2], { works: ["sleep:10ms", "cpu:1ms"] });
+  assert.deepEqual(rows.map((r) => [r.id, r.label, r.work, r.serveArgs]), [
+    ["plan2@wsleep:10ms", "plan2 · sleep:10ms", "sleep:10ms", ["--work", "sleep:10ms"]],
+    ["plan2@wcpu:1ms", "plan2 · cpu:1ms", "cpu:1ms", ["--work", "cpu:1ms"]],
+  ]);
+});
