@@ -49,7 +49,8 @@ Deno.test({
   fn() {
     const { iterationsPerMs, tookMs } = calibrateCpu();
     assert.ok(iterationsPerMs > 1000, `${iterationsPerMs} iterations/ms`);
-    assert.ok(tookMs >= 80 && tookMs < 500, `calibration took ${tookMs} ms`);
+    // 80 ms of CPU: at least that much wall time, more on a busy machine.
+    assert.ok(tookMs >= 80, `calibration took ${tookMs} ms`);
     const cpu0 = cpuSeconds(Deno.pid)!;
     for (let i = 0; i < 100; i++) burnCpu(3, iterationsPerMs);
     const cpu = cpuSeconds(Deno.pid)! - cpu0;
