@@ -45,8 +45,9 @@ Options:
                          block:10ms  a blocking wait, even in an event loop
                          cpu:1ms     busy computation (calibrated at start)
                          file:PATH   read the whole file
-  --offload POOL       run each message's work on threads[:N] (Workers; default N =
-                       min(32, CPUs+4)) or processes[:N] (children; default N = CPUs)
+  --offload POOL       stream and protocol: run each message's work on a pool of
+                       threads[:N] (Workers; default N = min(32, CPUs+4)) or
+                       processes[:N] (child processes; default N = CPUs)
   --processes N        N server processes share the port via SO_REUSEPORT (Linux)
   --reuse-port         set SO_REUSEPORT on the listener (Linux)
   -h, --help           show this help`;
