@@ -146,6 +146,11 @@ Deno.test("release.yml compiles the four release targets on a v* tag and attache
 
   const build = workflow.jobs.build;
   assert.match(runs(build), /^deno task compile --target all$/m);
+  assert.match(
+    runs(build),
+    /grep -q .* CHANGELOG\.md/,
+    "refuses a tag without a changelog section",
+  );
   const upload = build.steps.find((s) => s.uses?.startsWith("actions/upload-artifact@"));
   assert.equal(upload?.with?.path, "dist/");
   assert.equal(upload?.with?.["if-no-files-found"], "error");
