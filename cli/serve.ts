@@ -97,6 +97,15 @@ export const serveCommand: Command = {
         `warning: binding ${hostname}: this echo server is reachable from the network`,
       );
     }
+    // Handlers go in before the listening line: whoever reads that line may
+    // send SIGTERM at once, and it must stop the server cleanly (exit 0).
+    const stop = Promise.withResolvers<string>();
+    const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+    const handlers = signals.map((sig) => {
+      const handler = () => stop.resolve(sig);
+      Deno.addSignalListener(sig, handler);
+      return [sig, handler] as const;
+    });
     console.log(
       `listening ${server.addr.hostname}:${server.addr.port} mode=${mode} pid=${Deno.pid}`,
     );
@@ -113,13 +122,6 @@ export const serveCommand: Command = {
       });
     }
 
-    const stop = Promise.withResolvers<string>();
-    const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-    const handlers = signals.map((sig) => {
-      const handler = () => stop.resolve(sig);
-      Deno.addSignalListener(sig, handler);
-      return [sig, handler] as const;
-    });
     await Promise.race([stop.promise, server.closed]);
     for (const [sig, handler] of handlers) Deno.removeSignalListener(sig, handler);
     await server.close();

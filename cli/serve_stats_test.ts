@@ -125,3 +125,12 @@ Deno.test("serve with a bad --stats-interval or --stats-json exits 2 naming the 
     assert.match(r.stderr, pattern);
   }
 });
+
+Deno.test("serve stops cleanly on a SIGTERM sent the moment its listening line appears", async () => {
+  for (let i = 0; i < 3; i++) {
+    const server = await startServerProcess({ mode: "stream" });
+    const status = await server.stop();
+    assert.equal(status.code, 0, `run ${i}: ${server.stderr()}`);
+    assert.match(server.stdout(), /^stats mode=stream /m);
+  }
+});
