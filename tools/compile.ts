@@ -108,6 +108,8 @@ export interface RuntimeLoad {
 }
 
 const SKIP_DIRS = new Set([".git", "node_modules", OUTPUT_DIR, "tools", ".github", "fixtures"]);
+// Tests and benchmarks (`x_test.ts`, `x_bench.ts`, `bench.ts`, `bench_x.ts`) are not in the binary.
+const NOT_SHIPPED = /(_test|_bench)\.[mc]?[jt]s$|^bench(_\w+)?\.[mc]?[jt]s$/;
 const URL_REF = /new\s+URL\(\s*(["'`])((?:(?!\1)[^\\]|\\.)*)\1\s*,\s*import\.meta\.url\s*\)/g;
 const WORKER_STRING = /new\s+Worker\(\s*(["'`])((?:(?!\1)[^\\]|\\.)*)\1/g;
 
@@ -138,14 +140,16 @@ export async function findRuntimeLoads(root: URL = ROOT_URL): Promise<RuntimeLoa
         if (!SKIP_DIRS.has(entry.name)) await walk(new URL(`${entry.name}/`, dir));
         continue;
       }
-      if (!/\.(ts|js|mjs|mts)$/.test(entry.name) || /_(test|bench)\.[mc]?[jt]s$/.test(entry.name)) {
-        continue;
-      }
+      if (!/\.(ts|js|mjs|mts)$/.test(entry.name) || NOT_SHIPPED.test(entry.name)) continue;
       const url = new URL(entry.name, dir);
       const text = await Deno.readTextFile(url);
       const file = relative(rootPath, fileURLToPath(url)).replaceAll("\\", "/");
       const lineOf = (index: number) => text.slice(0, index).split("\n").length;
+      // Examples in doc comments and commented-out code load nothing.
+      const inComment = (index: number) =>
+        /^\s*(\*|\/\/)/.test(text.slice(text.lastIndexOf("\n", index) + 1, index));
       for (const m of text.matchAll(URL_REF)) {
+        if (inComment(m.index)) continue;
         const [, quote, specifier] = m;
         const load: RuntimeLoad = { file, line: lineOf(m.index), specifier };
         if (quote === "`" && specifier.includes("${")) {
@@ -162,6 +166,7 @@ export async function findRuntimeLoads(root: URL = ROOT_URL): Promise<RuntimeLoa
         out.push(load);
       }
       for (const m of text.matchAll(WORKER_STRING)) {
+        if (inComment(m.index)) continue;
         out.push({
           file,
           line: lineOf(m.index),
