@@ -5,6 +5,7 @@
  */
 import { serve } from "../servers/serve.ts";
 import {
+  DEFAULT_MAX_THREADS,
   type EchoServer,
   type Mode,
   MODE_SUMMARIES,
@@ -29,7 +30,7 @@ Options:
   --backlog N          listen backlog (default: 1024)
   --max-buffer BYTES   bytes buffered per connection before reading pauses (default: 262144)
   --backend B          nonblocking mode: epoll or poll (default: epoll on Linux)
-  --max-threads N      blocking mode: most threads at once (default: 1024)
+  --max-threads N      blocking mode: most threads at once (default: 128)
   --prespawn N         blocking mode: threads started before accepting (default: 0)
   -h, --help           show this help`;
 
@@ -77,6 +78,12 @@ export const serveCommand: Command = {
     if (!isLoopback(hostname)) {
       console.error(
         `warning: binding ${hostname}: this echo server is reachable from the network`,
+      );
+    }
+    if (mode === "blocking") {
+      console.error(
+        `blocking: at most ${values["max-threads"] ?? DEFAULT_MAX_THREADS} threads; ` +
+          "further connections wait in the backlog",
       );
     }
     console.log(

@@ -33,7 +33,14 @@ import {
   READABLE,
   WRITABLE,
 } from "./os/poller.ts";
-import { acceptConnection, isIpv4Host, listenTcp, sendFlags, setNoDelay } from "./os/socket.ts";
+import {
+  acceptConnection,
+  isIpv4Host,
+  listenTcp,
+  sendFlags,
+  setNoDelay,
+  type TcpListenerFd,
+} from "./os/socket.ts";
 import {
   DEFAULT_BACKLOG,
   DEFAULT_MAX_BUFFER,
@@ -371,7 +378,7 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
     );
   }
 
-  let listener;
+  let listener: TcpListenerFd;
   try {
     listener = listenTcp({
       hostname,
