@@ -16,7 +16,8 @@
 import * as libc from "../servers/os/libc.ts";
 import { openPoller, READABLE, WRITABLE } from "../servers/os/poller.ts";
 import { parseIpv4 } from "../servers/os/sockaddr.ts";
-import { connectTcp, OsError, sendFlags, setFileLimit, socketError } from "../servers/os/socket.ts";
+import { connectTcp, OsError, sendFlags, socketError } from "../servers/os/socket.ts";
+import { raiseFileLimit } from "./_fd_limit.ts";
 import { type EngineConfig, KIND } from "./_engine_types.ts";
 import { nowMs } from "./_sample_stats.ts";
 import { type EngineHooks, STOP_GRACE_MS } from "./engine_async.ts";
@@ -117,11 +118,7 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
     );
   }
   const addr = { hostname: config.hostname, port: config.port };
-  try {
-    setFileLimit(config.indices.length + 256);
-  } catch {
-    // Keep the current limit; EMFILE then shows up as connect errors.
-  }
+  raiseFileLimit(config.indices.length + 256);
   const poller = openPoller({ maxEvents: 1024 });
   const msg = config.message;
   const msgLen = msg.length;

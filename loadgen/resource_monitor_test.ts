@@ -3,31 +3,45 @@ import { procAvailable, ResourceMonitor, SelfMonitor, usageBetween } from "./res
 
 const linux = procAvailable();
 
+const BURN = "import time, sys\n" +
+  "while time.process_time() < 0.5: pass\n" +
+  "print('done', flush=True)\n" +
+  "time.sleep(60)\n";
+
 Deno.test({
-  name: "ResourceMonitor sees a busy child's CPU and memory through its parent (process tree)",
+  name: "ResourceMonitor counts a grandchild's CPU and memory through the process tree",
   ignore: !linux,
   async fn() {
-    // A shell whose child burns CPU: the tree, not the root alone, must be counted.
+    // A shell whose child burns 0.5 s of CPU: the tree, not the root alone,
+    // must be counted. CPU seconds (not %) keep the test independent of load.
     const child = new Deno.Command("sh", {
-      args: ["-c", "python3 -c 'while True: pass' & wait"],
-      stdout: "null",
+      args: ["-c", `python3 -c "${BURN}" & wait`],
+      stdout: "piped",
       stderr: "null",
     }).spawn();
     const monitor = new ResourceMonitor({ pid: child.pid });
+    const reader = child.stdout.getReader();
     try {
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, 100));
       await monitor.start();
       assert.ok(monitor.pids.length >= 2, `pids ${monitor.pids}`);
       assert.ok(!monitor.pids.includes(Deno.pid));
       const a = monitor.read()!;
-      await new Promise((r) => setTimeout(r, 600));
+      let out = "";
+      while (!out.includes("done")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        out += new TextDecoder().decode(value);
+      }
       const b = monitor.read()!;
-      const u = usageBetween(a, b);
-      assert.ok(u.cpuPercent > 50, `cpu ${u.cpuPercent}%`);
-      assert.ok(u.cpuPercent < 150, `cpu ${u.cpuPercent}%`);
+      const cpu = b.userSeconds + b.systemSeconds - a.userSeconds - a.systemSeconds;
+      // Python's start-up before the baseline may have used up to ~0.1 s of it.
+      assert.ok(cpu > 0.3 && cpu < 1.5, `cpu ${cpu} s`);
+      assert.ok(usageBetween(a, b).cpuPercent > 0);
       assert.ok(b.rssBytes > 1024 * 1024 && b.vszBytes >= b.rssBytes);
     } finally {
       monitor.close();
+      reader.releaseLock();
       // Kill the tree we started, child first, by pid.
       for (const pid of [...monitor.pids].reverse()) {
         try {
@@ -37,6 +51,7 @@ Deno.test({
         }
       }
       await child.status;
+      await child.stdout.cancel().catch(() => {});
     }
   },
 });

@@ -23,7 +23,7 @@ import {
 } from "./_engine_types.ts";
 import { libcUnavailableReason } from "../servers/os/libc.ts";
 import { parseIpv4 } from "../servers/os/sockaddr.ts";
-import { setFileLimit } from "../servers/os/socket.ts";
+import { raiseFileLimit } from "./_fd_limit.ts";
 import { JtlWriter } from "./jtl.ts";
 import { LatencyHistogram } from "./histogram.ts";
 import {
@@ -335,14 +335,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
   }
   const pid = options.pid ?? server?.pid;
   const engine = pickEngine(options.engine, hostname, note);
-  if (libcUnavailableReason() === undefined) {
-    try {
-      // Every virtual user holds a socket; the default soft limit (often 1024) is too low.
-      setFileLimit(plan.threads + 256);
-    } catch {
-      // Keep the limit; running out shows up as connect errors.
-    }
-  }
+  raiseFileLimit(plan.threads + 256);
   const spawned: Worker[] = [];
   let jtl: JtlWriter | undefined;
   const serverMonitor = pid !== undefined ? new ResourceMonitor({ pid }) : undefined;

@@ -217,12 +217,15 @@ Deno.test("runLoad() writes a JTL row per sample with JMeter's 17 columns", asyn
 Deno.test("runLoad() stops gracefully on abort and still reports", async () => {
   const controller = new AbortController();
   const lines: string[] = [];
-  setTimeout(() => controller.abort(), 700);
   const r = await runLoad({
     plan: plan({ threads: 10, loops: -1, duration: 30 }),
     spawn: "stream",
     signal: controller.signal,
     onLine: (l) => lines.push(l),
+    // Abort once sampling is under way (the server's start-up time varies).
+    onProgress: (p) => {
+      if (p.samples > 0) setTimeout(() => controller.abort(), 200);
+    },
   });
   assert.equal(r.interrupted, true);
   assert.ok(r.samples > 0);
