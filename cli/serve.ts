@@ -86,10 +86,8 @@ export const serveCommand: Command = {
           "further connections wait in the backlog",
       );
     }
-    console.log(
-      `listening ${server.addr.hostname}:${server.addr.port} mode=${mode} pid=${Deno.pid}`,
-    );
-
+    // Listen for signals before announcing the port: whoever reads the
+    // listening line may signal us at once.
     const stop = Promise.withResolvers<string>();
     const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
     const handlers = signals.map((sig) => {
@@ -97,6 +95,9 @@ export const serveCommand: Command = {
       Deno.addSignalListener(sig, handler);
       return [sig, handler] as const;
     });
+    console.log(
+      `listening ${server.addr.hostname}:${server.addr.port} mode=${mode} pid=${Deno.pid}`,
+    );
     await Promise.race([stop.promise, server.closed]);
     for (const [sig, handler] of handlers) Deno.removeSignalListener(sig, handler);
     await server.close();

@@ -26,7 +26,7 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { EchokitError, UsageError } from "../errors.ts";
 import { listenError } from "./_listen_error.ts";
 import * as libc from "./os/libc.ts";
 import { attachWaker, openWaker, READABLE } from "./os/poller.ts";
@@ -419,11 +419,14 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
   const acceptorReady = Promise.withResolvers<void>();
   const acceptorExited = Promise.withResolvers<void>();
   let failure: string | undefined;
+  let acceptorStarted = false;
   acceptor.onmessage = (e: MessageEvent<{ kind: string; index?: number; message?: string }>) => {
     const msg = e.data;
     if (msg.kind === "spawn") startThread(msg.index!);
-    else if (msg.kind === "ready") acceptorReady.resolve();
-    else if (msg.kind === "exited") acceptorExited.resolve();
+    else if (msg.kind === "ready") {
+      acceptorStarted = true;
+      acceptorReady.resolve();
+    } else if (msg.kind === "exited") acceptorExited.resolve();
     else if (msg.kind === "error") {
       failure = msg.message;
       acceptorReady.reject(new Error(failure));
@@ -456,7 +459,9 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
       waker.wake();
       Atomics.notify(control, Control.busy);
       Atomics.notify(control, Control.stop);
-      await withTimeout(acceptorExited.promise, 1000);
+      if (!await withTimeout(acceptorExited.promise, 1000)) {
+        console.error("blocking: the acceptor did not stop within 1 s; terminating it");
+      }
       acceptor.terminate();
       libc.close(listener.fd);
       waker.close();
@@ -471,9 +476,12 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
         const fd = Atomics.load(serving, i);
         if (fd >= 0) libc.shutdown(fd, libc.platform().SHUT_RDWR);
       }
-      await withTimeout(Promise.all(threads.filter(Boolean).map((t) => t.exited)), 1000);
+      const live = threads.filter(Boolean);
+      if (!await withTimeout(Promise.all(live.map((t) => t.exited)), 1000)) {
+        console.error("blocking: connection threads did not stop within 1 s; terminating them");
+      }
       for (const t of threads) t?.worker.terminate();
-      if (failure) console.error(`blocking: the acceptor failed: ${failure}`);
+      if (failure && acceptorStarted) console.error(`blocking: the acceptor failed: ${failure}`);
       closedSignal.resolve();
     })();
     return closeCall;
@@ -483,7 +491,10 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
     await acceptorReady.promise;
   } catch (err) {
     await close();
-    throw err;
+    throw new EchokitError(
+      `Mode "blocking" could not start its acceptor thread: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   acceptorExited.promise.then(() => {
     if (!closeCall) void close();
@@ -524,8 +535,13 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
   };
 }
 
-async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+/** Waits for `promise` at most `ms`; true when it settled in time. */
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([promise, new Promise((r) => timer = setTimeout(r, ms))]);
+  const inTime = await Promise.race([
+    promise.then(() => true),
+    new Promise<boolean>((r) => timer = setTimeout(() => r(false), ms)),
+  ]);
   clearTimeout(timer);
+  return inTime;
 }
