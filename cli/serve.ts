@@ -5,7 +5,6 @@
  */
 import { serve } from "../servers/serve.ts";
 import {
-  DEFAULT_MAX_THREADS,
   type EchoServer,
   type Mode,
   MODE_SUMMARIES,
@@ -78,12 +77,6 @@ export const serveCommand: Command = {
     if (!isLoopback(hostname)) {
       console.error(
         `warning: binding ${hostname}: this echo server is reachable from the network`,
-      );
-    }
-    if (mode === "blocking") {
-      console.error(
-        `blocking: at most ${values["max-threads"] ?? DEFAULT_MAX_THREADS} threads; ` +
-          "further connections wait in the backlog",
       );
     }
     // Listen for signals before announcing the port: whoever reads the

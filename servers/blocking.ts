@@ -35,6 +35,7 @@ import {
   isIpv4Host,
   listenTcp,
   sendFlags,
+  setFileLimit,
   setNoDelay,
   type TcpListenerFd,
 } from "./os/socket.ts";
@@ -116,6 +117,10 @@ export const ThreadStat = {
   width: 5,
 } as const;
 
+/** File descriptors a Deno process holds before any connection thread (~32 measured, plus room). */
+const BASE_FDS = 64;
+/** File descriptors per connection thread: a Worker's own (6 measured), its socket, one spare. */
+const FDS_PER_THREAD = 8;
 /** How long the acceptor pauses after running out of file descriptors. */
 const EMFILE_BACKOFF_MS = 100;
 
@@ -199,6 +204,21 @@ export function runAcceptor(config: AcceptorConfig, spawn: (index: number) => vo
       if (Atomics.compareExchange(states, i, IDLE, BUSY) === IDLE) {
         index = i;
         break;
+      }
+    }
+    if (index < 0) {
+      // A slot whose thread failed to start can be started again.
+      for (let i = 0; i < alive; i++) {
+        if (Atomics.compareExchange(states, i, EMPTY, BUSY) === EMPTY) {
+          Atomics.store(jobs, i, fd);
+          spawn(i);
+          index = i;
+          break;
+        }
+      }
+      if (index >= 0) {
+        publish();
+        continue;
       }
     }
     if (index >= 0) {
@@ -342,14 +362,37 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
       `Mode "blocking" binds IPv4 only, not "${hostname}" (use an IPv4 address such as 127.0.0.1)`,
     );
   }
-  const maxThreads = options.maxThreads ?? DEFAULT_MAX_THREADS;
-  const prespawn = options.prespawn ?? 0;
+  let maxThreads = options.maxThreads ?? DEFAULT_MAX_THREADS;
+  let prespawn = options.prespawn ?? 0;
   if (prespawn > maxThreads) {
     throw new UsageError(
       `Invalid prespawn "${prespawn}": more than --max-threads ${maxThreads} (lower --prespawn)`,
     );
   }
   const readSize = Math.max(1, Math.min(64 * 1024, options.maxBuffer ?? DEFAULT_MAX_BUFFER));
+  // Each Worker holds file descriptors of its own (6 measured on Linux, Deno
+  // 2.9), and Deno aborts the whole process when one cannot get them. So the
+  // pool must fit in the open-files limit: raise it as far as allowed, and cap
+  // the pool below it.
+  const files = setFileLimit();
+  const fitting = Math.floor((files.soft - BASE_FDS) / FDS_PER_THREAD);
+  if (fitting < 1) {
+    throw new EchokitError(
+      `Mode "blocking" cannot run a thread within the open-files limit of ${files.soft} ` +
+        `(raise it: ulimit -n ${BASE_FDS + 8 * FDS_PER_THREAD})`,
+    );
+  }
+  if (fitting < maxThreads) {
+    console.error(
+      `blocking: only ${fitting} threads fit in the open-files limit of ${files.soft}; ` +
+        `using --max-threads ${fitting} (raise it: ulimit -n)`,
+    );
+    maxThreads = fitting;
+  }
+  if (prespawn > maxThreads) prespawn = maxThreads;
+  console.error(
+    `blocking: at most ${maxThreads} threads; further connections wait in the backlog`,
+  );
   const baselineRss = Deno.memoryUsage().rss;
 
   let listener: TcpListenerFd;
@@ -377,7 +420,9 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
   const states = new Int32Array(shared.states);
   const counters = new Float64Array(shared.counters);
 
-  const threads: ThreadHandle[] = [];
+  const threads: (ThreadHandle | undefined)[] = [];
+  let mainErrors = 0;
+  let mainClosed = 0;
   let startMsTotal = 0;
   let startedCount = 0;
 
@@ -390,15 +435,30 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
     const exited = Promise.withResolvers<void>();
     worker.onmessage = (e: MessageEvent<{ kind: string }>) => {
       if (e.data.kind === "started") {
+        running = true;
         startMsTotal += performance.now() - t0;
         startedCount++;
         started.resolve();
       }
       if (e.data.kind === "exited") exited.resolve();
     };
+    let running = false;
     worker.onerror = (e: ErrorEvent) => {
       e.preventDefault();
       console.error(`blocking: connection thread ${index} failed: ${e.message}`);
+      mainErrors++;
+      if (!running) {
+        // It never took its connection: close that, free the slot for a retry.
+        const fd = Atomics.exchange(jobs, index, NO_JOB);
+        if (fd >= 0) {
+          libc.close(fd);
+          mainClosed++;
+        }
+        threads[index] = undefined;
+        Atomics.store(states, index, EMPTY);
+        Atomics.sub(control, Control.busy, 1);
+        Atomics.notify(control, Control.busy);
+      }
       started.resolve();
       exited.resolve();
     };
@@ -411,7 +471,7 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
     states[i] = IDLE;
     startThread(i);
   }
-  await Promise.all(threads.map((t) => t.started));
+  await Promise.all(threads.map((t) => t?.started));
 
   const acceptor = new Worker(new URL("./blocking_acceptor_worker.ts", import.meta.url), {
     type: "module",
@@ -471,12 +531,15 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
       for (let i = 0; i < threads.length; i++) {
         if (!threads[i]) continue;
         const unclaimed = Atomics.exchange(jobs, i, STOP);
-        if (unclaimed >= 0) libc.close(unclaimed);
+        if (unclaimed >= 0) {
+          libc.close(unclaimed);
+          mainClosed++;
+        }
         Atomics.notify(jobs, i);
         const fd = Atomics.load(serving, i);
         if (fd >= 0) libc.shutdown(fd, libc.platform().SHUT_RDWR);
       }
-      const live = threads.filter(Boolean);
+      const live = threads.filter((t) => t !== undefined);
       if (!await withTimeout(Promise.all(live.map((t) => t.exited)), 1000)) {
         console.error("blocking: connection threads did not stop within 1 s; terminating them");
       }
@@ -504,7 +567,8 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
     mode: "blocking",
     addr: { hostname: listener.addr.hostname, port: listener.addr.port },
     stats(): ServerStats {
-      let closed = 0, bytesIn = 0, bytesOut = 0, errors = 0, syscalls = libc.syscallCount();
+      let closed = mainClosed, bytesIn = 0, bytesOut = 0, errors = mainErrors;
+      let syscalls = libc.syscallCount();
       for (let r = 0; r < threads.length; r++) {
         const o = r * ThreadStat.width;
         closed += counters[o + ThreadStat.connections];

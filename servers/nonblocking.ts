@@ -38,6 +38,7 @@ import {
   isIpv4Host,
   listenTcp,
   sendFlags,
+  setFileLimit,
   setNoDelay,
   type TcpListenerFd,
 } from "./os/socket.ts";
@@ -378,6 +379,8 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
     );
   }
 
+  // One fd per connection: allow as many as the hard limit permits.
+  setFileLimit();
   let listener: TcpListenerFd;
   try {
     listener = listenTcp({
