@@ -92,7 +92,9 @@ export const Control = {
   stop: 0,
   /** Connections handed to threads and not yet finished. */
   busy: 1,
-  length: 2,
+  /** Thread slots in use so far (0 … slots-1), written by the acceptor. */
+  slots: 2,
+  length: 3,
 } as const;
 
 /** Mailbox value: nothing to do. */
@@ -114,7 +116,13 @@ export const ThreadStat = {
   bytesOut: 2,
   errors: 3,
   syscalls: 4,
-  width: 5,
+  /** `Date.now()` when the spawner created the Worker. */
+  spawnedAt: 5,
+  /** `Date.now()` when the thread started running; -1 if it failed to start. */
+  startedAt: 6,
+  /** `Date.now()` when the thread exited. */
+  exitedAt: 7,
+  width: 8,
 } as const;
 
 /** File descriptors a Deno process holds before any connection thread (~32 measured, plus room). */
@@ -128,7 +136,7 @@ const EMFILE_BACKOFF_MS = 100;
  * The acceptor: a bounded pool's front door. Blocks its thread until stopped.
  *
  * @param config Listener, waker, shared memory, pool cap.
- * @param spawn Asks the main thread to start connection thread `index`,
+ * @param spawn Asks the spawner thread to start connection thread `index`,
  *   whose mailbox already holds its first fd.
  */
 export function runAcceptor(config: AcceptorConfig, spawn: (index: number) => void): void {
@@ -229,6 +237,7 @@ export function runAcceptor(config: AcceptorConfig, spawn: (index: number) => vo
       if (Atomics.notify(jobs, index, 1) > 0) libc.countSyscalls(1);
     } else {
       index = alive++;
+      Atomics.store(control, Control.slots, alive);
       Atomics.store(states, index, BUSY);
       Atomics.store(jobs, index, fd);
       spawn(index);
@@ -263,6 +272,7 @@ export function runConnectionThread(config: ConnectionThreadConfig): void {
   const flags = sendFlags();
   const buf = new Uint8Array(config.readSize);
   let finished = 0, bytesIn = 0, bytesOut = 0, errors = 0;
+  counters[row + ThreadStat.startedAt] = Date.now();
 
   while (true) {
     // Sleep until the acceptor hands us a connection. Taking it with an
@@ -328,13 +338,60 @@ export function runConnectionThread(config: ConnectionThreadConfig): void {
     counters[row + ThreadStat.syscalls] = libc.syscallCount();
   }
   counters[row + ThreadStat.syscalls] = libc.syscallCount();
+  counters[row + ThreadStat.exitedAt] = Date.now();
 }
 
-/** One started connection thread, as the main thread sees it. */
-interface ThreadHandle {
-  worker: Worker;
-  started: Promise<void>;
-  exited: Promise<void>;
+/** What the spawner needs. */
+export interface SpawnerConfig extends BlockingShared {
+  /** Bytes per `recv`. */
+  readSize: number;
+  /** Pool cap (rows in the shared arrays). */
+  maxThreads: number;
+}
+
+/**
+ * The spawner: creates connection threads on request. Creating a Worker
+ * blocks the creating thread until the new isolate exists (tens of ms, and
+ * seconds on a busy machine), so it is done here and not on the main thread,
+ * which must stay free for signals.
+ *
+ * @param config Shared memory and what each thread needs.
+ * @returns A function that starts connection thread `index` (call it for each request).
+ */
+export function createSpawner(config: SpawnerConfig): (index: number) => void {
+  const control = new Int32Array(config.control);
+  const jobs = new Int32Array(config.jobs);
+  const states = new Int32Array(config.states);
+  const counters = new Float64Array(config.counters);
+  return (index: number) => {
+    const row = index * ThreadStat.width;
+    counters[row + ThreadStat.spawnedAt] = Date.now();
+    counters[row + ThreadStat.startedAt] = 0;
+    counters[row + ThreadStat.exitedAt] = 0;
+    const worker = new Worker(new URL("./blocking_worker.ts", import.meta.url), {
+      type: "module",
+    });
+    worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      console.error(`blocking: connection thread ${index} failed: ${e.message}`);
+      counters[row + ThreadStat.errors]++;
+      if (counters[row + ThreadStat.startedAt] === 0) {
+        // It never took its connection: close that, free the slot for a retry.
+        counters[row + ThreadStat.startedAt] = -1;
+        const fd = Atomics.exchange(jobs, index, NO_JOB);
+        if (fd >= 0) {
+          libc.close(fd);
+          counters[row + ThreadStat.connections]++;
+        }
+        Atomics.store(states, index, EMPTY);
+        Atomics.sub(control, Control.busy, 1);
+        Atomics.notify(control, Control.busy);
+      }
+      counters[row + ThreadStat.exitedAt] = Date.now();
+    };
+    const threadConfig: ConnectionThreadConfig = { ...config, index };
+    worker.postMessage(threadConfig);
+  };
 }
 
 /**
@@ -419,71 +476,42 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
   const serving = new Int32Array(shared.serving).fill(-1);
   const states = new Int32Array(shared.states);
   const counters = new Float64Array(shared.counters);
+  const col = (i: number, c: number) => counters[i * ThreadStat.width + c];
 
-  const threads: (ThreadHandle | undefined)[] = [];
-  let mainErrors = 0;
-  let mainClosed = 0;
-  let startMsTotal = 0;
-  let startedCount = 0;
+  // The spawner gets requests from us (prespawn) and from the acceptor,
+  // through a channel whose other end the acceptor holds.
+  const spawner = new Worker(new URL("./blocking_spawner_worker.ts", import.meta.url), {
+    type: "module",
+  });
+  let failure: string | undefined;
+  spawner.onerror = (e: ErrorEvent) => {
+    e.preventDefault();
+    failure = e.message;
+  };
+  const channel = new MessageChannel();
+  const spawnerConfig: SpawnerConfig = { ...shared, readSize, maxThreads };
+  spawner.postMessage({ config: spawnerConfig, port: channel.port2 }, [channel.port2]);
 
-  function startThread(index: number): void {
-    const t0 = performance.now();
-    const worker = new Worker(new URL("./blocking_worker.ts", import.meta.url), {
-      type: "module",
-    });
-    const started = Promise.withResolvers<void>();
-    const exited = Promise.withResolvers<void>();
-    worker.onmessage = (e: MessageEvent<{ kind: string }>) => {
-      if (e.data.kind === "started") {
-        running = true;
-        startMsTotal += performance.now() - t0;
-        startedCount++;
-        started.resolve();
-      }
-      if (e.data.kind === "exited") exited.resolve();
-    };
-    let running = false;
-    worker.onerror = (e: ErrorEvent) => {
-      e.preventDefault();
-      console.error(`blocking: connection thread ${index} failed: ${e.message}`);
-      mainErrors++;
-      if (!running) {
-        // It never took its connection: close that, free the slot for a retry.
-        const fd = Atomics.exchange(jobs, index, NO_JOB);
-        if (fd >= 0) {
-          libc.close(fd);
-          mainClosed++;
-        }
-        threads[index] = undefined;
-        Atomics.store(states, index, EMPTY);
-        Atomics.sub(control, Control.busy, 1);
-        Atomics.notify(control, Control.busy);
-      }
-      started.resolve();
-      exited.resolve();
-    };
-    const config: ConnectionThreadConfig = { ...shared, index, readSize, maxThreads };
-    worker.postMessage(config);
-    threads[index] = { worker, started: started.promise, exited: exited.promise };
-  }
-
+  Atomics.store(control, Control.slots, prespawn);
   for (let i = 0; i < prespawn; i++) {
     states[i] = IDLE;
-    startThread(i);
+    spawner.postMessage({ index: i });
   }
-  await Promise.all(threads.map((t) => t?.started));
+  while (
+    !failure && Array.from({ length: prespawn }, (_, i) => col(i, ThreadStat.startedAt)).includes(0)
+  ) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
 
   const acceptor = new Worker(new URL("./blocking_acceptor_worker.ts", import.meta.url), {
     type: "module",
   });
   const acceptorReady = Promise.withResolvers<void>();
   const acceptorExited = Promise.withResolvers<void>();
-  let failure: string | undefined;
   let acceptorStarted = false;
-  acceptor.onmessage = (e: MessageEvent<{ kind: string; index?: number; message?: string }>) => {
+  acceptor.onmessage = (e: MessageEvent<{ kind: string; message?: string }>) => {
     const msg = e.data;
-    if (msg.kind === "spawn") startThread(msg.index!);
-    else if (msg.kind === "ready") {
+    if (msg.kind === "ready") {
       acceptorStarted = true;
       acceptorReady.resolve();
     } else if (msg.kind === "exited") acceptorExited.resolve();
@@ -507,10 +535,11 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
     maxThreads,
     prespawned: prespawn,
   };
-  acceptor.postMessage(acceptorConfig);
+  acceptor.postMessage({ config: acceptorConfig, port: channel.port1 }, [channel.port1]);
 
   let closeCall: Promise<void> | undefined;
   const closedSignal = Promise.withResolvers<void>();
+  let mainClosed = 0;
 
   function close(): Promise<void> {
     closeCall ??= (async () => {
@@ -528,8 +557,8 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
       // 2. Stop the connection threads. A mailbox fd nobody took yet is ours
       //    to close; a socket being served is shut down, which makes the
       //    thread's blocked recv/send return.
-      for (let i = 0; i < threads.length; i++) {
-        if (!threads[i]) continue;
+      const slots = Atomics.load(control, Control.slots);
+      for (let i = 0; i < slots; i++) {
         const unclaimed = Atomics.exchange(jobs, i, STOP);
         if (unclaimed >= 0) {
           libc.close(unclaimed);
@@ -539,23 +568,33 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
         const fd = Atomics.load(serving, i);
         if (fd >= 0) libc.shutdown(fd, libc.platform().SHUT_RDWR);
       }
-      const live = threads.filter((t) => t !== undefined);
-      if (!await withTimeout(Promise.all(live.map((t) => t.exited)), 1000)) {
+      // 3. Wait for the running threads to exit. Threads still starting will
+      //    find STOP in their mailbox; terminating the spawner ends them too.
+      const deadline = Date.now() + 1000;
+      const running = () => {
+        for (let i = 0; i < slots; i++) {
+          if (col(i, ThreadStat.startedAt) > 0 && col(i, ThreadStat.exitedAt) === 0) return true;
+        }
+        return false;
+      };
+      while (running() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      if (running()) {
         console.error("blocking: connection threads did not stop within 1 s; terminating them");
       }
-      for (const t of threads) t?.worker.terminate();
-      if (failure && acceptorStarted) console.error(`blocking: the acceptor failed: ${failure}`);
+      spawner.terminate();
+      if (failure && acceptorStarted) console.error(`blocking: a thread failed: ${failure}`);
       closedSignal.resolve();
     })();
     return closeCall;
   }
 
   try {
+    if (failure) throw new Error(failure);
     await acceptorReady.promise;
   } catch (err) {
     await close();
     throw new EchokitError(
-      `Mode "blocking" could not start its acceptor thread: ${(err as Error).message}`,
+      `Mode "blocking" could not start its threads: ${(err as Error).message}`,
       { cause: err },
     );
   }
@@ -567,31 +606,36 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
     mode: "blocking",
     addr: { hostname: listener.addr.hostname, port: listener.addr.port },
     stats(): ServerStats {
-      let closed = mainClosed, bytesIn = 0, bytesOut = 0, errors = mainErrors;
+      let closed = mainClosed, bytesIn = 0, bytesOut = 0, errors = 0;
       let syscalls = libc.syscallCount();
-      for (let r = 0; r < threads.length; r++) {
-        const o = r * ThreadStat.width;
-        closed += counters[o + ThreadStat.connections];
-        bytesIn += counters[o + ThreadStat.bytesIn];
-        bytesOut += counters[o + ThreadStat.bytesOut];
-        errors += counters[o + ThreadStat.errors];
-        syscalls += counters[o + ThreadStat.syscalls];
+      let alive = 0, started = 0, startMs = 0;
+      const slots = Atomics.load(control, Control.slots);
+      for (let i = 0; i < slots; i++) {
+        closed += col(i, ThreadStat.connections);
+        bytesIn += col(i, ThreadStat.bytesIn);
+        bytesOut += col(i, ThreadStat.bytesOut);
+        errors += col(i, ThreadStat.errors);
+        syscalls += col(i, ThreadStat.syscalls);
+        const startedAt = col(i, ThreadStat.startedAt);
+        if (startedAt > 0) {
+          started++;
+          startMs += startedAt - col(i, ThreadStat.spawnedAt);
+          if (col(i, ThreadStat.exitedAt) === 0) alive++;
+        }
       }
-      const a = maxThreads * ThreadStat.width;
-      const accepted = counters[a + ThreadStat.connections];
-      const alive = threads.filter(Boolean).length;
+      const accepted = col(maxThreads, ThreadStat.connections);
       return {
         accepted,
         active: accepted - closed,
         closed,
         bytesIn,
         bytesOut,
-        errors: errors + counters[a + ThreadStat.errors],
-        syscalls: syscalls + counters[a + ThreadStat.syscalls],
-        // Connection threads plus the acceptor.
-        threads: alive + 1,
+        errors: errors + col(maxThreads, ThreadStat.errors),
+        syscalls: syscalls + col(maxThreads, ThreadStat.syscalls),
+        // Connection threads, plus the acceptor and the spawner while serving.
+        threads: alive + (closeCall ? 0 : 2),
         threadMemoryBytes: Math.max(0, Deno.memoryUsage().rss - baselineRss),
-        threadStartMs: startedCount ? Math.round(startMsTotal / startedCount * 10) / 10 : 0,
+        threadStartMs: started ? Math.round(startMs / started) : 0,
       };
     },
     close,
