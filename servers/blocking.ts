@@ -289,6 +289,7 @@ export function runConnectionThread(config: ConnectionThreadConfig): void {
     if (Atomics.load(control, Control.stop) !== 0) {
       Atomics.store(serving, i, -1);
       libc.close(fd);
+      counters[row + ThreadStat.connections] = ++finished;
       break;
     }
 
