@@ -8,7 +8,6 @@ import {
   DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_BUFFER,
   DEFAULT_MAX_CONNECTIONS,
-  DEFAULT_MAX_THREADS,
   type EchoServer,
   type Mode,
   MODE_SUMMARIES,
@@ -118,12 +117,6 @@ export const serveCommand: Command = {
     if (!isLoopback(hostname)) {
       console.error(
         `warning: binding ${hostname}: this echo server is reachable from the network`,
-      );
-    }
-    if (mode === "blocking") {
-      console.error(
-        `blocking: at most ${values["max-threads"] ?? DEFAULT_MAX_THREADS} threads; ` +
-          "further connections wait in the backlog",
       );
     }
     // Handlers go in before the listening line: whoever reads that line may

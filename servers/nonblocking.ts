@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { EchokitError, UsageError } from "../errors.ts";
 import { listenError } from "./_listen_error.ts";
 import * as libc from "./os/libc.ts";
 import {
@@ -38,6 +38,7 @@ import {
   isIpv4Host,
   listenTcp,
   sendFlags,
+  setFileLimit,
   setNoDelay,
   type TcpListenerFd,
 } from "./os/socket.ts";
@@ -378,6 +379,8 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
     );
   }
 
+  // One fd per connection: allow as many as the hard limit permits.
+  setFileLimit();
   let listener: TcpListenerFd;
   try {
     listener = listenTcp({
@@ -430,7 +433,10 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
     worker.terminate();
     libc.close(listener.fd);
     waker.close();
-    throw err;
+    throw new EchokitError(
+      `Mode "nonblocking" could not start its loop thread: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 
   let closeCall: Promise<void> | undefined;
@@ -444,7 +450,10 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
     closeCall ??= (async () => {
       Atomics.store(control, 0, 1);
       waker.wake();
-      const timer = setTimeout(() => stopped.resolve(), 2000);
+      const timer = setTimeout(() => {
+        console.error("nonblocking: the loop did not stop within 1 s; terminating it");
+        stopped.resolve();
+      }, 1000);
       await stopped.promise;
       clearTimeout(timer);
       worker.terminate();

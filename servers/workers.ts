@@ -20,5 +20,6 @@
 export const WORKER_MODULES: readonly string[] = [
   "servers/nonblocking_worker.ts",
   "servers/blocking_acceptor_worker.ts",
+  "servers/blocking_spawner_worker.ts",
   "servers/blocking_worker.ts",
 ];
