@@ -14,7 +14,15 @@ import {
   MODES,
   type ServerStats,
 } from "../servers/types.ts";
-import { type Command, numberFlag, oneOf, parseDuration, parseFlags } from "./args.ts";
+import { UsageError } from "../errors.ts";
+import {
+  type Command,
+  type FlagValues,
+  numberFlag,
+  oneOf,
+  parseDuration,
+  parseFlags,
+} from "./args.ts";
 
 const HELP = `Usage: echokit serve [--mode MODE] [--host HOST] [--port PORT] [options]
 
@@ -69,11 +77,15 @@ export const serveCommand: Command = {
     }
     const mode = oneOf("--mode", String(values.mode ?? "stream"), MODES);
     const hostname = String(values.host ?? "127.0.0.1");
+    if (hostname.trim() === "") {
+      throw new UsageError(`Invalid --host "${hostname}" (use an address such as 127.0.0.1)`);
+    }
     const maxConnections = numberFlag(values, "max-connections", { min: 1, max: 1 << 24 }) ??
       DEFAULT_MAX_CONNECTIONS;
     const idleTimeout = values["idle-timeout"] === undefined
       ? DEFAULT_IDLE_TIMEOUT
-      : parseDuration("--idle-timeout", String(values["idle-timeout"]));
+      : idleTimeoutFlag(String(values["idle-timeout"]));
+    checkModeFlags(mode, values);
     const maxBuffer = numberFlag(values, "max-buffer", { min: 1, max: 1 << 30 }) ??
       DEFAULT_MAX_BUFFER;
     const server: EchoServer = await serve({
@@ -83,7 +95,7 @@ export const serveCommand: Command = {
       backlog: numberFlag(values, "backlog", { min: 1, max: 1 << 20 }),
       maxBuffer,
       maxConnections,
-      idleTimeout: Math.round(idleTimeout),
+      idleTimeout,
       backend: values.backend === undefined
         ? undefined
         : oneOf("--backend", String(values.backend), ["epoll", "poll"] as const),
@@ -119,6 +131,38 @@ export const serveCommand: Command = {
     return 0;
   },
 };
+
+/** Parses --idle-timeout: 0 (off) or 1 ms up to what a timer can hold (~24 days). */
+function idleTimeoutFlag(raw: string): number {
+  const ms = parseDuration("--idle-timeout", raw);
+  if (ms !== 0 && (ms < 1 || ms > 2 ** 31 - 1)) {
+    throw new UsageError(
+      `Invalid --idle-timeout "${raw}" (use a duration from 1ms to 24d, or 0 to turn it off)`,
+    );
+  }
+  return Math.round(ms);
+}
+
+/** Flags that only one mode reads are an error with any other mode, not silently ignored. */
+function checkModeFlags(mode: Mode, values: FlagValues): void {
+  const only: [string, Mode][] = [
+    ["backend", "nonblocking"],
+    ["max-threads", "blocking"],
+    ["prespawn", "blocking"],
+  ];
+  for (const [flag, owner] of only) {
+    if (values[flag] !== undefined && mode !== owner) {
+      throw new UsageError(`Option --${flag} applies to --mode ${owner} only (got --mode ${mode})`);
+    }
+  }
+  const maxThreads = numberFlag(values, "max-threads", { min: 1, max: 1 << 20 }) ?? 1024;
+  const prespawn = numberFlag(values, "prespawn", { min: 0, max: 1 << 20 }) ?? 0;
+  if (prespawn > maxThreads) {
+    throw new UsageError(
+      `Invalid --prespawn "${prespawn}" (use at most --max-threads, ${maxThreads})`,
+    );
+  }
+}
 
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host.startsWith("127.");
