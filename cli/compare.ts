@@ -1,26 +1,281 @@
 /**
- * `echokit compare` (not built yet).
+ * `echokit compare`: flags → {@linkcode runCompare} (or {@linkcode runMicro})
+ * → the tables on stdout in the chosen format, optional report folder.
+ * Progress goes to stderr, only on a TTY; warnings (skips, caps) always.
  *
  * @module
  */
-import { EchokitError } from "../errors.ts";
-import { type Command, parseFlags } from "./args.ts";
+import { UsageError } from "../errors.ts";
+import { resolvePlan, scalePlan } from "../loadgen/plan.ts";
+import type { Plan } from "../loadgen/types.ts";
+import { type CompareProgress, runCompare } from "../compare/run.ts";
+import { runMicro } from "../compare/micro.ts";
+import { parsePeers } from "../compare/peers.ts";
+import { renderTable } from "../compare/render_table.ts";
+import { renderMarkdown } from "../compare/render_markdown.ts";
+import { renderCsv } from "../compare/render_csv.ts";
+import { renderJson } from "../compare/render_json.ts";
+import { formatClock } from "../compare/tables.ts";
+import { writeReport } from "../compare/write_report.ts";
+import { readMemTotal } from "../compare/memory_guard.ts";
+import type { CompareReport } from "../compare/types.ts";
+import { type Mode, MODES } from "../servers/types.ts";
+import { type Command, numberFlag, oneOf, parseFlags, parseNumber } from "./args.ts";
 
-const HELP = `Usage: echokit compare [options]
+/** Loop scale of the default run: about three minutes for 4 modes × 2 plans on 2 cores. */
+export const DEFAULT_SCALE = 0.5;
+/** Loop scale of `--quick`: a smoke run of about half a minute. */
+export const QUICK_SCALE = 0.02;
 
-Not built yet.`;
+const FORMATS = ["table", "markdown", "json", "csv"] as const;
+
+const HELP = `Usage: echokit compare [--mode LIST] [--plan LIST] [--peer SPEC]… [options]
+
+Starts each server as its own process, runs each plan against it, stops it, and
+prints the table: plan rows × server columns in JMeter's "summary =" figures, then
+per plan the rate, p50/p99, errors, server CPU and memory, fairness and a ratio.
+
+Defaults finish in about three minutes: every mode, plan1 and plan2 with their
+loops scaled by ${DEFAULT_SCALE} (threads unchanged), one run per cell.
+
+Servers:
+  --mode LIST          modes to run, comma-separated (default: ${MODES.join(",")})
+  --peer SPEC          add an external server column; repeatable. SPEC is
+                         name='command … {port}'  (run without a shell; {port} is
+                                                   replaced by a free port)
+                         py-streams, py-protocol, py-threaded, py-selectors, node-net
+                                                  (shipped examples in fixtures/peers/)
+                         python | shipped          (the four Python ones | all five)
+  --baseline NAME      server whose rate is 1.00× (default: the fastest per plan)
+
+Plans and size:
+  --plan LIST          plan1, plan2, .json or .jmx files (default: plan1,plan2;
+                       with --connections or --rate: plan2)
+  --scale X            multiply each plan's loops by X (default: ${DEFAULT_SCALE})
+  --full               full-size plans (scale 1: plan1 = 1000 × 2000, plan2 = 100 × 20000)
+  --quick              smoke run, scale ${QUICK_SCALE} (about 30 s)
+  --repeat N           runs per cell, interleaved across servers; tables show medians
+                       and ± spread (default: 1)
+  --connections LIST   sweep connection counts, e.g. 10,100,1000,10000 (threads = N,
+                       loops chosen so each level sends the same number of samples)
+  --rate LIST          open-model sweep: total samples/s per level, e.g. 1000,5000
+
+Memory guard (blocking mode, one Worker thread per connection):
+  --thread-mb MB       memory one blocking thread costs (default: 7.7)
+  --memory-policy P    cap (fewer threads, via --max-threads) or skip, when
+                       threads × cost exceeds 60% of MemAvailable (default: cap)
+
+Output:
+  --format F           table, markdown, json or csv on stdout (default: table)
+  --out DIR            also write report.md, results.json, results.csv, chart SVGs and
+                       a self-contained report.html into DIR
+  --micro              instead: one connection's round-trip latency per server
+                       (tinybench mean, p99, ops/s, ± margin of error)
+  --micro-time TIME    tinybench time per server, ms (default: 1000)
+
+Ctrl-C stops after the current run and reports what ran.`;
 
 /** The `compare` subcommand. */
 export const compareCommand: Command = {
   name: "compare",
   summary: "run modes × plans side by side and print the table",
   help: HELP,
-  run(args: string[]): Promise<number> {
-    const { values } = parseFlags(args, {});
+  async run(args: string[]): Promise<number> {
+    const { values } = parseFlags(args, {
+      mode: { type: "string" },
+      plan: { type: "string" },
+      peer: { type: "string", multiple: true },
+      baseline: { type: "string" },
+      scale: { type: "string" },
+      full: { type: "boolean" },
+      quick: { type: "boolean" },
+      repeat: { type: "string" },
+      connections: { type: "string" },
+      rate: { type: "string" },
+      "thread-mb": { type: "string" },
+      "memory-policy": { type: "string" },
+      format: { type: "string" },
+      out: { type: "string" },
+      micro: { type: "boolean" },
+      "micro-time": { type: "string" },
+    });
     if (values.help) {
       console.log(HELP);
-      return Promise.resolve(0);
+      return 0;
     }
-    throw new EchokitError('The "compare" command is not built yet');
+    const sizeFlags = ["scale", "full", "quick"].filter((f) => values[f] !== undefined);
+    if (sizeFlags.length > 1) {
+      throw new UsageError(
+        `Flags ${sizeFlags.map((f) => `--${f}`).join(" and ")} conflict (give one of them)`,
+      );
+    }
+    const scale = values.full
+      ? 1
+      : values.quick
+      ? QUICK_SCALE
+      : numberFlag(values, "scale", { min: 0.0001, max: 1000, fraction: true }) ?? DEFAULT_SCALE;
+    const format = oneOf("--format", String(values.format ?? "table"), FORMATS);
+    const modes = values.mode === undefined
+      ? [...MODES]
+      : list(String(values.mode)).map((m) => oneOf("--mode", m, MODES));
+    const peers = parsePeers((values.peer as string[] | undefined) ?? []);
+    const names = [...modes, ...peers.map((p) => p.name)];
+    if (new Set(names).size !== names.length) {
+      throw new UsageError(`A peer is named like a mode in "${names.join(",")}" (rename the peer)`);
+    }
+    if (names.length === 0) throw new UsageError("No servers to compare (give --mode or --peer)");
+    const baseline = values.baseline === undefined ? undefined : String(values.baseline);
+    if (baseline !== undefined && !names.includes(baseline)) {
+      throw new UsageError(`Unknown --baseline "${baseline}" (use one of ${names.join(", ")})`);
+    }
+    const connections = values.connections === undefined
+      ? undefined
+      : list(String(values.connections)).map((c) =>
+        parseNumber("--connections level", c, { min: 1, max: 100_000 })
+      );
+    const rates = values.rate === undefined
+      ? undefined
+      : list(String(values.rate)).map((r) =>
+        parseNumber("--rate level", r, { min: 0.001, max: 10_000_000, fraction: true })
+      );
+    const repeat = numberFlag(values, "repeat", { min: 1, max: 100 }) ?? 1;
+    const threadMb = numberFlag(values, "thread-mb", { min: 0.01, max: 1024, fraction: true });
+    const memoryPolicy = values["memory-policy"] === undefined
+      ? undefined
+      : oneOf("--memory-policy", String(values["memory-policy"]), ["cap", "skip"] as const);
+    const out = values.out === undefined ? undefined : String(values.out);
+    const tty = Deno.stderr.isTerminal();
+    const command = `echokit compare${args.length ? " " + args.join(" ") : ""}`;
+
+    let report: CompareReport;
+    if (values.micro) {
+      const clash = ["plan", "connections", "rate", "repeat", "scale", "full", "quick"]
+        .filter((f) => values[f] !== undefined);
+      if (clash.length > 0) {
+        throw new UsageError(
+          `--micro measures one connection and takes no --${clash[0]} (drop one of them)`,
+        );
+      }
+      const timeMs = numberFlag(values, "micro-time", { min: 10, max: 600_000 }) ?? 1000;
+      const startedAt = Date.now();
+      const micro = await runMicro({
+        modes,
+        peers,
+        timeMs,
+        onServer: (name) => tty && Deno.stderr.writeSync(encode(`\r\x1b[Kmicro: ${name} …`)),
+      });
+      if (tty) Deno.stderr.writeSync(encode("\r\x1b[K"));
+      report = {
+        meta: {
+          tool: "echokit compare --micro",
+          scale: 1,
+          repeat: 1,
+          startedAt,
+          durationMs: Date.now() - startedAt,
+          cpus: navigator.hardwareConcurrency,
+          memTotalBytes: readMemTotal(),
+          platform: `${Deno.build.os} ${Deno.build.arch}`,
+          deno: Deno.version.deno,
+          command,
+          notes: [],
+        },
+        scenarios: [],
+        servers: names.map((n) => ({
+          name: n,
+          kind: (modes as string[]).includes(n) ? "mode" : "peer",
+        })),
+        cells: [],
+        runs: [],
+        micro,
+      };
+    } else {
+      if (values["micro-time"] !== undefined) {
+        throw new UsageError("--micro-time needs --micro (add --micro)");
+      }
+      const sweep = connections !== undefined || rates !== undefined;
+      const specs = list(String(values.plan ?? (sweep ? "plan2" : "plan1,plan2")));
+      const plans: Plan[] = [];
+      for (const spec of specs) plans.push(scalePlan(await resolvePlan(spec, {}), scale));
+      const notes: string[] = [];
+      if (connections) {
+        notes.push(
+          "connection sweep: each level sends the same samples as the scaled plan (loops = total / connections)",
+        );
+      }
+      const controller = new AbortController();
+      let interrupts = 0;
+      const onSignal = () => {
+        if (++interrupts > 1) Deno.exit(130);
+        console.error("\nstopping after the current run (Ctrl-C again to quit now)");
+        controller.abort();
+      };
+      const signals: Deno.Signal[] = Deno.build.os === "windows"
+        ? ["SIGINT"]
+        : ["SIGINT", "SIGTERM"];
+      for (const s of signals) Deno.addSignalListener(s, onSignal);
+      try {
+        report = await runCompare({
+          plans,
+          modes,
+          peers,
+          repeat,
+          connections,
+          rates,
+          baseline,
+          scale,
+          memoryPolicy,
+          perThreadBytes: threadMb === undefined ? undefined : threadMb * 2 ** 20,
+          signal: controller.signal,
+          command,
+          notes,
+          onProgress: (e) => showProgress(e, tty),
+        });
+      } finally {
+        for (const s of signals) Deno.removeSignalListener(s, onSignal);
+        if (tty) Deno.stderr.writeSync(encode("\r\x1b[K"));
+      }
+    }
+
+    const text = format === "json"
+      ? renderJson(report)
+      : format === "csv"
+      ? renderCsv(report)
+      : format === "markdown"
+      ? renderMarkdown(report)
+      : renderTable(report);
+    await Deno.stdout.write(encode(text));
+    if (out !== undefined) {
+      const files = await writeReport(report, out);
+      console.error(`wrote ${files.join(", ")}`);
+    }
+    return 0;
   },
 };
+
+function showProgress(e: CompareProgress, tty: boolean): void {
+  if (e.type === "warning") {
+    if (tty) Deno.stderr.writeSync(encode("\r\x1b[K"));
+    console.error(`warning: ${e.message}`);
+    return;
+  }
+  if (!tty || e.type !== "run-start") return;
+  const eta = e.etaMs === undefined ? "" : ` · ETA ~${formatClock(e.etaMs)}`;
+  const rep = e.repeat > 0 ? ` · repeat ${e.repeat + 1}` : "";
+  Deno.stderr.writeSync(
+    encode(
+      `\r\x1b[K[${e.index}/${e.total}] ${e.server} · ${e.scenario.label}${rep} · ` +
+        `${formatClock(e.elapsedMs)} elapsed${eta}`,
+    ),
+  );
+}
+
+function list(text: string): string[] {
+  return text.split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+function encode(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+/** Modes compare runs by default. */
+export const DEFAULT_MODES: readonly Mode[] = MODES;

@@ -8,6 +8,7 @@ import {
   DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_BUFFER,
   DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_THREADS,
   type EchoServer,
   type Mode,
   MODE_SUMMARIES,
@@ -42,7 +43,7 @@ Options:
   --max-connections N  connections served at once; more are accepted and closed (default: 16384)
   --idle-timeout T     close connections silent for T (e.g. 30s, 500ms; 0 = never; default: 300s)
   --backend B          nonblocking mode: epoll or poll (default: epoll on Linux)
-  --max-threads N      blocking mode: most threads at once (default: 1024)
+  --max-threads N      blocking mode: most threads at once (default: 128)
   --prespawn N         blocking mode: threads started before accepting (default: 0)
   -h, --help           show this help`;
 
@@ -111,6 +112,12 @@ export const serveCommand: Command = {
     if (!isLoopback(hostname)) {
       console.error(
         `warning: binding ${hostname}: this echo server is reachable from the network`,
+      );
+    }
+    if (mode === "blocking") {
+      console.error(
+        `blocking: at most ${values["max-threads"] ?? DEFAULT_MAX_THREADS} threads; ` +
+          "further connections wait in the backlog",
       );
     }
     console.log(

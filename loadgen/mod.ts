@@ -18,3 +18,6 @@ export * from "./jmx.ts";
 export * from "./jtl.ts";
 export * from "./report.ts";
 export * from "./atomic_write.ts";
+export * from "./run.ts";
+export * from "./histogram.ts";
+export * from "./resource_monitor.ts";
