@@ -8,11 +8,6 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { parseSummaryLine } from "../loadgen/summariser.ts";
 import { echokitArgv, type ServerProcess, startServerProcess } from "../servers/child.ts";
-import { loadCommand } from "./load.ts";
-
-// Until the load engine lands on this branch, "load" is a stub; these tests
-// wait for it rather than fail.
-const LOAD_BUILT = !loadCommand.help.includes("Not built yet");
 
 const HOSTILE = fileURLToPath(new URL("../fixtures/hostile_server.ts", import.meta.url));
 
@@ -191,7 +186,6 @@ const CASES: {
 for (const c of CASES) {
   Deno.test({
     name: `load against a ${c.behaviour} server counts every sample as the right error`,
-    ignore: !LOAD_BUILT,
     sanitizeResources: false,
     async fn() {
       const server = await startHostile(c.behaviour);
@@ -210,7 +204,6 @@ for (const c of CASES) {
 
 Deno.test({
   name: "load against a server killed mid-run counts resets, EOFs and refusals and ends on time",
-  ignore: !LOAD_BUILT,
   sanitizeResources: false,
   async fn() {
     const server = await startServerProcess({ mode: "stream" });

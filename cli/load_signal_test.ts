@@ -6,11 +6,6 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { echokitArgv, type ServerProcess, startServerProcess } from "../servers/child.ts";
-import { loadCommand } from "./load.ts";
-
-// Until the load engine lands on this branch, "load" is a stub; these tests
-// wait for it rather than fail.
-const LOAD_BUILT = !loadCommand.help.includes("Not built yet");
 
 const HOSTILE = fileURLToPath(new URL("../fixtures/hostile_server.ts", import.meta.url));
 
@@ -67,7 +62,7 @@ async function collect(child: Deno.ChildProcess) {
 
 Deno.test({
   name: "load on SIGTERM with samples stuck on a silent server ends promptly with whole outputs",
-  ignore: !LOAD_BUILT || Deno.build.os === "windows",
+  ignore: Deno.build.os === "windows",
   sanitizeResources: false,
   async fn() {
     const server = await startSilent();
@@ -98,7 +93,7 @@ Deno.test({
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.test({
     name: `load exits at once on a second ${signal}`,
-    ignore: !LOAD_BUILT || Deno.build.os === "windows",
+    ignore: Deno.build.os === "windows",
     sanitizeResources: false,
     async fn() {
       const server = await startSilent();
