@@ -16,6 +16,8 @@ import {
   type ServerStats,
 } from "../servers/types.ts";
 import { UsageError } from "../errors.ts";
+import { libcUnavailableReason } from "../servers/os/libc.ts";
+import { type FileLimit, setFileLimit } from "../servers/os/socket.ts";
 import {
   type Command,
   type FlagValues,
@@ -89,6 +91,7 @@ export const serveCommand: Command = {
     checkModeFlags(mode, values);
     const maxBuffer = numberFlag(values, "max-buffer", { min: 1, max: 1 << 30 }) ??
       DEFAULT_MAX_BUFFER;
+    const files = raiseOpenFileLimit();
     const server: EchoServer = await serve({
       mode,
       hostname,
@@ -106,7 +109,7 @@ export const serveCommand: Command = {
     console.error(
       `limits: max-connections=${maxConnections} idle-timeout=${
         idleTimeout ? `${idleTimeout / 1000}s` : "off"
-      } max-buffer=${maxBuffer}B`,
+      } max-buffer=${maxBuffer}B${files ? ` open-files=${files.soft}` : ""}`,
     );
     for (const note of server.notes ?? []) console.error(`note: ${note}`);
     if (!isLoopback(hostname)) {
@@ -168,6 +171,20 @@ function checkModeFlags(mode: Mode, values: FlagValues): void {
     throw new UsageError(
       `Invalid --prespawn "${prespawn}" (use at most --max-threads, ${maxThreads})`,
     );
+  }
+}
+
+/**
+ * Raises the soft open-files limit to the hard one (each connection is an
+ * fd; the usual soft limit, 1024, is far below what a benchmark opens).
+ * Needs libc through FFI; where that is unavailable the limit stays.
+ */
+function raiseOpenFileLimit(): FileLimit | undefined {
+  if (libcUnavailableReason() !== undefined) return undefined;
+  try {
+    return setFileLimit();
+  } catch {
+    return undefined;
   }
 }
 
