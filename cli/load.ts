@@ -15,7 +15,7 @@ import {
 } from "../loadgen/plan.ts";
 import { ENGINES, type LoadProgress, runLoad } from "../loadgen/run.ts";
 import type { LoadResult } from "../loadgen/types.ts";
-import { writeFileAtomic } from "../loadgen/atomic_write.ts";
+import { writeFileAtomic } from "../atomic_write.ts";
 import { formatJsonDocument, formatReport } from "../loadgen/report.ts";
 import { MODES } from "../servers/types.ts";
 import { type Command, numberFlag, oneOf, parseDuration, parseFlags } from "./args.ts";

@@ -15,9 +15,17 @@ import {
   MODES,
   type ServerStats,
 } from "../servers/types.ts";
+import { dirname } from "node:path";
 import { UsageError } from "../errors.ts";
+import { writeFileAtomic } from "../atomic_write.ts";
 import { libcUnavailableReason } from "../servers/os/libc.ts";
 import { type FileLimit, setFileLimit } from "../servers/os/socket.ts";
+import {
+  formatStatsInterval,
+  type ServerStatsSeries,
+  startStatsInterval,
+  type StatsInterval,
+} from "../servers/stats_interval.ts";
 import {
   type Command,
   type FlagValues,
@@ -47,6 +55,10 @@ Options:
   --backend B          nonblocking mode: epoll or poll (default: epoll on Linux)
   --max-threads N      blocking mode: most threads at once (default: 128)
   --prespawn N         blocking mode: threads started before accepting (default: 0)
+  --stats-interval S   every S seconds print the server's own CPU and memory:
+                         stats-interval time=ISO cpu=P% rss=NMiB vsz=NMiB accepted=… active=…
+                       (use it when the load comes from other hosts)
+  --stats-json FILE    at exit write that series as JSON (sampled every 1 s without --stats-interval)
   -h, --help           show this help`;
 
 /** Formats a stats snapshot as one `key=value` line. */
@@ -73,6 +85,8 @@ export const serveCommand: Command = {
       backend: { type: "string" },
       "max-threads": { type: "string" },
       prespawn: { type: "string" },
+      "stats-interval": { type: "string" },
+      "stats-json": { type: "string" },
     });
     if (values.help) {
       console.log(HELP);
@@ -92,6 +106,9 @@ export const serveCommand: Command = {
     const maxBuffer = numberFlag(values, "max-buffer", { min: 1, max: 1 << 30 }) ??
       DEFAULT_MAX_BUFFER;
     const files = raiseOpenFileLimit();
+    const statsIntervalMs = statsIntervalFlag(values["stats-interval"]);
+    const statsJson = values["stats-json"] === undefined ? undefined : String(values["stats-json"]);
+    if (statsJson !== undefined) checkWritableDir("--stats-json", statsJson);
     const server: EchoServer = await serve({
       mode,
       hostname,
@@ -123,10 +140,8 @@ export const serveCommand: Command = {
           "further connections wait in the backlog",
       );
     }
-    console.log(
-      `listening ${server.addr.hostname}:${server.addr.port} mode=${mode} pid=${Deno.pid}`,
-    );
-
+    // Handlers go in before the listening line: whoever reads that line may
+    // send SIGTERM at once, and it must stop the server cleanly (exit 0).
     const stop = Promise.withResolvers<string>();
     const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
     const handlers = signals.map((sig) => {
@@ -134,10 +149,41 @@ export const serveCommand: Command = {
       Deno.addSignalListener(sig, handler);
       return [sig, handler] as const;
     });
+    console.log(
+      `listening ${server.addr.hostname}:${server.addr.port} mode=${mode} pid=${Deno.pid}`,
+    );
+
+    const startTime = Date.now();
+    let monitor: StatsInterval | undefined;
+    if (statsIntervalMs !== undefined || statsJson !== undefined) {
+      monitor = startStatsInterval({
+        intervalMs: statsIntervalMs ?? 1000,
+        stats: () => server.stats(),
+        onSample: statsIntervalMs === undefined
+          ? undefined
+          : (sample) => console.log(formatStatsInterval(sample)),
+      });
+    }
+
     await Promise.race([stop.promise, server.closed]);
     for (const [sig, handler] of handlers) Deno.removeSignalListener(sig, handler);
     await server.close();
+    const samples = monitor?.stop();
     console.log(formatStats(mode, server.stats()));
+    if (statsJson !== undefined && samples) {
+      const series: ServerStatsSeries = {
+        version: 1,
+        mode,
+        addr: server.addr,
+        pid: Deno.pid,
+        hostname: Deno.hostname(),
+        intervalMs: statsIntervalMs ?? 1000,
+        startTime,
+        endTime: Date.now(),
+        samples,
+      };
+      await writeFileAtomic(statsJson, JSON.stringify(series, null, 2) + "\n");
+    }
     return 0;
   },
 };
@@ -185,6 +231,29 @@ function raiseOpenFileLimit(): FileLimit | undefined {
     return setFileLimit();
   } catch {
     return undefined;
+  }
+}
+
+function statsIntervalFlag(raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const ms = parseDuration("--stats-interval", String(raw), "s");
+  if (ms < 10) {
+    throw new UsageError(`Invalid --stats-interval "${raw}" (use at least 0.01 seconds)`);
+  }
+  return ms;
+}
+
+// Checked before serving, so a typo fails now rather than after an hour's run.
+function checkWritableDir(flag: string, path: string): void {
+  const dir = dirname(path);
+  let isDir = false;
+  try {
+    isDir = Deno.statSync(dir).isDirectory;
+  } catch {
+    // Reported below.
+  }
+  if (!isDir) {
+    throw new UsageError(`Cannot write ${flag} "${path}": directory "${dir}" does not exist`);
   }
 }
 

@@ -200,7 +200,7 @@ export function toJsonDocument(result: LoadResult): LoadResultDocument {
  * @example Usage
  * ```ts ignore
  * import { formatJsonDocument } from "./report.ts";
- * import { writeFileAtomic } from "./atomic_write.ts";
+ * import { writeFileAtomic } from "../atomic_write.ts";
  * await writeFileAtomic("result.json", formatJsonDocument(result));
  * ```
  */

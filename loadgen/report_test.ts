@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { EchokitError } from "../errors.ts";
-import { writeFileAtomic } from "./atomic_write.ts";
+import { writeFileAtomic } from "../atomic_write.ts";
 import { BUILTIN_PLANS } from "./plans.ts";
 import {
   formatJsonDocument,

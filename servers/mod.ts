@@ -19,3 +19,5 @@ export * from "./stream.ts";
 export * from "./protocol.ts";
 export * from "./blocking.ts";
 export * from "./nonblocking.ts";
+export * from "./proc_stats.ts";
+export * from "./stats_interval.ts";

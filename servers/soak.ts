@@ -14,7 +14,7 @@
  */
 import { type Command, numberFlag, parseFlags, parseNumber } from "../cli/args.ts";
 import { EchokitError, UsageError } from "../errors.ts";
-import { writeFileAtomic } from "../loadgen/atomic_write.ts";
+import { writeFileAtomic } from "../atomic_write.ts";
 import { startServerProcess } from "./child.ts";
 import { rssBytes } from "./testing.ts";
 import { type Mode, MODES } from "./types.ts";

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { EchokitError } from "../errors.ts";
+import { EchokitError } from "./errors.ts";
 
 /**
  * Writes `text` to a temporary file in the target's directory, flushes it to
