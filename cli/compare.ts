@@ -19,7 +19,7 @@ import { formatClock } from "../compare/tables.ts";
 import { writeReport } from "../compare/write_report.ts";
 import { readMemTotal } from "../compare/memory_guard.ts";
 import type { CompareReport } from "../compare/types.ts";
-import { type Mode, MODES } from "../servers/types.ts";
+import { MODES } from "../servers/types.ts";
 import { type Command, numberFlag, oneOf, parseFlags, parseNumber } from "./args.ts";
 
 /** Loop scale of the default run: about three minutes for 4 modes × 2 plans on 2 cores. */
@@ -276,6 +276,3 @@ function list(text: string): string[] {
 function encode(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }
-
-/** Modes compare runs by default. */
-export const DEFAULT_MODES: readonly Mode[] = MODES;

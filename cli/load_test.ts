@@ -44,7 +44,8 @@ Deno.test("load on SIGINT prints the final summary and leaves complete JSON and 
       err += new TextDecoder().decode(value);
     }
     reader.releaseLock();
-    await new Promise((r) => setTimeout(r, 800));
+    // Long enough for samples to complete even on a busy 2-core machine.
+    await new Promise((r) => setTimeout(r, 2000));
     child.kill("SIGINT");
     const { code, stdout } = await output(child);
     assert.equal(code, 130);

@@ -9,6 +9,7 @@
  */
 import { normalize, relative, sep } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { PEER_SCRIPT_FILES } from "../compare/peers.ts";
 import { LOADGEN_WORKER_MODULES } from "../loadgen/run.ts";
 import { WORKER_MODULES } from "../servers/workers.ts";
 
@@ -62,7 +63,7 @@ export const PERMISSIONS: readonly string[] = [
 const SERVER_WORKER_MODULES: readonly (string | URL)[] = WORKER_MODULES;
 
 /** Files read at run time (plans, fixtures) that must be embedded too. */
-const ASSETS: readonly (string | URL)[] = [];
+const ASSETS: readonly (string | URL)[] = PEER_SCRIPT_FILES;
 
 const ROOT_URL = new URL("../", import.meta.url);
 

@@ -134,7 +134,7 @@ Deno.test("ci.yml runs fmt, lint, check and the tests on Linux and macOS with De
   const deno = job.steps.find((s) => s.uses?.startsWith("denoland/setup-deno@"));
   assert.match(String(deno?.with?.["deno-version"]), /^v2\.9\.\d+$/);
   const script = runs(job);
-  for (const command of ["deno fmt --check", "deno lint", "deno check mod.ts", "deno task test"]) {
+  for (const command of ["deno fmt --check", "deno lint", "deno check .", "deno task test"]) {
     assert.ok(script.includes(command), `ci.yml runs "${command}"`);
   }
 });
