@@ -17,13 +17,22 @@ import {
 import { dirname } from "node:path";
 import { UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../atomic_write.ts";
+import { libcUnavailableReason } from "../servers/os/libc.ts";
+import { type FileLimit, setFileLimit } from "../servers/os/socket.ts";
 import {
   formatStatsInterval,
   type ServerStatsSeries,
   startStatsInterval,
   type StatsInterval,
 } from "../servers/stats_interval.ts";
-import { type Command, numberFlag, oneOf, parseDuration, parseFlags } from "./args.ts";
+import {
+  type Command,
+  type FlagValues,
+  numberFlag,
+  oneOf,
+  parseDuration,
+  parseFlags,
+} from "./args.ts";
 
 const HELP = `Usage: echokit serve [--mode MODE] [--host HOST] [--port PORT] [options]
 
@@ -84,13 +93,18 @@ export const serveCommand: Command = {
     }
     const mode = oneOf("--mode", String(values.mode ?? "stream"), MODES);
     const hostname = String(values.host ?? "127.0.0.1");
+    if (hostname.trim() === "") {
+      throw new UsageError(`Invalid --host "${hostname}" (use an address such as 127.0.0.1)`);
+    }
     const maxConnections = numberFlag(values, "max-connections", { min: 1, max: 1 << 24 }) ??
       DEFAULT_MAX_CONNECTIONS;
     const idleTimeout = values["idle-timeout"] === undefined
       ? DEFAULT_IDLE_TIMEOUT
-      : parseDuration("--idle-timeout", String(values["idle-timeout"]));
+      : idleTimeoutFlag(String(values["idle-timeout"]));
+    checkModeFlags(mode, values);
     const maxBuffer = numberFlag(values, "max-buffer", { min: 1, max: 1 << 30 }) ??
       DEFAULT_MAX_BUFFER;
+    const files = raiseOpenFileLimit();
     const statsIntervalMs = statsIntervalFlag(values["stats-interval"]);
     const statsJson = values["stats-json"] === undefined ? undefined : String(values["stats-json"]);
     if (statsJson !== undefined) checkWritableDir("--stats-json", statsJson);
@@ -101,7 +115,7 @@ export const serveCommand: Command = {
       backlog: numberFlag(values, "backlog", { min: 1, max: 1 << 20 }),
       maxBuffer,
       maxConnections,
-      idleTimeout: Math.round(idleTimeout),
+      idleTimeout,
       backend: values.backend === undefined
         ? undefined
         : oneOf("--backend", String(values.backend), ["epoll", "poll"] as const),
@@ -111,7 +125,7 @@ export const serveCommand: Command = {
     console.error(
       `limits: max-connections=${maxConnections} idle-timeout=${
         idleTimeout ? `${idleTimeout / 1000}s` : "off"
-      } max-buffer=${maxBuffer}B`,
+      } max-buffer=${maxBuffer}B${files ? ` open-files=${files.soft}` : ""}`,
     );
     for (const note of server.notes ?? []) console.error(`note: ${note}`);
     if (!isLoopback(hostname)) {
@@ -166,6 +180,52 @@ export const serveCommand: Command = {
     return 0;
   },
 };
+
+/** Parses --idle-timeout: 0 (off) or 1 ms up to what a timer can hold (~24 days). */
+function idleTimeoutFlag(raw: string): number {
+  const ms = parseDuration("--idle-timeout", raw);
+  if (ms !== 0 && (ms < 1 || ms > 2 ** 31 - 1)) {
+    throw new UsageError(
+      `Invalid --idle-timeout "${raw}" (use a duration from 1ms to 24d, or 0 to turn it off)`,
+    );
+  }
+  return Math.round(ms);
+}
+
+/** Flags that only one mode reads are an error with any other mode, not silently ignored. */
+function checkModeFlags(mode: Mode, values: FlagValues): void {
+  const only: [string, Mode][] = [
+    ["backend", "nonblocking"],
+    ["max-threads", "blocking"],
+    ["prespawn", "blocking"],
+  ];
+  for (const [flag, owner] of only) {
+    if (values[flag] !== undefined && mode !== owner) {
+      throw new UsageError(`Option --${flag} applies to --mode ${owner} only (got --mode ${mode})`);
+    }
+  }
+  const maxThreads = numberFlag(values, "max-threads", { min: 1, max: 1 << 20 }) ?? 1024;
+  const prespawn = numberFlag(values, "prespawn", { min: 0, max: 1 << 20 }) ?? 0;
+  if (prespawn > maxThreads) {
+    throw new UsageError(
+      `Invalid --prespawn "${prespawn}" (use at most --max-threads, ${maxThreads})`,
+    );
+  }
+}
+
+/**
+ * Raises the soft open-files limit to the hard one (each connection is an
+ * fd; the usual soft limit, 1024, is far below what a benchmark opens).
+ * Needs libc through FFI; where that is unavailable the limit stays.
+ */
+function raiseOpenFileLimit(): FileLimit | undefined {
+  if (libcUnavailableReason() !== undefined) return undefined;
+  try {
+    return setFileLimit();
+  } catch {
+    return undefined;
+  }
+}
 
 function statsIntervalFlag(raw: unknown): number | undefined {
   if (raw === undefined) return undefined;

@@ -11,7 +11,9 @@
  * @module
  */
 import { createServer, type Server, type Socket } from "node:net";
+import { connectionCapacity } from "./_fd_limit.ts";
 import { IdleSweeper } from "./_idle_sweeper.ts";
+import { warnOnce } from "./_warn_once.ts";
 import { listenError } from "./_listen_error.ts";
 import {
   DEFAULT_BACKLOG,
@@ -21,6 +23,9 @@ import {
   type ServeOptions,
   type ServerStats,
 } from "./types.ts";
+
+/** How often a stalled accept loop is restarted; the longest a server stays deaf after EMFILE. */
+const REARM_EVERY_MS = 500;
 
 /**
  * Starts a `protocol` echo server.
@@ -51,6 +56,13 @@ export function serveProtocol(options: ServeOptions): Promise<EchoServer> {
     timedOut: 0,
   };
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  // Deno's node:net stops accepting for good after one failed accept (EMFILE:
+  // no error event, no retry). Two defences: past the fds left under the
+  // open-file limit, connections are refused like those over maxConnections
+  // (and the user is told once); and a watchdog re-arms the listener, which
+  // restarts a stalled accept loop after a burst got through anyway.
+  const fdCapacity = connectionCapacity() ?? Infinity;
+  const warn = warnOnce(options);
   const sockets = new Set<Socket>();
   const idle = new IdleSweeper<Socket>(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT, (socket) => {
     stats.timedOut++;
@@ -62,9 +74,15 @@ export function serveProtocol(options: ServeOptions): Promise<EchoServer> {
 
   function onConnection(socket: Socket): void {
     stats.accepted++;
-    if (stats.active >= maxConnections) {
+    if (stats.active >= maxConnections || stats.active >= fdCapacity) {
       stats.rejected++;
       socket.destroy();
+      if (stats.active < maxConnections) {
+        warn(
+          "fd-limit",
+          `Near the open-file limit: closing new connections beyond ${fdCapacity} open (raise "ulimit -n" or lower --max-connections)`,
+        );
+      }
       return;
     }
     stats.active++;
@@ -106,6 +124,9 @@ export function serveProtocol(options: ServeOptions): Promise<EchoServer> {
     server.once("error", onListenError);
     server.listen({ host: hostname, port, backlog }, () => {
       server.off("error", onListenError);
+      const watchdog = setInterval(() => rearmAccept(server, backlog), REARM_EVERY_MS);
+      Deno.unrefTimer(watchdog);
+      server.once("close", () => clearInterval(watchdog));
       const address = server.address();
       const bound = typeof address === "object" && address ? address.port : port;
       let resolveClosed!: () => void;
@@ -133,4 +154,15 @@ export function serveProtocol(options: ServeOptions): Promise<EchoServer> {
       });
     });
   });
+}
+
+// Calls listen() again on the server's native handle: a no-op while it
+// accepts, a restart after a failed accept stopped it.
+function rearmAccept(server: Server, backlog: number): void {
+  const handle = (server as unknown as { _handle?: { listen?(backlog: number): number } })._handle;
+  try {
+    handle?.listen?.(backlog);
+  } catch {
+    // Closing; nothing to restart.
+  }
 }
