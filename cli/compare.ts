@@ -8,7 +8,7 @@
 import { UsageError } from "../errors.ts";
 import { resolvePlan, scalePlan } from "../loadgen/plan.ts";
 import type { Plan } from "../loadgen/types.ts";
-import { type CompareProgress, runCompare } from "../compare/run.ts";
+import { type CompareProgress, machineFacts, runCompare } from "../compare/run.ts";
 import { runMicro } from "../compare/micro.ts";
 import { parsePeers } from "../compare/peers.ts";
 import { renderTable } from "../compare/render_table.ts";
@@ -17,7 +17,6 @@ import { renderCsv } from "../compare/render_csv.ts";
 import { renderJson } from "../compare/render_json.ts";
 import { formatClock } from "../compare/tables.ts";
 import { writeReport } from "../compare/write_report.ts";
-import { readMemTotal } from "../compare/memory_guard.ts";
 import type { CompareReport } from "../compare/types.ts";
 import { MODES } from "../servers/types.ts";
 import { type Command, numberFlag, oneOf, parseFlags, parseNumber } from "./args.ts";
@@ -172,10 +171,7 @@ export const compareCommand: Command = {
           repeat: 1,
           startedAt,
           durationMs: Date.now() - startedAt,
-          cpus: navigator.hardwareConcurrency,
-          memTotalBytes: readMemTotal(),
-          platform: `${Deno.build.os} ${Deno.build.arch}`,
-          deno: Deno.version.deno,
+          ...machineFacts(),
           command,
           notes: [],
         },
