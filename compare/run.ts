@@ -17,13 +17,7 @@ import { localPortRange, raiseFileLimit } from "./_limits.ts";
 import { guardThreads, readMemAvailable, readMemTotal } from "./memory_guard.ts";
 import { missingRuntime, type PeerSpec } from "./peers.ts";
 import { buildScenarios, type PlannedScenario } from "./scenarios.ts";
-import type {
-  CompareMeta,
-  CompareReport,
-  RunRecord,
-  Scenario,
-  ServerColumn,
-} from "./types.ts";
+import type { CompareMeta, CompareReport, RunRecord, Scenario, ServerColumn } from "./types.ts";
 
 /** What the runner hands the load generator for one run. */
 export interface RunPlanInput {

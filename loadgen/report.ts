@@ -288,7 +288,9 @@ export function parseJsonDocument(text: string, source: string): LoadResult {
   ];
   if (missing.length > 0) {
     throw new UsageError(
-      `Cannot read "${source}": field "${missing[0]}" is missing or of the wrong type (give a file written by echokit load --json)`,
+      `Cannot read "${source}": field "${
+        missing[0]
+      }" is missing or of the wrong type (give a file written by echokit load --json)`,
     );
   }
   const { schema: _s, version: _v, echokit: _e, summary: _l, ...result } =
