@@ -24,7 +24,7 @@
  */
 import { UsageError } from "../errors.ts";
 import { fileErrorReason } from "../atomic_write.ts";
-import { LatencyHistogram } from "../loadgen/histogram.ts";
+import { histogramFigures, LatencyHistogram } from "../loadgen/histogram.ts";
 import { parseJsonDocument } from "../loadgen/report.ts";
 import { formatSummaryLine } from "../loadgen/summariser.ts";
 import type { ErrorKind, LoadResult, Plan, ResourceSummary } from "../loadgen/types.ts";
@@ -274,14 +274,8 @@ export function mergeLoadResults(
       avgMs: latencyCount > 0 ? Math.trunc(sumElapsedMs / latencyCount) : 0,
       minMs: measured.length > 0 ? Math.min(...measured.map((r) => r.latency.minMs)) : 0,
       maxMs: measured.length > 0 ? Math.max(...measured.map((r) => r.latency.maxMs)) : 0,
-      meanUs: histogram.mean,
-      p50Us: histogram.percentile(50),
-      p90Us: histogram.percentile(90),
-      p95Us: histogram.percentile(95),
-      p99Us: histogram.percentile(99),
-      p999Us: histogram.percentile(99.9),
+      ...histogramFigures(histogram),
       sumElapsedMs,
-      histogram: histogram.encode(),
     },
     // The documents carry each host's spread, not every connection's count:
     // min and max over all connections are exact, the percentiles are not known.

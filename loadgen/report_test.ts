@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { EchokitError, UsageError } from "../errors.ts";
+import { EchokitError } from "../errors.ts";
+import { assertUsageError } from "./_assert_usage.ts";
 import { writeFileAtomic } from "../atomic_write.ts";
 import { BUILTIN_PLANS } from "./plans.ts";
 import {
@@ -155,11 +156,7 @@ Deno.test("parseJsonDocument() rejects what is not a load-result document, namin
     [JSON.stringify({ ...doc, plan: undefined }), /field "plan" is missing/],
   ];
   for (const [text, message] of cases) {
-    assert.throws(() => parseJsonDocument(text, "r.json"), (err: unknown) => {
-      assert.ok(err instanceof UsageError);
-      assert.match(err.message, message);
-      return true;
-    });
+    assertUsageError(() => parseJsonDocument(text, "r.json"), message);
   }
 });
 

@@ -25,7 +25,7 @@ import { libcUnavailableReason } from "../servers/os/libc.ts";
 import { parseIpv4 } from "../servers/os/sockaddr.ts";
 import { raiseFileLimit } from "./_fd_limit.ts";
 import { jtlThreadGroupName, JtlWriter } from "./jtl.ts";
-import { LatencyHistogram } from "./histogram.ts";
+import { histogramFigures, LatencyHistogram } from "./histogram.ts";
 import {
   ResourceMonitor,
   type ResourceReading,
@@ -640,14 +640,8 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
         avgMs: total.avgMs,
         minMs: total.minMs,
         maxMs: total.maxMs,
-        meanUs: histogram.mean,
-        p50Us: histogram.percentile(50),
-        p90Us: histogram.percentile(90),
-        p95Us: histogram.percentile(95),
-        p99Us: histogram.percentile(99),
-        p999Us: histogram.percentile(99.9),
+        ...histogramFigures(histogram),
         sumElapsedMs: total.sumElapsedMs,
-        histogram: histogram.encode(),
       },
       fairness: { ...fairnessOf(perThread), window: windowed ? "steady" : "run" },
       generator,
