@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LatencyHistogram } from "../loadgen/histogram.ts";
+import { histogramFigures, LatencyHistogram } from "../loadgen/histogram.ts";
 import { BUILTIN_PLANS } from "../loadgen/plans.ts";
 import type { LoadResult } from "../loadgen/types.ts";
 import type { ServerStatsSeries } from "../servers/stats_interval.ts";
@@ -28,14 +28,8 @@ function host(label: string, latenciesUs: number[], start = T0): LoadInput {
       avgMs: Math.trunc(ms.reduce((a, b) => a + b, 0) / ms.length),
       minMs: Math.min(...ms),
       maxMs: Math.max(...ms),
-      meanUs: h.mean,
-      p50Us: h.percentile(50),
-      p90Us: h.percentile(90),
-      p95Us: h.percentile(95),
-      p99Us: h.percentile(99),
-      p999Us: h.percentile(99.9),
+      ...histogramFigures(h),
       sumElapsedMs: ms.reduce((a, b) => a + b, 0),
-      histogram: h.encode(),
     },
     fairness: { min: 3, p5: 3, median: 4, p95: 5, max: 5, window: "steady" },
     generator: {
