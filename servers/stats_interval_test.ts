@@ -25,7 +25,7 @@ Deno.test("formatStatsInterval() prints one key=value line with CPU, memory and 
   assert.equal(
     line,
     "stats-interval time=2025-01-02T03:04:05.678Z cpu=12.3% rss=34.1MiB vsz=1200.0MiB " +
-      "accepted=5 active=2 closed=3 bytesIn=640 bytesOut=640 errors=0 threads=4",
+      "accepted=5 active=2 closed=3 bytesIn=640 bytesOut=640 errors=0 rejected=0 timedOut=0 threads=4",
   );
 });
 
