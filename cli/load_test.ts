@@ -93,3 +93,21 @@ Deno.test("load rejects a bad flag value with a usage error", async () => {
   assert.equal(code, 2);
   assert.match(stderr, /Invalid --engine "turbo" \(use poll, async\)/);
 });
+
+Deno.test("load --jtl-thread-prefix needs --jtl and a plain host label", async () => {
+  const cases: [string[], RegExp][] = [
+    [
+      ["--jtl-thread-prefix", "hostA"],
+      /--jtl-thread-prefix names the threads of a JTL \(add --jtl FILE\)/,
+    ],
+    [
+      ["--jtl", "/nonexistent/x.jtl", "--jtl-thread-prefix", "host A"],
+      /Invalid JTL thread prefix "host A"/,
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const { code, stderr } = await output(load(args));
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, message);
+  }
+});
