@@ -19,6 +19,7 @@
 import { main } from "./cli/main.ts";
 
 export * from "./errors.ts";
+export * from "./atomic_write.ts";
 export * from "./servers/mod.ts";
 export * from "./loadgen/mod.ts";
 export * from "./compare/mod.ts";

@@ -113,7 +113,8 @@ export function numberFlag(
  */
 export function parseNumber(what: string, raw: string, bounds: NumberBounds = {}): number {
   const { min = -Infinity, max = Infinity, fraction = false } = bounds;
-  const n = raw.trim() === "" ? NaN : Number(raw);
+  // Plain decimal only: Number() would also take "0x10", "0b1", " 5" and "Infinity".
+  const n = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(raw) ? Number(raw) : NaN;
   const kind = fraction ? "a number" : "a whole number";
   const range = Number.isFinite(min) && Number.isFinite(max)
     ? ` from ${min} to ${max}`

@@ -8,7 +8,7 @@
 import { UsageError } from "../errors.ts";
 import { resolvePlan, scalePlan } from "../loadgen/plan.ts";
 import type { Plan } from "../loadgen/types.ts";
-import { type CompareProgress, runCompare } from "../compare/run.ts";
+import { type CompareProgress, machineFacts, runCompare } from "../compare/run.ts";
 import { runMicro } from "../compare/micro.ts";
 import { parsePeers } from "../compare/peers.ts";
 import { checkWorks, modeColumns } from "../compare/variants.ts";
@@ -18,9 +18,9 @@ import { renderCsv } from "../compare/render_csv.ts";
 import { renderJson } from "../compare/render_json.ts";
 import { formatClock } from "../compare/tables.ts";
 import { writeReport } from "../compare/write_report.ts";
-import { readMemTotal } from "../compare/memory_guard.ts";
+import { mergeReport, readLoadResultFile, readServerStatsFile } from "../compare/merge.ts";
 import type { CompareReport } from "../compare/types.ts";
-import { type Mode, MODES } from "../servers/types.ts";
+import { MODES } from "../servers/types.ts";
 import { type Command, numberFlag, oneOf, parseFlags, parseNumber } from "./args.ts";
 
 /** Loop scale of the default run: about three minutes for 4 modes × 2 plans on 2 cores. */
@@ -80,6 +80,8 @@ Output:
                        (tinybench mean, p99, ops/s, ± margin of error)
   --micro-time TIME    tinybench time per server, ms (default: 1000)
 
+Merge the results of several load hosts:  echokit compare merge --help
+
 Ctrl-C stops after the current run and reports what ran.`;
 
 /** The `compare` subcommand. */
@@ -88,6 +90,7 @@ export const compareCommand: Command = {
   summary: "run modes × plans side by side and print the table",
   help: HELP,
   async run(args: string[]): Promise<number> {
+    if (args[0] === "merge") return await runMerge(args.slice(1));
     const { values } = parseFlags(args, {
       mode: { type: "string" },
       plan: { type: "string" },
@@ -201,10 +204,7 @@ export const compareCommand: Command = {
           repeat: 1,
           startedAt,
           durationMs: Date.now() - startedAt,
-          cpus: navigator.hardwareConcurrency,
-          memTotalBytes: readMemTotal(),
-          platform: `${Deno.build.os} ${Deno.build.arch}`,
-          deno: Deno.version.deno,
+          ...machineFacts(),
           command,
           notes: [],
         },
@@ -268,21 +268,73 @@ export const compareCommand: Command = {
       }
     }
 
-    const text = format === "json"
-      ? renderJson(report)
-      : format === "csv"
-      ? renderCsv(report)
-      : format === "markdown"
-      ? renderMarkdown(report)
-      : renderTable(report);
-    await Deno.stdout.write(encode(text));
-    if (out !== undefined) {
-      const files = await writeReport(report, out);
-      console.error(`wrote ${files.join(", ")}`);
-    }
+    await printReport(report, format, out);
     return 0;
   },
 };
+
+/** The report on stdout in `format`; every file of it in `out` when given. */
+async function printReport(
+  report: CompareReport,
+  format: typeof FORMATS[number],
+  out: string | undefined,
+): Promise<void> {
+  const text = format === "json"
+    ? renderJson(report)
+    : format === "csv"
+    ? renderCsv(report)
+    : format === "markdown"
+    ? renderMarkdown(report)
+    : renderTable(report);
+  await Deno.stdout.write(encode(text));
+  if (out !== undefined) {
+    const files = await writeReport(report, out);
+    console.error(`wrote ${files.join(", ")}`);
+  }
+}
+
+const MERGE_HELP = `Usage: echokit compare merge FILE.json… [--server-stats FILE] [options]
+
+Combines "load --json" results from several load hosts that ran the same plan
+against the same server at the same time into one table: a column per host and a
+"merged" column. Samples and errors are summed, rate/s is the sum of the hosts'
+rates, latency percentiles come from the hosts' merged histograms (exact, not
+averaged), and the span is the union of the hosts' spans.
+
+  --server-stats FILE  the server's own series ("serve --stats-interval S
+                       --stats-json FILE" on the server's machine) for the
+                       server CPU and memory columns
+  --format F           table, markdown, json or csv on stdout (default: table)
+  --out DIR            also write report.md, results.json, results.csv, charts
+                       and report.html into DIR
+
+JTLs from several hosts: run each "load" with its own --jtl-thread-prefix and
+concatenate with the header once:  { cat a.jtl; tail -n +2 b.jtl; } > all.jtl`;
+
+async function runMerge(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, {
+    "server-stats": { type: "string" },
+    format: { type: "string" },
+    out: { type: "string" },
+  }, true);
+  if (values.help) {
+    console.log(MERGE_HELP);
+    return 0;
+  }
+  if (positionals.length === 0) {
+    throw new UsageError("Nothing to merge (give the load --json files of each host)");
+  }
+  const format = oneOf("--format", String(values.format ?? "table"), FORMATS);
+  const inputs = [];
+  for (const file of positionals) inputs.push(await readLoadResultFile(file));
+  const statsFile = values["server-stats"];
+  const report = mergeReport(inputs, {
+    serverStats: statsFile === undefined ? undefined : await readServerStatsFile(String(statsFile)),
+    command: `echokit compare merge ${args.join(" ")}`,
+  });
+  await printReport(report, format, values.out === undefined ? undefined : String(values.out));
+  return 0;
+}
 
 function showProgress(e: CompareProgress, tty: boolean): void {
   if (e.type === "warning") {
@@ -308,6 +360,3 @@ function list(text: string): string[] {
 function encode(text: string): Uint8Array {
   return new TextEncoder().encode(text);
 }
-
-/** Modes compare runs by default. */
-export const DEFAULT_MODES: readonly Mode[] = MODES;

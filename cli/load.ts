@@ -15,7 +15,7 @@ import {
 } from "../loadgen/plan.ts";
 import { ENGINES, type LoadProgress, runLoad } from "../loadgen/run.ts";
 import type { LoadResult } from "../loadgen/types.ts";
-import { writeFileAtomic } from "../loadgen/atomic_write.ts";
+import { writeFileAtomic } from "../atomic_write.ts";
 import { formatJsonDocument, formatReport } from "../loadgen/report.ts";
 import { MODES } from "../servers/types.ts";
 import { type Command, numberFlag, oneOf, parseDuration, parseFlags } from "./args.ts";
@@ -42,6 +42,11 @@ Run:
 
 Output:
   --jtl FILE           write every sample as a JMeter CSV JTL (default 17 columns)
+  --jtl-thread-prefix L
+                       thread names "L-Thread Group 1-<n>", as JMeter's distributed
+                       mode names them: give each load host its own L (e.g. its host
+                       name) and concatenate the JTLs with the header once:
+                         { cat a.jtl; tail -n +2 b.jtl; } > all.jtl
   --json FILE|-        write the full result as JSON ("-": stdout, and nothing else there)
 
 ${PLAN_OPTIONS_HELP}`;
@@ -78,6 +83,7 @@ export const loadCommand: Command = {
       workers: { type: "string" },
       rate: { type: "string" },
       jtl: { type: "string" },
+      "jtl-thread-prefix": { type: "string" },
       json: { type: "string" },
     });
     if (values.help) {
@@ -109,6 +115,12 @@ export const loadCommand: Command = {
     const engine = values.engine === undefined
       ? undefined
       : oneOf("--engine", String(values.engine), ENGINES) as EngineName;
+    const jtlThreadPrefix = values["jtl-thread-prefix"] === undefined
+      ? undefined
+      : String(values["jtl-thread-prefix"]);
+    if (jtlThreadPrefix !== undefined && values.jtl === undefined) {
+      throw new UsageError("--jtl-thread-prefix names the threads of a JTL (add --jtl FILE)");
+    }
     const json = values.json === undefined ? undefined : String(values.json);
     const jsonToStdout = json === "-";
     // With --json -, stdout carries the JSON document only; lines go to stderr.
@@ -150,6 +162,7 @@ export const loadCommand: Command = {
         workers: numberFlag(values, "workers", { min: 1, max: 64 }),
         rate: numberFlag(values, "rate", { min: 0.001, fraction: true }),
         jtl: values.jtl === undefined ? undefined : String(values.jtl),
+        jtlThreadPrefix,
         signal: controller.signal,
         onLine: (line) => {
           clearProgress();

@@ -44,7 +44,8 @@ Deno.test("load on SIGINT prints the final summary and leaves complete JSON and 
       err += new TextDecoder().decode(value);
     }
     reader.releaseLock();
-    await new Promise((r) => setTimeout(r, 800));
+    // Long enough for samples to complete even on a busy 2-core machine.
+    await new Promise((r) => setTimeout(r, 2000));
     child.kill("SIGINT");
     const { code, stdout } = await output(child);
     assert.equal(code, 130);
@@ -91,4 +92,22 @@ Deno.test("load rejects a bad flag value with a usage error", async () => {
   const { code, stderr } = await output(load(["--engine", "turbo"]));
   assert.equal(code, 2);
   assert.match(stderr, /Invalid --engine "turbo" \(use poll, async\)/);
+});
+
+Deno.test("load --jtl-thread-prefix needs --jtl and a plain host label", async () => {
+  const cases: [string[], RegExp][] = [
+    [
+      ["--jtl-thread-prefix", "hostA"],
+      /--jtl-thread-prefix names the threads of a JTL \(add --jtl FILE\)/,
+    ],
+    [
+      ["--jtl", "/nonexistent/x.jtl", "--jtl-thread-prefix", "host A"],
+      /Invalid JTL thread prefix "host A"/,
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const { code, stderr } = await output(load(args));
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, message);
+  }
 });

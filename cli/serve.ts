@@ -10,7 +10,6 @@ import {
   DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_BUFFER,
   DEFAULT_MAX_CONNECTIONS,
-  DEFAULT_MAX_THREADS,
   type EchoServer,
   type Mode,
   MODE_SUMMARIES,
@@ -18,7 +17,25 @@ import {
   type ServerStats,
 } from "../servers/types.ts";
 import { parseWork } from "../servers/work.ts";
-import { type Command, numberFlag, oneOf, parseDuration, parseFlags } from "./args.ts";
+import { dirname } from "node:path";
+import { UsageError } from "../errors.ts";
+import { writeFileAtomic } from "../atomic_write.ts";
+import { libcUnavailableReason } from "../servers/os/libc.ts";
+import { type FileLimit, setFileLimit } from "../servers/os/socket.ts";
+import {
+  formatStatsInterval,
+  type ServerStatsSeries,
+  startStatsInterval,
+  type StatsInterval,
+} from "../servers/stats_interval.ts";
+import {
+  type Command,
+  type FlagValues,
+  numberFlag,
+  oneOf,
+  parseDuration,
+  parseFlags,
+} from "./args.ts";
 
 const HELP = `Usage: echokit serve [--mode MODE] [--host HOST] [--port PORT] [options]
 
@@ -50,6 +67,10 @@ Options:
                        processes[:N] (child processes; default N = CPUs)
   --processes N        N server processes share the port via SO_REUSEPORT (Linux)
   --reuse-port         set SO_REUSEPORT on the listener (Linux)
+  --stats-interval S   every S seconds print the server's own CPU and memory:
+                         stats-interval time=ISO cpu=P% rss=NMiB vsz=NMiB accepted=… active=…
+                       (use it when the load comes from other hosts)
+  --stats-json FILE    at exit write that series as JSON (sampled every 1 s without --stats-interval)
   -h, --help           show this help`;
 
 /** Formats a stats snapshot as one `key=value` line. */
@@ -80,6 +101,8 @@ export const serveCommand: Command = {
       offload: { type: "string" },
       processes: { type: "string" },
       "reuse-port": { type: "boolean" },
+      "stats-interval": { type: "string" },
+      "stats-json": { type: "string" },
     });
     if (values.help) {
       console.log(HELP);
@@ -87,13 +110,27 @@ export const serveCommand: Command = {
     }
     const mode = oneOf("--mode", String(values.mode ?? "stream"), MODES);
     const hostname = String(values.host ?? "127.0.0.1");
+    if (hostname.trim() === "") {
+      throw new UsageError(`Invalid --host "${hostname}" (use an address such as 127.0.0.1)`);
+    }
     const maxConnections = numberFlag(values, "max-connections", { min: 1, max: 1 << 24 }) ??
       DEFAULT_MAX_CONNECTIONS;
     const idleTimeout = values["idle-timeout"] === undefined
       ? DEFAULT_IDLE_TIMEOUT
-      : parseDuration("--idle-timeout", String(values["idle-timeout"]));
+      : idleTimeoutFlag(String(values["idle-timeout"]));
+    checkModeFlags(mode, values);
     const maxBuffer = numberFlag(values, "max-buffer", { min: 1, max: 1 << 30 }) ??
       DEFAULT_MAX_BUFFER;
+    const files = raiseOpenFileLimit();
+    const statsIntervalMs = statsIntervalFlag(values["stats-interval"]);
+    const statsJson = values["stats-json"] === undefined ? undefined : String(values["stats-json"]);
+    if (statsJson !== undefined) checkWritableDir("--stats-json", statsJson);
+    const processes = numberFlag(values, "processes", { min: 1, max: 256 });
+    if ((processes ?? 1) > 1 && (statsIntervalMs !== undefined || statsJson !== undefined)) {
+      throw new UsageError(
+        "--stats-interval and --stats-json sample this process only, and with --processes its children do the serving (sample the process tree with load or compare instead)",
+      );
+    }
     const server: EchoServer = await serve({
       mode,
       hostname,
@@ -101,7 +138,7 @@ export const serveCommand: Command = {
       backlog: numberFlag(values, "backlog", { min: 1, max: 1 << 20 }),
       maxBuffer,
       maxConnections,
-      idleTimeout: Math.round(idleTimeout),
+      idleTimeout,
       backend: values.backend === undefined
         ? undefined
         : oneOf("--backend", String(values.backend), ["epoll", "poll"] as const),
@@ -109,13 +146,13 @@ export const serveCommand: Command = {
       prespawn: numberFlag(values, "prespawn", { min: 0, max: 1 << 20 }),
       work: values.work === undefined ? undefined : parseWork(String(values.work)),
       offload: values.offload === undefined ? undefined : parseOffload(String(values.offload)),
-      processes: numberFlag(values, "processes", { min: 1, max: 256 }),
+      processes,
       reusePort: values["reuse-port"] === true,
     });
     console.error(
       `limits: max-connections=${maxConnections} idle-timeout=${
         idleTimeout ? `${idleTimeout / 1000}s` : "off"
-      } max-buffer=${maxBuffer}B`,
+      } max-buffer=${maxBuffer}B${files ? ` open-files=${files.soft}` : ""}`,
     );
     for (const note of server.notes ?? []) console.error(`note: ${note}`);
     if (!isLoopback(hostname)) {
@@ -123,16 +160,8 @@ export const serveCommand: Command = {
         `warning: binding ${hostname}: this echo server is reachable from the network`,
       );
     }
-    if (mode === "blocking") {
-      console.error(
-        `blocking: at most ${values["max-threads"] ?? DEFAULT_MAX_THREADS} threads; ` +
-          "further connections wait in the backlog",
-      );
-    }
-    console.log(
-      `listening ${server.addr.hostname}:${server.addr.port} mode=${mode} pid=${Deno.pid}`,
-    );
-
+    // Handlers go in before the listening line: whoever reads that line may
+    // send SIGTERM at once, and it must stop the server cleanly (exit 0).
     const stop = Promise.withResolvers<string>();
     const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
     const handlers = signals.map((sig) => {
@@ -140,15 +169,46 @@ export const serveCommand: Command = {
       Deno.addSignalListener(sig, handler);
       return [sig, handler] as const;
     });
+    console.log(
+      `listening ${server.addr.hostname}:${server.addr.port} mode=${mode} pid=${Deno.pid}`,
+    );
+
+    const startTime = Date.now();
+    let monitor: StatsInterval | undefined;
+    if (statsIntervalMs !== undefined || statsJson !== undefined) {
+      monitor = startStatsInterval({
+        intervalMs: statsIntervalMs ?? 1000,
+        stats: () => server.stats(),
+        onSample: statsIntervalMs === undefined
+          ? undefined
+          : (sample) => console.log(formatStatsInterval(sample)),
+      });
+    }
+
     const stopped = await Promise.race([stop.promise, server.closed.then(() => undefined)]);
     for (const [sig, handler] of handlers) Deno.removeSignalListener(sig, handler);
     await server.close();
+    const samples = monitor?.stop();
     if ("processStats" in server) {
       for (const { pid, stats } of (server as MultiProcessServer).processStats()) {
         console.error(`process pid=${pid} ${stats ? formatStats(mode, stats) : "no stats"}`);
       }
     }
     console.log(formatStats(mode, server.stats()));
+    if (statsJson !== undefined && samples) {
+      const series: ServerStatsSeries = {
+        version: 1,
+        mode,
+        addr: server.addr,
+        pid: Deno.pid,
+        hostname: Deno.hostname(),
+        intervalMs: statsIntervalMs ?? 1000,
+        startTime,
+        endTime: Date.now(),
+        samples,
+      };
+      await writeFileAtomic(statsJson, JSON.stringify(series, null, 2) + "\n");
+    }
     const failure = (server as Partial<MultiProcessServer>).failure;
     if (stopped === undefined && failure) {
       console.error(`error: ${failure}`);
@@ -157,6 +217,75 @@ export const serveCommand: Command = {
     return 0;
   },
 };
+
+/** Parses --idle-timeout: 0 (off) or 1 ms up to what a timer can hold (~24 days). */
+function idleTimeoutFlag(raw: string): number {
+  const ms = parseDuration("--idle-timeout", raw);
+  if (ms !== 0 && (ms < 1 || ms > 2 ** 31 - 1)) {
+    throw new UsageError(
+      `Invalid --idle-timeout "${raw}" (use a duration from 1ms to 24d, or 0 to turn it off)`,
+    );
+  }
+  return Math.round(ms);
+}
+
+/** Flags that only one mode reads are an error with any other mode, not silently ignored. */
+function checkModeFlags(mode: Mode, values: FlagValues): void {
+  const only: [string, Mode][] = [
+    ["backend", "nonblocking"],
+    ["max-threads", "blocking"],
+    ["prespawn", "blocking"],
+  ];
+  for (const [flag, owner] of only) {
+    if (values[flag] !== undefined && mode !== owner) {
+      throw new UsageError(`Option --${flag} applies to --mode ${owner} only (got --mode ${mode})`);
+    }
+  }
+  const maxThreads = numberFlag(values, "max-threads", { min: 1, max: 1 << 20 }) ?? 1024;
+  const prespawn = numberFlag(values, "prespawn", { min: 0, max: 1 << 20 }) ?? 0;
+  if (prespawn > maxThreads) {
+    throw new UsageError(
+      `Invalid --prespawn "${prespawn}" (use at most --max-threads, ${maxThreads})`,
+    );
+  }
+}
+
+/**
+ * Raises the soft open-files limit to the hard one (each connection is an
+ * fd; the usual soft limit, 1024, is far below what a benchmark opens).
+ * Needs libc through FFI; where that is unavailable the limit stays.
+ */
+function raiseOpenFileLimit(): FileLimit | undefined {
+  if (libcUnavailableReason() !== undefined) return undefined;
+  try {
+    return setFileLimit();
+  } catch {
+    return undefined;
+  }
+}
+
+function statsIntervalFlag(raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const ms = parseDuration("--stats-interval", String(raw), "s");
+  if (ms < 10) {
+    throw new UsageError(`Invalid --stats-interval "${raw}" (use at least 0.01 seconds)`);
+  }
+  return ms;
+}
+
+// Checked before serving, so a typo fails now rather than after an hour's run.
+function checkWritableDir(flag: string, path: string): void {
+  const dir = dirname(path);
+  let isDir = false;
+  try {
+    isDir = Deno.statSync(dir).isDirectory;
+  } catch {
+    // Reported below.
+  }
+  if (!isDir) {
+    throw new UsageError(`Cannot write ${flag} "${path}": directory "${dir}" does not exist`);
+  }
+}
 
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host.startsWith("127.");

@@ -31,3 +31,4 @@ export * from "./render_json.ts";
 export * from "./chart_svg.ts";
 export * from "./report_html.ts";
 export * from "./write_report.ts";
+export * from "./merge.ts";

@@ -5,8 +5,10 @@
  *
  * @module
  */
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../errors.ts";
+import { isCompiled } from "../servers/child.ts";
 import type { ServerColumn } from "./types.ts";
 
 /** An external server to compare: a name and an argv with `{port}` placeholders. */
@@ -23,8 +25,43 @@ export interface ShippedPeer extends PeerSpec {
   summary: string;
 }
 
+// One literal URL per script, so `deno compile` sees and embeds each of them.
+const SCRIPTS: readonly URL[] = [
+  new URL("../fixtures/peers/py_asyncio_streams_echo.py", import.meta.url),
+  new URL("../fixtures/peers/py_asyncio_protocol_echo.py", import.meta.url),
+  new URL("../fixtures/peers/py_threaded_echo.py", import.meta.url),
+  new URL("../fixtures/peers/py_selectors_echo.py", import.meta.url),
+  new URL("../fixtures/peers/node_net_echo.mjs", import.meta.url),
+];
+
+/** The shipped peer scripts, repository-relative, for `deno compile --include`. */
+export const PEER_SCRIPT_FILES: readonly string[] = SCRIPTS.map((url) =>
+  `fixtures/peers/${basename(url.pathname)}`
+);
+
 function fixture(file: string): string {
-  return fileURLToPath(new URL(`../fixtures/peers/${file}`, import.meta.url));
+  const url = SCRIPTS.find((u) => u.pathname.endsWith(`/${file}`));
+  if (!url) throw new Error(`No shipped peer script "${file}"`);
+  return fileURLToPath(url);
+}
+
+let copiedScriptsDir: string | undefined;
+
+/**
+ * A shipped peer's argv, ready to run. Inside a compiled binary the scripts
+ * live in the binary's embedded file system, which python3 and node cannot
+ * open, so each is copied to a temporary folder once, on first use.
+ */
+function runnable(command: readonly string[]): string[] {
+  if (!isCompiled()) return [...command];
+  return command.map((arg) => {
+    const script = SCRIPTS.find((u) => fileURLToPath(u) === arg);
+    if (!script) return arg;
+    copiedScriptsDir ??= Deno.makeTempDirSync({ prefix: "echokit-peers-" });
+    const path = join(copiedScriptsDir, basename(arg));
+    Deno.writeFileSync(path, Deno.readFileSync(script));
+    return path;
+  });
 }
 
 /**
@@ -159,7 +196,7 @@ export function parsePeers(values: readonly string[]): PeerSpec[] {
               })`,
             );
           }
-          add({ name: shipped.name, command: [...shipped.command] });
+          add({ name: shipped.name, command: runnable(shipped.command) });
         }
       }
       continue;

@@ -10,7 +10,7 @@ export const REPORT_SCHEMA_VERSION = 1;
 
 /** Options for {@linkcode renderJson}. */
 export interface RenderJsonOptions {
-  /** Keep each run's per-interval series (larger). @default {false} */
+  /** Keep each run's per-interval series and latency histogram (larger). @default {false} */
   series?: boolean;
 }
 
@@ -37,6 +37,7 @@ export function renderJson(report: CompareReport, options: RenderJsonOptions = {
       ...run,
       result: {
         ...result,
+        latency: { ...result.latency, histogram: undefined },
         server: result.server && { ...result.server, series: undefined },
         generator: { ...result.generator, series: undefined },
       },

@@ -38,7 +38,8 @@ h1 { font-size: 22px; margin: 0 0 8px; }
 h2 { font-size: 16px; margin: 28px 0 8px; }
 ul.meta { color: #555; padding-left: 18px; margin: 0; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; margin: 4px 0; }
-th, td { padding: 4px 10px; border-bottom: 1px solid #e5e5e5; white-space: nowrap; }
+th, td { padding: 4px 10px; border-bottom: 1px solid #e5e5e5; }
+th, td.r { white-space: nowrap; }
 th { background: #f6f6f6; text-align: left; font-weight: 600; }
 td.r, th.r { text-align: right; }
 .scroll { overflow-x: auto; }

@@ -18,7 +18,7 @@ import { guardThreads, readMemAvailable, readMemTotal } from "./memory_guard.ts"
 import { missingRuntime, type PeerSpec } from "./peers.ts";
 import { buildScenarios, type PlannedScenario } from "./scenarios.ts";
 import { modeColumns } from "./variants.ts";
-import type { CompareReport, RunRecord, Scenario, ServerColumn } from "./types.ts";
+import type { CompareMeta, CompareReport, RunRecord, Scenario, ServerColumn } from "./types.ts";
 
 /** What the runner hands the load generator for one run. */
 export interface RunPlanInput {
@@ -241,10 +241,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareReport
       baseline: options.baseline,
       startedAt,
       durationMs: Date.now() - startedAt,
-      cpus: navigator.hardwareConcurrency,
-      memTotalBytes: readMemTotal(),
-      platform: `${Deno.build.os} ${Deno.build.arch}`,
-      deno: Deno.version.deno,
+      ...machineFacts(),
       command: options.command,
       notes,
     },
@@ -252,6 +249,30 @@ export async function runCompare(options: CompareOptions): Promise<CompareReport
     servers,
     cells,
     runs,
+  };
+}
+
+/** The facts about this machine every report's header shows. */
+export type MachineFacts = Pick<CompareMeta, "cpus" | "memTotalBytes" | "platform" | "deno">;
+
+/**
+ * CPUs, memory, OS and Deno version of the machine running this code, for a
+ * report's header.
+ *
+ * @returns The facts.
+ *
+ * @example Usage
+ * ```ts
+ * import { machineFacts } from "./run.ts";
+ * console.log(machineFacts().cpus > 0); // true
+ * ```
+ */
+export function machineFacts(): MachineFacts {
+  return {
+    cpus: navigator.hardwareConcurrency,
+    memTotalBytes: readMemTotal(),
+    platform: `${Deno.build.os} ${Deno.build.arch}`,
+    deno: Deno.version.deno,
   };
 }
 

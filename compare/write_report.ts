@@ -5,7 +5,7 @@
  * @module
  */
 import { EchokitError } from "../errors.ts";
-import { writeFileAtomic } from "../loadgen/atomic_write.ts";
+import { writeFileAtomic } from "../atomic_write.ts";
 import { renderCharts } from "./chart_svg.ts";
 import { renderCsv } from "./render_csv.ts";
 import { renderJson } from "./render_json.ts";

@@ -10,6 +10,7 @@
  * @module
  */
 import * as hdr from "hdr-histogram-js";
+import type { LatencySummary } from "./types.ts";
 
 /** Largest latency tracked exactly, µs (one hour); larger values are clamped. */
 export const MAX_TRACKABLE_US = 3_600_000_000;
@@ -122,4 +123,37 @@ export class LatencyHistogram {
     out.#h.add(decoded);
     return out;
   }
+}
+
+/** The figures of a {@linkcode LatencySummary} that a histogram alone gives. */
+export type HistogramFigures = Pick<
+  LatencySummary,
+  "meanUs" | "p50Us" | "p90Us" | "p95Us" | "p99Us" | "p999Us" | "histogram"
+>;
+
+/**
+ * Mean, the reported percentiles and the encoded histogram, as a
+ * {@linkcode LatencySummary} carries them.
+ *
+ * @param h The histogram.
+ * @returns The figures, in µs.
+ *
+ * @example Usage
+ * ```ts
+ * import { histogramFigures, LatencyHistogram } from "./histogram.ts";
+ * const h = new LatencyHistogram();
+ * h.record(250);
+ * console.log(histogramFigures(h).p99Us); // 250
+ * ```
+ */
+export function histogramFigures(h: LatencyHistogram): HistogramFigures {
+  return {
+    meanUs: h.mean,
+    p50Us: h.percentile(50),
+    p90Us: h.percentile(90),
+    p95Us: h.percentile(95),
+    p99Us: h.percentile(99),
+    p999Us: h.percentile(99.9),
+    histogram: h.encode(),
+  };
 }

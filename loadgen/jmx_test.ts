@@ -1,22 +1,13 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../errors.ts";
 import { parseXml, XmlError } from "./_xml.ts";
 import { parseJmx } from "./jmx.ts";
 import { parsePlanJson } from "./plan.ts";
+import { assertUsageError as usage } from "./_assert_usage.ts";
 
 const JMX = await Deno.readTextFile(new URL("../fixtures/echo_tcp.jmx", import.meta.url));
 const EXPECTED = await Deno.readTextFile(
   new URL("../fixtures/echo_tcp.plan.json", import.meta.url),
 );
-
-function usage(fn: () => unknown, message: string | RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof UsageError, `expected a UsageError, got ${err}`);
-    if (typeof message === "string") assert.equal(err.message, message);
-    else assert.match(err.message, message);
-    return true;
-  });
-}
 
 /** A minimal JMeter-5.x-shaped plan with the given Thread Group and sampler properties. */
 function jmx(

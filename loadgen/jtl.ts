@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { UsageError } from "../errors.ts";
 import type { ErrorKind } from "./types.ts";
 
 /** JMeter 5.x's default CSV header (`filename`, `encoding`, `sample_count`, `hostname` off). */
@@ -63,6 +64,38 @@ export interface JtlFormatOptions {
   label?: string;
   /** The thread group's name, the text before ` 1-<n>`. @default {"Thread Group"} */
   threadGroupName?: string;
+}
+
+/** JMeter's default thread group name, the text before ` 1-<n>` in thread names. */
+export const JTL_THREAD_GROUP: string = "Thread Group";
+
+/**
+ * The thread group name for a JTL written on one of several load hosts:
+ * `<prefix>-Thread Group`, the form JMeter's distributed mode gives its
+ * remote engines' threads (`AbstractThreadGroup.makeThread`). JMeter's
+ * dashboard groups "Active Threads Over Time" by the text before the last
+ * space of a thread name, so each host stays its own series and no two
+ * hosts' `1-1` threads share a name when their JTLs are concatenated.
+ *
+ * @param prefix The host label; undefined for a single-host run.
+ * @returns The group name (`Thread Group` without a prefix).
+ * @throws {UsageError} When the label is empty or holds characters other
+ * than letters, digits, `.`, `_`, `:`, `@`, `[`, `]` and `-`.
+ *
+ * @example Usage
+ * ```ts
+ * import { jtlThreadGroupName } from "./jtl.ts";
+ * console.log(jtlThreadGroupName("hostA")); // hostA-Thread Group
+ * ```
+ */
+export function jtlThreadGroupName(prefix?: string): string {
+  if (prefix === undefined) return JTL_THREAD_GROUP;
+  if (!/^[\w.:@\[\]-]{1,64}$/.test(prefix)) {
+    throw new UsageError(
+      `Invalid JTL thread prefix "${prefix}" (use up to 64 letters, digits, ".", "_", ":", "@", "[", "]" or "-", e.g. the host name)`,
+    );
+  }
+  return `${prefix}-${JTL_THREAD_GROUP}`;
 }
 
 /**
@@ -137,7 +170,7 @@ export function jtlFailureMessage(kind: ErrorKind, bytes: number, detail?: strin
 export function formatJtlRow(sample: JtlSample, options: JtlFormatOptions = {}): string {
   const label = quoteJtlField(options.label ?? "TCP Sampler");
   const thread = quoteJtlField(
-    `${options.threadGroupName ?? "Thread Group"} 1-${sample.threadIndex + 1}`,
+    `${options.threadGroupName ?? JTL_THREAD_GROUP} 1-${sample.threadIndex + 1}`,
   );
   return row(sample, label, thread);
 }
@@ -218,7 +251,7 @@ export class JtlWriter {
   constructor(sink: JtlSink, options: JtlWriterOptions = {}) {
     this.#sink = sink;
     this.#label = quoteJtlField(options.label ?? "TCP Sampler");
-    this.#group = options.threadGroupName ?? "Thread Group";
+    this.#group = options.threadGroupName ?? JTL_THREAD_GROUP;
     this.#flushChars = options.flushChars ?? 262_144;
     this.#buffer = JTL_HEADER + "\n";
   }

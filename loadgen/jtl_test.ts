@@ -5,9 +5,11 @@ import {
   jtlFailureMessage,
   type JtlSample,
   type JtlSink,
+  jtlThreadGroupName,
   JtlWriter,
   quoteJtlField,
 } from "./jtl.ts";
+import { UsageError } from "../errors.ts";
 
 const OK: JtlSample = {
   timeStamp: 1700000000123,
@@ -189,5 +191,19 @@ Deno.test("JtlWriter.create() truncates the file and leaves a complete JTL", asy
     assert.equal(lines[50], formatJtlRow({ ...OK, threadIndex: 49 }));
   } finally {
     await Deno.remove(path);
+  }
+});
+
+Deno.test("jtlThreadGroupName() names threads as JMeter's distributed mode, one series per host", () => {
+  assert.equal(jtlThreadGroupName(), "Thread Group");
+  const names = ["hostA", "10.0.0.7:1099"].map((prefix) =>
+    formatJtlRow(OK, { threadGroupName: jtlThreadGroupName(prefix) }).split(",")[5]
+  );
+  assert.deepEqual(names, ["hostA-Thread Group 1-1", "10.0.0.7:1099-Thread Group 1-1"]);
+  // The dashboard keys "Active Threads Over Time" by the text before the last space.
+  const keys = names.map((n) => n.slice(0, n.lastIndexOf(" ")));
+  assert.deepEqual(keys, ["hostA-Thread Group", "10.0.0.7:1099-Thread Group"]);
+  for (const bad of ["", "host A", "a,b", "x".repeat(65)]) {
+    assert.throws(() => jtlThreadGroupName(bad), UsageError, `"${bad}"`);
   }
 });

@@ -24,6 +24,7 @@ import {
   parseNumber,
 } from "../cli/args.ts";
 import { UsageError } from "../errors.ts";
+import { fileErrorReason } from "../atomic_write.ts";
 import {
   checkPlan,
   defaultName,
@@ -223,16 +224,7 @@ export async function resolvePlan(
     try {
       text = await read(spec);
     } catch (err) {
-      const why = err instanceof Deno.errors.NotFound
-        ? "no such file"
-        : err instanceof Deno.errors.PermissionDenied
-        ? "permission denied"
-        : err instanceof Deno.errors.IsADirectory
-        ? "it is a directory"
-        : err instanceof Error
-        ? err.message
-        : String(err);
-      throw new UsageError(`Cannot read plan file "${spec}": ${why}`);
+      throw new UsageError(`Cannot read plan file "${spec}": ${fileErrorReason(err)}`);
     }
     if (/\.json$/i.test(spec)) {
       plan = parsePlanJson(text, spec);

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { parseFlags } from "../cli/args.ts";
-import { UsageError } from "../errors.ts";
 import {
   applyOverrides,
   parsePlanJson,
@@ -12,26 +11,9 @@ import {
 } from "./plan.ts";
 import { BUILTIN_PLANS } from "./plans.ts";
 import { DEFAULT_MESSAGE, type Plan } from "./types.ts";
+import { assertUsageError as usage, assertUsageRejects as usageAsync } from "./_assert_usage.ts";
 
 const fixture = (name: string) => new URL(`../fixtures/${name}`, import.meta.url).pathname;
-
-function usage(fn: () => unknown, message: string | RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof UsageError, `expected a UsageError, got ${err}`);
-    if (typeof message === "string") assert.equal(err.message, message);
-    else assert.match(err.message, message);
-    return true;
-  });
-}
-
-async function usageAsync(p: Promise<unknown>, message: string | RegExp): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof UsageError, `expected a UsageError, got ${err}`);
-    if (typeof message === "string") assert.equal(err.message, message);
-    else assert.match(err.message, message);
-    return true;
-  });
-}
 
 Deno.test("parsePlanJson() fills defaults and names the plan after the file", () => {
   assert.deepEqual(parsePlanJson('{"threads": 10, "loops": 100}', "dir/small.json"), {

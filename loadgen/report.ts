@@ -12,6 +12,7 @@
  * @module
  */
 import denoJson from "../deno.json" with { type: "json" };
+import { UsageError } from "../errors.ts";
 import { formatHalfEven } from "./_decimal.ts";
 import { formatSummaryLine } from "./summariser.ts";
 import type { ErrorKind, LoadResult, ResourceSummary } from "./types.ts";
@@ -200,10 +201,101 @@ export function toJsonDocument(result: LoadResult): LoadResultDocument {
  * @example Usage
  * ```ts ignore
  * import { formatJsonDocument } from "./report.ts";
- * import { writeFileAtomic } from "./atomic_write.ts";
+ * import { writeFileAtomic } from "../atomic_write.ts";
  * await writeFileAtomic("result.json", formatJsonDocument(result));
  * ```
  */
 export function formatJsonDocument(result: LoadResult): string {
   return JSON.stringify(toJsonDocument(result), null, 2) + "\n";
+}
+
+// Fields every load-result document has, as dotted paths, by type.
+const NUMBER_FIELDS = [
+  "plan.threads",
+  "plan.loops",
+  "plan.rampUp",
+  "startTime",
+  "endTime",
+  "samples",
+  "errors",
+  "rate",
+  "latency.count",
+  "latency.avgMs",
+  "latency.minMs",
+  "latency.maxMs",
+  "latency.meanUs",
+  "latency.p50Us",
+  "latency.p90Us",
+  "latency.p95Us",
+  "latency.p99Us",
+  "latency.p999Us",
+  "fairness.min",
+  "fairness.max",
+];
+const OBJECT_FIELDS = ["plan", "target", "errorsByKind", "latency", "fairness", "generator"];
+
+function at(doc: unknown, path: string): unknown {
+  let v: unknown = doc;
+  for (const key of path.split(".")) {
+    v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[key] : undefined;
+  }
+  return v;
+}
+
+/**
+ * Reads a load-result JSON document back into a {@linkcode LoadResult}: the
+ * inverse of {@linkcode formatJsonDocument}. `null` numbers (NaN or infinity
+ * when written) become NaN again.
+ *
+ * @param text The document's text.
+ * @param source Where it came from (a file name), for error messages.
+ * @returns The result (identification fields dropped).
+ * @throws {UsageError} When the text is not JSON, not a load-result document
+ * of a version this echokit reads, or lacks a field.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { parseJsonDocument } from "./report.ts";
+ * const result = parseJsonDocument(await Deno.readTextFile("a.json"), "a.json");
+ * console.log(result.samples);
+ * ```
+ */
+export function parseJsonDocument(text: string, source: string): LoadResult {
+  let doc: unknown;
+  try {
+    // Nothing in a result is null except the numbers JSON cannot carry.
+    doc = JSON.parse(text, (_key, value) => value === null ? NaN : value);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new UsageError(`Cannot read "${source}": not JSON (${why})`);
+  }
+  const schema = at(doc, "schema");
+  if (schema !== LOAD_RESULT_SCHEMA) {
+    throw new UsageError(
+      `Cannot read "${source}": schema "${schema}" is not "${LOAD_RESULT_SCHEMA}" (give a file written by echokit load --json)`,
+    );
+  }
+  const version = at(doc, "version");
+  if (version !== LOAD_RESULT_VERSION) {
+    throw new UsageError(
+      `Cannot read "${source}": version "${version}" of ${LOAD_RESULT_SCHEMA} is not ${LOAD_RESULT_VERSION} (use the echokit version that wrote it)`,
+    );
+  }
+  const missing = [
+    ...OBJECT_FIELDS.filter((f) => typeof at(doc, f) !== "object"),
+    ...NUMBER_FIELDS.filter((f) => typeof at(doc, f) !== "number"),
+    ...(typeof at(doc, "plan.name") === "string" ? [] : ["plan.name"]),
+  ];
+  if (missing.length > 0) {
+    throw new UsageError(
+      `Cannot read "${source}": field "${
+        missing[0]
+      }" is missing or of the wrong type (give a file written by echokit load --json)`,
+    );
+  }
+  const { schema: _s, version: _v, echokit: _e, summary: _l, ...result } =
+    doc as LoadResultDocument;
+  result.intervals = Array.isArray(result.intervals) ? result.intervals : [];
+  result.interrupted = result.interrupted === true;
+  return result;
 }

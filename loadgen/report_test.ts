@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { EchokitError } from "../errors.ts";
-import { writeFileAtomic } from "./atomic_write.ts";
+import { assertUsageError } from "./_assert_usage.ts";
+import { writeFileAtomic } from "../atomic_write.ts";
 import { BUILTIN_PLANS } from "./plans.ts";
 import {
   formatJsonDocument,
@@ -8,6 +9,7 @@ import {
   formatReport,
   LOAD_RESULT_SCHEMA,
   LOAD_RESULT_VERSION,
+  parseJsonDocument,
   toJsonDocument,
 } from "./report.ts";
 import type { LoadResult } from "./types.ts";
@@ -131,6 +133,31 @@ Deno.test("toJsonDocument() carries schema, version, the summary line and JSON-s
   ]);
   assert.deepEqual(parsed.plan, RESULT.plan);
   assert.deepEqual(parsed.errorsByKind, { reset: 1, timeout: 2 });
+});
+
+Deno.test("parseJsonDocument() reads formatJsonDocument()'s text back, NaN included", () => {
+  const result = { ...RESULT, generator: { ...RESULT.generator, cpuUsPerSample: NaN } };
+  assert.deepEqual(parseJsonDocument(formatJsonDocument(result), "r.json"), result);
+});
+
+Deno.test("parseJsonDocument() rejects what is not a load-result document, naming the source", () => {
+  const doc = JSON.parse(formatJsonDocument(RESULT));
+  const cases: [string, RegExp][] = [
+    ["{", /^Cannot read "r\.json": not JSON/],
+    ["[]", /^Cannot read "r\.json": schema "undefined" is not "echokit\.load-result"/],
+    [
+      JSON.stringify({ ...doc, version: 99 }),
+      /^Cannot read "r\.json": version "99" of echokit\.load-result is not 1/,
+    ],
+    [
+      JSON.stringify({ ...doc, latency: { ...doc.latency, p99Us: "fast" } }),
+      /^Cannot read "r\.json": field "latency\.p99Us" is missing or of the wrong type/,
+    ],
+    [JSON.stringify({ ...doc, plan: undefined }), /field "plan" is missing/],
+  ];
+  for (const [text, message] of cases) {
+    assertUsageError(() => parseJsonDocument(text, "r.json"), message);
+  }
 });
 
 Deno.test("writeFileAtomic() replaces a file and leaves no temporary files", async () => {

@@ -1,13 +1,15 @@
 /**
- * CPU and memory of a process tree, read from `/proc` (Linux): the server
- * under test (its pid and every descendant, found with `pidtree`) and the
- * generator itself. Where `/proc` is missing the monitor says so (undefined
- * figures), it never estimates.
+ * CPU and memory of a process tree: the server under test (its pid and every
+ * descendant, found with `pidtree`) and the generator itself. Each process is
+ * read with `servers/proc_stats.ts`, echokit's one `/proc` reader. Where
+ * `/proc` is missing the monitor says so (undefined figures), it never
+ * estimates.
  *
  * @module
  */
 import pidtree from "pidtree";
 import process from "node:process";
+import { readProcStat, readSelfUsage } from "../servers/proc_stats.ts";
 import type { ResourceSample } from "./types.ts";
 
 /** Options for {@linkcode ResourceMonitor}. */
@@ -87,63 +89,13 @@ export function usageBetween(from: ResourceReading, to: ResourceReading): Resour
   };
 }
 
-interface ProcStat {
-  ticksUser: number;
-  ticksSys: number;
-  vszBytes: number;
-  rssPages: number;
-}
-
-let clockTicks: number | undefined;
-let pageSize: number | undefined;
-
-function getconf(name: string, fallback: number): number {
-  try {
-    const out = new Deno.Command("getconf", { args: [name], stdout: "piped", stderr: "null" })
-      .outputSync();
-    const n = Number(new TextDecoder().decode(out.stdout).trim());
-    return out.success && Number.isFinite(n) && n > 0 ? n : fallback;
-  } catch {
-    return fallback;
-  }
-}
-
 /**
  * Whether `/proc` can be read here (Linux).
  *
  * @returns True when per-process CPU and memory figures are available.
  */
 export function procAvailable(): boolean {
-  try {
-    Deno.statSync("/proc/self/stat");
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Reads `/proc/<pid>/stat`: CPU ticks, VSZ and RSS. The command name may hold
- * spaces and parentheses, so fields are counted after its last `)`.
- *
- * @param pid The process.
- * @returns The figures, or undefined when the process is gone or `/proc` is missing.
- */
-function readStat(pid: number | "self"): ProcStat | undefined {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  } catch {
-    return undefined;
-  }
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  // fields[0] is field 3 (state): utime is field 14, stime 15, vsize 23, rss 24.
-  return {
-    ticksUser: Number(fields[11]),
-    ticksSys: Number(fields[12]),
-    vszBytes: Number(fields[20]),
-    rssPages: Number(fields[21]),
-  };
+  return readProcStat(Deno.pid) !== undefined;
 }
 
 /**
@@ -167,9 +119,9 @@ export class ResourceMonitor {
   readonly #refreshMs: number;
   readonly #available: boolean;
   #pids: number[];
-  #last = new Map<number, { user: number; sys: number }>();
-  #userTicks = 0;
-  #sysTicks = 0;
+  #last = new Map<number, { userMs: number; systemMs: number }>();
+  #userMs = 0;
+  #systemMs = 0;
   #started = false;
   #timer: ReturnType<typeof setInterval> | undefined;
   #refreshing: Promise<void> | undefined;
@@ -205,8 +157,6 @@ export class ResourceMonitor {
    */
   async start(): Promise<void> {
     if (!this.#available) return;
-    if (clockTicks === undefined) clockTicks = getconf("CLK_TCK", 100);
-    if (pageSize === undefined) pageSize = getconf("PAGESIZE", 4096);
     await this.#refresh();
     this.read();
     if (this.#tree) {
@@ -243,28 +193,28 @@ export class ResourceMonitor {
     let rss = 0;
     let vsz = 0;
     let alive = 0;
-    const next = new Map<number, { user: number; sys: number }>();
+    const next = new Map<number, { userMs: number; systemMs: number }>();
     for (const pid of this.#pids) {
-      const st = readStat(pid);
+      const st = readProcStat(pid);
       if (!st) continue;
       alive++;
       const prev = this.#last.get(pid);
       // The baseline reading only sets the starting point of each pid.
       if (this.#started || prev !== undefined) {
-        this.#userTicks += st.ticksUser - (prev?.user ?? 0);
-        this.#sysTicks += st.ticksSys - (prev?.sys ?? 0);
+        this.#userMs += st.userMs - (prev?.userMs ?? 0);
+        this.#systemMs += st.systemMs - (prev?.systemMs ?? 0);
       }
-      rss += st.rssPages * pageSize!;
+      rss += st.rssBytes;
       vsz += st.vszBytes;
-      next.set(pid, { user: st.ticksUser, sys: st.ticksSys });
+      next.set(pid, { userMs: st.userMs, systemMs: st.systemMs });
     }
     this.#started = true;
     this.#last = next;
     if (alive === 0) return undefined;
     return {
       time: now,
-      userSeconds: this.#userTicks / clockTicks!,
-      systemSeconds: this.#sysTicks / clockTicks!,
+      userSeconds: this.#userMs / 1000,
+      systemSeconds: this.#systemMs / 1000,
       rssBytes: rss,
       vszBytes: vsz,
       processes: alive,
@@ -288,9 +238,9 @@ function isNotPs(pid: number): boolean {
 }
 
 /**
- * The generator's own CPU (all its threads) and memory: from `/proc/self` on
- * Linux, elsewhere from `process.cpuUsage()` and `Deno.memoryUsage()` (VSZ is
- * then NaN: not known).
+ * The generator's own CPU (all its threads) and memory, from
+ * `readSelfUsage()`: `/proc/self` on Linux, elsewhere `process.cpuUsage()`
+ * and `Deno.memoryUsage()` (VSZ is then NaN: not known).
  *
  * @example Usage
  * ```ts
@@ -300,18 +250,8 @@ function isNotPs(pid: number): boolean {
  * ```
  */
 export class SelfMonitor {
-  #proc: ResourceMonitor | undefined;
-  #base = process.cpuUsage();
-
-  /** Creates the monitor and takes its baseline. */
-  constructor() {
-    if (procAvailable()) {
-      if (clockTicks === undefined) clockTicks = getconf("CLK_TCK", 100);
-      if (pageSize === undefined) pageSize = getconf("PAGESIZE", 4096);
-      this.#proc = new ResourceMonitor({ pid: Deno.pid, tree: false });
-      this.#proc.read();
-    }
-  }
+  #base = readSelfUsage();
+  #baseCpu = process.cpuUsage();
 
   /**
    * CPU used since construction and memory now.
@@ -319,15 +259,13 @@ export class SelfMonitor {
    * @returns The reading.
    */
   read(): ResourceReading {
-    const r = this.#proc?.read();
-    if (r) return r;
-    const cpu = process.cpuUsage(this.#base);
+    const now = readSelfUsage();
     return {
       time: Date.now(),
-      userSeconds: cpu.user / 1e6,
-      systemSeconds: cpu.system / 1e6,
-      rssBytes: Deno.memoryUsage().rss,
-      vszBytes: NaN,
+      userSeconds: (now.userMs - this.#base.userMs) / 1000,
+      systemSeconds: (now.systemMs - this.#base.systemMs) / 1000,
+      rssBytes: now.rssBytes,
+      vszBytes: now.vszBytes ?? NaN,
       processes: 1,
     };
   }
@@ -339,7 +277,7 @@ export class SelfMonitor {
    * @returns Microseconds.
    */
   cpuMicros(): number {
-    const u = process.cpuUsage(this.#base);
+    const u = process.cpuUsage(this.#baseCpu);
     return u.user + u.system;
   }
 }

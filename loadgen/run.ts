@@ -24,8 +24,8 @@ import {
 import { libcUnavailableReason } from "../servers/os/libc.ts";
 import { parseIpv4 } from "../servers/os/sockaddr.ts";
 import { raiseFileLimit } from "./_fd_limit.ts";
-import { JtlWriter } from "./jtl.ts";
-import { LatencyHistogram } from "./histogram.ts";
+import { jtlThreadGroupName, JtlWriter } from "./jtl.ts";
+import { histogramFigures, LatencyHistogram } from "./histogram.ts";
 import {
   ResourceMonitor,
   type ResourceReading,
@@ -86,6 +86,12 @@ export interface RunLoadOptions {
   workers?: number;
   /** Write every sample to this file as a JMeter CSV JTL. */
   jtl?: string;
+  /**
+   * Host label for the JTL's thread names: `hostA` writes `hostA-Thread Group 1-1`,
+   * as JMeter's distributed mode does, so JTLs from several load hosts
+   * concatenate without their threads colliding ({@linkcode jtlThreadGroupName}).
+   */
+  jtlThreadPrefix?: string;
   /** Open model: total samples per second, latency measured from each intended send time. */
   rate?: number;
   /** Abort to stop gracefully: threads stop, final figures are still produced. */
@@ -318,6 +324,8 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
     throw new UsageError(`Invalid warmup "${warmupSeconds}" (use seconds of 0 or more)`);
   }
   const note = options.onNote ?? (() => {});
+  // Checked before a server is spawned, so a bad label costs nothing.
+  const threadGroupName = jtlThreadGroupName(options.jtlThreadPrefix);
   const signal = options.signal;
 
   let server: ServerProcess | undefined;
@@ -343,7 +351,9 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
     await probe(hostname, port);
     if (options.jtl) {
       try {
-        jtl = await JtlWriter.create(options.jtl);
+        jtl = await JtlWriter.create(options.jtl, {
+          threadGroupName,
+        });
       } catch (err) {
         throw new EchokitError(
           `Cannot write JTL file "${options.jtl}": ${
@@ -630,12 +640,8 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
         avgMs: total.avgMs,
         minMs: total.minMs,
         maxMs: total.maxMs,
-        meanUs: histogram.mean,
-        p50Us: histogram.percentile(50),
-        p90Us: histogram.percentile(90),
-        p95Us: histogram.percentile(95),
-        p99Us: histogram.percentile(99),
-        p999Us: histogram.percentile(99.9),
+        ...histogramFigures(histogram),
+        sumElapsedMs: total.sumElapsedMs,
       },
       fairness: { ...fairnessOf(perThread), window: windowed ? "steady" : "run" },
       generator,

@@ -68,6 +68,17 @@ export interface LatencySummary {
   p99Us: number;
   /** 99.9th percentile in µs. */
   p999Us: number;
+  /**
+   * Sum of every sample's elapsed ms, JMeter's `Avg` numerator: results from
+   * several load hosts merge to the exact `Avg` with it.
+   */
+  sumElapsedMs?: number;
+  /**
+   * The whole latency histogram in µs as compressed HdrHistogram base64
+   * (`LatencyHistogram.encode()` in `histogram.ts`), so results from several load hosts
+   * merge to exact percentiles instead of averaged ones.
+   */
+  histogram?: string;
 }
 
 /** CPU and memory of one process tree over one interval. */

@@ -30,7 +30,7 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { EchokitError, UsageError } from "../errors.ts";
 import { listenError } from "./_listen_error.ts";
 import { prepareWork } from "./_message_handler.ts";
 import { checkReusePort } from "./_reuse_port.ts";
@@ -41,6 +41,7 @@ import {
   isIpv4Host,
   listenTcp,
   sendFlags,
+  setFileLimit,
   setNoDelay,
   type TcpListenerFd,
 } from "./os/socket.ts";
@@ -102,7 +103,9 @@ export const Control = {
   stop: 0,
   /** Connections handed to threads and not yet finished. */
   busy: 1,
-  length: 2,
+  /** Thread slots in use so far (0 … slots-1), written by the acceptor. */
+  slots: 2,
+  length: 3,
 } as const;
 
 /** Mailbox value: nothing to do. */
@@ -124,10 +127,21 @@ export const ThreadStat = {
   bytesOut: 2,
   errors: 3,
   syscalls: 4,
-  workMessages: 5,
-  width: 6,
+  /** `Date.now()` when the spawner created the Worker. */
+  spawnedAt: 5,
+  /** `Date.now()` when the thread started running; -1 if it failed to start. */
+  startedAt: 6,
+  /** `Date.now()` when the thread exited. */
+  exitedAt: 7,
+  /** Messages the thread did `--work` for. */
+  workMessages: 8,
+  width: 9,
 } as const;
 
+/** File descriptors a Deno process holds before any connection thread (~32 measured, plus room). */
+const BASE_FDS = 64;
+/** File descriptors per connection thread: a Worker's own (6 measured), its socket, one spare. */
+const FDS_PER_THREAD = 8;
 /** How long the acceptor pauses after running out of file descriptors. */
 const EMFILE_BACKOFF_MS = 100;
 
@@ -135,7 +149,7 @@ const EMFILE_BACKOFF_MS = 100;
  * The acceptor: a bounded pool's front door. Blocks its thread until stopped.
  *
  * @param config Listener, waker, shared memory, pool cap.
- * @param spawn Asks the main thread to start connection thread `index`,
+ * @param spawn Asks the spawner thread to start connection thread `index`,
  *   whose mailbox already holds its first fd.
  */
 export function runAcceptor(config: AcceptorConfig, spawn: (index: number) => void): void {
@@ -213,6 +227,21 @@ export function runAcceptor(config: AcceptorConfig, spawn: (index: number) => vo
         break;
       }
     }
+    if (index < 0) {
+      // A slot whose thread failed to start can be started again.
+      for (let i = 0; i < alive; i++) {
+        if (Atomics.compareExchange(states, i, EMPTY, BUSY) === EMPTY) {
+          Atomics.store(jobs, i, fd);
+          spawn(i);
+          index = i;
+          break;
+        }
+      }
+      if (index >= 0) {
+        publish();
+        continue;
+      }
+    }
     if (index >= 0) {
       cursor = index + 1;
       // Store first, then notify: a thread woken before the store would see
@@ -221,6 +250,7 @@ export function runAcceptor(config: AcceptorConfig, spawn: (index: number) => vo
       if (Atomics.notify(jobs, index, 1) > 0) libc.countSyscalls(1);
     } else {
       index = alive++;
+      Atomics.store(control, Control.slots, alive);
       Atomics.store(states, index, BUSY);
       Atomics.store(jobs, index, fd);
       spawn(index);
@@ -256,6 +286,7 @@ export function runConnectionThread(config: ConnectionThreadConfig): void {
   const buf = new Uint8Array(config.readSize);
   const { work, iterationsPerMs = 1 } = config;
   let finished = 0, bytesIn = 0, bytesOut = 0, errors = 0, workMessages = 0;
+  counters[row + ThreadStat.startedAt] = Date.now();
 
   while (true) {
     // Sleep until the acceptor hands us a connection. Taking it with an
@@ -272,6 +303,7 @@ export function runConnectionThread(config: ConnectionThreadConfig): void {
     if (Atomics.load(control, Control.stop) !== 0) {
       Atomics.store(serving, i, -1);
       libc.close(fd);
+      counters[row + ThreadStat.connections] = ++finished;
       break;
     }
 
@@ -326,13 +358,64 @@ export function runConnectionThread(config: ConnectionThreadConfig): void {
     counters[row + ThreadStat.syscalls] = libc.syscallCount();
   }
   counters[row + ThreadStat.syscalls] = libc.syscallCount();
+  counters[row + ThreadStat.exitedAt] = Date.now();
 }
 
-/** One started connection thread, as the main thread sees it. */
-interface ThreadHandle {
-  worker: Worker;
-  started: Promise<void>;
-  exited: Promise<void>;
+/** What the spawner needs. */
+export interface SpawnerConfig extends BlockingShared {
+  /** Bytes per `recv`. */
+  readSize: number;
+  /** Pool cap (rows in the shared arrays). */
+  maxThreads: number;
+  /** Work per message (`--work`); none: a bare echo. */
+  work?: Work;
+  /** CPU rate for `cpu` work. */
+  iterationsPerMs?: number;
+}
+
+/**
+ * The spawner: creates connection threads on request. Creating a Worker
+ * blocks the creating thread until the new isolate exists (tens of ms, and
+ * seconds on a busy machine), so it is done here and not on the main thread,
+ * which must stay free for signals.
+ *
+ * @param config Shared memory and what each thread needs.
+ * @returns A function that starts connection thread `index` (call it for each request).
+ */
+export function createSpawner(config: SpawnerConfig): (index: number) => void {
+  const control = new Int32Array(config.control);
+  const jobs = new Int32Array(config.jobs);
+  const states = new Int32Array(config.states);
+  const counters = new Float64Array(config.counters);
+  return (index: number) => {
+    const row = index * ThreadStat.width;
+    counters[row + ThreadStat.spawnedAt] = Date.now();
+    counters[row + ThreadStat.startedAt] = 0;
+    counters[row + ThreadStat.exitedAt] = 0;
+    const worker = new Worker(new URL("./blocking_worker.ts", import.meta.url), {
+      type: "module",
+    });
+    worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      console.error(`blocking: connection thread ${index} failed: ${e.message}`);
+      counters[row + ThreadStat.errors]++;
+      if (counters[row + ThreadStat.startedAt] === 0) {
+        // It never took its connection: close that, free the slot for a retry.
+        counters[row + ThreadStat.startedAt] = -1;
+        const fd = Atomics.exchange(jobs, index, NO_JOB);
+        if (fd >= 0) {
+          libc.close(fd);
+          counters[row + ThreadStat.connections]++;
+        }
+        Atomics.store(states, index, EMPTY);
+        Atomics.sub(control, Control.busy, 1);
+        Atomics.notify(control, Control.busy);
+      }
+      counters[row + ThreadStat.exitedAt] = Date.now();
+    };
+    const threadConfig: ConnectionThreadConfig = { ...config, index };
+    worker.postMessage(threadConfig);
+  };
 }
 
 /**
@@ -360,16 +443,39 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
       `Mode "blocking" binds IPv4 only, not "${hostname}" (use an IPv4 address such as 127.0.0.1)`,
     );
   }
-  const maxThreads = options.maxThreads ?? DEFAULT_MAX_THREADS;
-  const prespawn = options.prespawn ?? 0;
+  let maxThreads = options.maxThreads ?? DEFAULT_MAX_THREADS;
+  let prespawn = options.prespawn ?? 0;
   if (prespawn > maxThreads) {
     throw new UsageError(
       `Invalid prespawn "${prespawn}": more than --max-threads ${maxThreads} (lower --prespawn)`,
     );
   }
   const readSize = Math.max(1, Math.min(64 * 1024, options.maxBuffer ?? DEFAULT_MAX_BUFFER));
+  // Each Worker holds file descriptors of its own (6 measured on Linux, Deno
+  // 2.9), and Deno aborts the whole process when one cannot get them. So the
+  // pool must fit in the open-files limit: raise it as far as allowed, and cap
+  // the pool below it.
+  const notes: string[] = [];
+  const files = setFileLimit();
+  const fitting = Math.floor((files.soft - BASE_FDS) / FDS_PER_THREAD);
+  if (fitting < 1) {
+    throw new EchokitError(
+      `Mode "blocking" cannot run a thread within the open-files limit of ${files.soft} ` +
+        `(raise it: ulimit -n ${BASE_FDS + 8 * FDS_PER_THREAD})`,
+    );
+  }
+  if (fitting < maxThreads) {
+    notes.push(
+      `blocking: only ${fitting} threads fit in the open-files limit of ${files.soft}; ` +
+        `using --max-threads ${fitting} (raise it: ulimit -n)`,
+    );
+    maxThreads = fitting;
+  }
+  if (prespawn > maxThreads) prespawn = maxThreads;
+  notes.push(`blocking: at most ${maxThreads} threads; further connections wait in the backlog`);
   if (options.reusePort) checkReusePort("--reuse-port in blocking mode", false);
-  const { iterationsPerMs, notes } = prepareWork(options.work);
+  const prepared = prepareWork(options.work);
+  notes.push(...prepared.notes);
   const baselineRss = Deno.memoryUsage().rss;
 
   let listener: TcpListenerFd;
@@ -397,61 +503,51 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
   const serving = new Int32Array(shared.serving).fill(-1);
   const states = new Int32Array(shared.states);
   const counters = new Float64Array(shared.counters);
+  const col = (i: number, c: number) => counters[i * ThreadStat.width + c];
 
-  const threads: ThreadHandle[] = [];
-  let startMsTotal = 0;
-  let startedCount = 0;
+  // The spawner gets requests from us (prespawn) and from the acceptor,
+  // through a channel whose other end the acceptor holds.
+  const spawner = new Worker(new URL("./blocking_spawner_worker.ts", import.meta.url), {
+    type: "module",
+  });
+  let failure: string | undefined;
+  spawner.onerror = (e: ErrorEvent) => {
+    e.preventDefault();
+    failure = e.message;
+  };
+  const channel = new MessageChannel();
+  const spawnerConfig: SpawnerConfig = {
+    ...shared,
+    readSize,
+    maxThreads,
+    work: options.work,
+    iterationsPerMs: prepared.iterationsPerMs,
+  };
+  spawner.postMessage({ config: spawnerConfig, port: channel.port2 }, [channel.port2]);
 
-  function startThread(index: number): void {
-    const t0 = performance.now();
-    const worker = new Worker(new URL("./blocking_worker.ts", import.meta.url), {
-      type: "module",
-    });
-    const started = Promise.withResolvers<void>();
-    const exited = Promise.withResolvers<void>();
-    worker.onmessage = (e: MessageEvent<{ kind: string }>) => {
-      if (e.data.kind === "started") {
-        startMsTotal += performance.now() - t0;
-        startedCount++;
-        started.resolve();
-      }
-      if (e.data.kind === "exited") exited.resolve();
-    };
-    worker.onerror = (e: ErrorEvent) => {
-      e.preventDefault();
-      console.error(`blocking: connection thread ${index} failed: ${e.message}`);
-      started.resolve();
-      exited.resolve();
-    };
-    const config: ConnectionThreadConfig = {
-      ...shared,
-      index,
-      readSize,
-      maxThreads,
-      work: options.work,
-      iterationsPerMs,
-    };
-    worker.postMessage(config);
-    threads[index] = { worker, started: started.promise, exited: exited.promise };
-  }
-
+  Atomics.store(control, Control.slots, prespawn);
   for (let i = 0; i < prespawn; i++) {
     states[i] = IDLE;
-    startThread(i);
+    spawner.postMessage({ index: i });
   }
-  await Promise.all(threads.map((t) => t.started));
+  while (
+    !failure && Array.from({ length: prespawn }, (_, i) => col(i, ThreadStat.startedAt)).includes(0)
+  ) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
 
   const acceptor = new Worker(new URL("./blocking_acceptor_worker.ts", import.meta.url), {
     type: "module",
   });
   const acceptorReady = Promise.withResolvers<void>();
   const acceptorExited = Promise.withResolvers<void>();
-  let failure: string | undefined;
-  acceptor.onmessage = (e: MessageEvent<{ kind: string; index?: number; message?: string }>) => {
+  let acceptorStarted = false;
+  acceptor.onmessage = (e: MessageEvent<{ kind: string; message?: string }>) => {
     const msg = e.data;
-    if (msg.kind === "spawn") startThread(msg.index!);
-    else if (msg.kind === "ready") acceptorReady.resolve();
-    else if (msg.kind === "exited") acceptorExited.resolve();
+    if (msg.kind === "ready") {
+      acceptorStarted = true;
+      acceptorReady.resolve();
+    } else if (msg.kind === "exited") acceptorExited.resolve();
     else if (msg.kind === "error") {
       failure = msg.message;
       acceptorReady.reject(new Error(failure));
@@ -472,10 +568,11 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
     maxThreads,
     prespawned: prespawn,
   };
-  acceptor.postMessage(acceptorConfig);
+  acceptor.postMessage({ config: acceptorConfig, port: channel.port1 }, [channel.port1]);
 
   let closeCall: Promise<void> | undefined;
   const closedSignal = Promise.withResolvers<void>();
+  let mainClosed = 0;
 
   function close(): Promise<void> {
     closeCall ??= (async () => {
@@ -484,34 +581,55 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
       waker.wake();
       Atomics.notify(control, Control.busy);
       Atomics.notify(control, Control.stop);
-      await withTimeout(acceptorExited.promise, 1000);
+      if (!await withTimeout(acceptorExited.promise, 1000)) {
+        console.error("blocking: the acceptor did not stop within 1 s; terminating it");
+      }
       acceptor.terminate();
       libc.close(listener.fd);
       waker.close();
       // 2. Stop the connection threads. A mailbox fd nobody took yet is ours
       //    to close; a socket being served is shut down, which makes the
       //    thread's blocked recv/send return.
-      for (let i = 0; i < threads.length; i++) {
-        if (!threads[i]) continue;
+      const slots = Atomics.load(control, Control.slots);
+      for (let i = 0; i < slots; i++) {
         const unclaimed = Atomics.exchange(jobs, i, STOP);
-        if (unclaimed >= 0) libc.close(unclaimed);
+        if (unclaimed >= 0) {
+          libc.close(unclaimed);
+          mainClosed++;
+        }
         Atomics.notify(jobs, i);
         const fd = Atomics.load(serving, i);
         if (fd >= 0) libc.shutdown(fd, libc.platform().SHUT_RDWR);
       }
-      await withTimeout(Promise.all(threads.filter(Boolean).map((t) => t.exited)), 1000);
-      for (const t of threads) t?.worker.terminate();
-      if (failure) console.error(`blocking: the acceptor failed: ${failure}`);
+      // 3. Wait for the running threads to exit. Threads still starting will
+      //    find STOP in their mailbox; terminating the spawner ends them too.
+      const deadline = Date.now() + 1000;
+      const running = () => {
+        for (let i = 0; i < slots; i++) {
+          if (col(i, ThreadStat.startedAt) > 0 && col(i, ThreadStat.exitedAt) === 0) return true;
+        }
+        return false;
+      };
+      while (running() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      if (running()) {
+        console.error("blocking: connection threads did not stop within 1 s; terminating them");
+      }
+      spawner.terminate();
+      if (failure && acceptorStarted) console.error(`blocking: a thread failed: ${failure}`);
       closedSignal.resolve();
     })();
     return closeCall;
   }
 
   try {
+    if (failure) throw new Error(failure);
     await acceptorReady.promise;
   } catch (err) {
     await close();
-    throw err;
+    throw new EchokitError(
+      `Mode "blocking" could not start its threads: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   acceptorExited.promise.then(() => {
     if (!closeCall) void close();
@@ -519,38 +637,43 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
 
   return {
     mode: "blocking",
-    addr: { hostname: listener.addr.hostname, port: listener.addr.port },
     notes,
+    addr: { hostname: listener.addr.hostname, port: listener.addr.port },
     stats(): ServerStats {
-      let closed = 0, bytesIn = 0, bytesOut = 0, errors = 0, syscalls = libc.syscallCount();
-      let workMessages = 0;
-      for (let r = 0; r < threads.length; r++) {
-        const o = r * ThreadStat.width;
-        closed += counters[o + ThreadStat.connections];
-        bytesIn += counters[o + ThreadStat.bytesIn];
-        bytesOut += counters[o + ThreadStat.bytesOut];
-        errors += counters[o + ThreadStat.errors];
-        syscalls += counters[o + ThreadStat.syscalls];
-        workMessages += counters[o + ThreadStat.workMessages];
+      let closed = mainClosed, bytesIn = 0, bytesOut = 0, errors = 0;
+      let syscalls = libc.syscallCount();
+      let alive = 0, started = 0, startMs = 0, workMessages = 0;
+      const slots = Atomics.load(control, Control.slots);
+      for (let i = 0; i < slots; i++) {
+        closed += col(i, ThreadStat.connections);
+        bytesIn += col(i, ThreadStat.bytesIn);
+        bytesOut += col(i, ThreadStat.bytesOut);
+        errors += col(i, ThreadStat.errors);
+        syscalls += col(i, ThreadStat.syscalls);
+        workMessages += col(i, ThreadStat.workMessages);
+        const startedAt = col(i, ThreadStat.startedAt);
+        if (startedAt > 0) {
+          started++;
+          startMs += startedAt - col(i, ThreadStat.spawnedAt);
+          if (col(i, ThreadStat.exitedAt) === 0) alive++;
+        }
       }
-      const a = maxThreads * ThreadStat.width;
-      const accepted = counters[a + ThreadStat.connections];
-      const alive = threads.filter(Boolean).length;
+      const accepted = col(maxThreads, ThreadStat.connections);
       return {
         accepted,
         active: accepted - closed,
         closed,
         bytesIn,
         bytesOut,
-        errors: errors + counters[a + ThreadStat.errors],
+        errors: errors + col(maxThreads, ThreadStat.errors),
         // TODO(limits): --max-connections/--idle-timeout are not enforced in this mode yet.
         rejected: 0,
         timedOut: 0,
-        syscalls: syscalls + counters[a + ThreadStat.syscalls],
-        // Connection threads plus the acceptor.
-        threads: alive + 1,
+        syscalls: syscalls + col(maxThreads, ThreadStat.syscalls),
+        // Connection threads, plus the acceptor and the spawner while serving.
+        threads: alive + (closeCall ? 0 : 2),
         threadMemoryBytes: Math.max(0, Deno.memoryUsage().rss - baselineRss),
-        threadStartMs: startedCount ? Math.round(startMsTotal / startedCount * 10) / 10 : 0,
+        threadStartMs: started ? Math.round(startMs / started) : 0,
         ...(options.work ? { workMessages } : {}),
       };
     },
@@ -559,8 +682,13 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
   };
 }
 
-async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+/** Waits for `promise` at most `ms`; true when it settled in time. */
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([promise, new Promise((r) => timer = setTimeout(r, ms))]);
+  const inTime = await Promise.race([
+    promise.then(() => true),
+    new Promise<boolean>((r) => timer = setTimeout(() => r(false), ms)),
+  ]);
   clearTimeout(timer);
+  return inTime;
 }

@@ -6,16 +6,19 @@
 import { type AcceptorConfig, runAcceptor } from "./blocking.ts";
 
 const scope = self as unknown as {
-  onmessage: ((e: MessageEvent<AcceptorConfig>) => void) | null;
+  onmessage: ((e: MessageEvent<{ config: AcceptorConfig; port: MessagePort }>) => void) | null;
   postMessage(message: unknown): void;
   close(): void;
 };
 
 scope.onmessage = (e) => {
   scope.onmessage = null;
+  const { config, port } = e.data;
   try {
     scope.postMessage({ kind: "ready" });
-    runAcceptor(e.data, (index) => scope.postMessage({ kind: "spawn", index }));
+    // The port's messages are queued to the spawner at once, even though
+    // this thread never returns to its event loop while accepting.
+    runAcceptor(config, (index) => port.postMessage({ index }));
     scope.postMessage({ kind: "exited" });
   } catch (err) {
     scope.postMessage({ kind: "error", message: err instanceof Error ? err.stack : String(err) });

@@ -92,9 +92,17 @@ export function echokitArgv(args: string[]): string[] {
   ];
 }
 
-/** True when running as a `deno compile` binary. */
+/**
+ * True when running as a `deno compile` binary, where `Deno.execPath()` is
+ * echokit itself and the source tree is not on disk.
+ *
+ * @returns Whether this is a compiled binary.
+ */
 export function isCompiled(): boolean {
-  return import.meta.url.includes("/deno-compile-");
+  // Deno 2 sets Deno.build.standalone in compiled binaries; the module URL
+  // check (their embedded files live under a `deno-compile-<name>` root) is
+  // kept for runtimes that predate the flag.
+  return Deno.build.standalone ?? import.meta.url.includes("/deno-compile-");
 }
 
 /**

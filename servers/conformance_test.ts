@@ -199,3 +199,51 @@ async function readBack(conn: Deno.Conn, msg: Uint8Array): Promise<Uint8Array> {
   await writeAll(conn, msg);
   return await readExactly(conn, msg.length);
 }
+
+for (const { mode, args = [] } of CONFORMANCE_MODES) {
+  if (mode === "nonblocking" && args.includes("epoll") && Deno.build.os !== "linux") continue;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.test({
+      name: `serve --mode ${mode} ${
+        args.join(" ")
+      } stops on ${signal} promptly with an open connection, printing final stats`
+        .replace("  ", " "),
+      ignore: Deno.build.os === "windows",
+      sanitizeOps: false,
+      sanitizeResources: false,
+      async fn() {
+        const server = await startServerProcess({ mode, args });
+        // A connection whose server side sits in recv (or in the poll set).
+        const conn = await connectLocal(server.addr.port);
+        try {
+          const msg = pattern(100);
+          assert.deepEqual(await roundTrip(conn, msg), msg);
+          const t0 = performance.now();
+          Deno.kill(server.pid, signal);
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const status = await Promise.race([
+            server.exited,
+            new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), 5000)),
+          ]);
+          clearTimeout(timer);
+          const elapsed = performance.now() - t0;
+          if (!status) await server.stop(0);
+          assert.ok(status, `still running 5 s after ${signal}`);
+          assert.equal(status.code, 0, server.stderr());
+          // Each mode stops in well under a second (tens of ms, measured);
+          // the margin is for a loaded machine. A thread that failed to wake
+          // would show as a fallback-timeout warning on stderr.
+          assert.ok(elapsed < 2000, `took ${Math.round(elapsed)} ms to stop`);
+          assert.doesNotMatch(server.stderr(), /did not stop/);
+          assert.match(
+            server.stdout(),
+            new RegExp(`^stats mode=${mode} accepted=1 active=0 closed=1 bytesIn=100 `, "m"),
+          );
+        } finally {
+          conn.close();
+          await server.stop(0);
+        }
+      },
+    });
+  }
+}

@@ -22,3 +22,5 @@ export * from "./nonblocking.ts";
 export * from "./work.ts";
 export * from "./offload.ts";
 export * from "./multi_process.ts";
+export * from "./proc_stats.ts";
+export * from "./stats_interval.ts";

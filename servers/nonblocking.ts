@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { EchokitError, UsageError } from "../errors.ts";
 import { listenError } from "./_listen_error.ts";
 import { prepareWork } from "./_message_handler.ts";
 import { checkReusePort } from "./_reuse_port.ts";
@@ -46,6 +46,7 @@ import {
   isIpv4Host,
   listenTcp,
   sendFlags,
+  setFileLimit,
   setNoDelay,
   type TcpListenerFd,
 } from "./os/socket.ts";
@@ -459,6 +460,8 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
     );
   }
 
+  // One fd per connection: allow as many as the hard limit permits.
+  setFileLimit();
   if (options.reusePort) checkReusePort("--reuse-port in nonblocking mode", false);
   const { iterationsPerMs, notes } = prepareWork(options.work);
 
@@ -517,7 +520,10 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
     worker.terminate();
     libc.close(listener.fd);
     waker.close();
-    throw err;
+    throw new EchokitError(
+      `Mode "nonblocking" could not start its loop thread: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 
   let closeCall: Promise<void> | undefined;
@@ -531,7 +537,10 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
     closeCall ??= (async () => {
       Atomics.store(control, 0, 1);
       waker.wake();
-      const timer = setTimeout(() => stopped.resolve(), 2000);
+      const timer = setTimeout(() => {
+        console.error("nonblocking: the loop did not stop within 1 s; terminating it");
+        stopped.resolve();
+      }, 1000);
       await stopped.promise;
       clearTimeout(timer);
       worker.terminate();

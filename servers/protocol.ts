@@ -17,7 +17,9 @@
  * @module
  */
 import { createServer, type Server, type Socket } from "node:net";
+import { connectionCapacity } from "./_fd_limit.ts";
 import { IdleSweeper } from "./_idle_sweeper.ts";
+import { warnOnce } from "./_warn_once.ts";
 import { listenError } from "./_listen_error.ts";
 import { createMessageHandler, type MessageHandler } from "./_message_handler.ts";
 import { checkReusePort } from "./_reuse_port.ts";
@@ -29,6 +31,9 @@ import {
   type ServeOptions,
   type ServerStats,
 } from "./types.ts";
+
+/** How often a stalled accept loop is restarted; the longest a server stays deaf after EMFILE. */
+const REARM_EVERY_MS = 500;
 
 /**
  * Starts a `protocol` echo server.
@@ -61,6 +66,13 @@ export async function serveProtocol(options: ServeOptions): Promise<EchoServer> 
     timedOut: 0,
   };
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  // Deno's node:net stops accepting for good after one failed accept (EMFILE:
+  // no error event, no retry). Two defences: past the fds left under the
+  // open-file limit, connections are refused like those over maxConnections
+  // (and the user is told once); and a watchdog re-arms the listener, which
+  // restarts a stalled accept loop after a burst got through anyway.
+  const fdCapacity = connectionCapacity() ?? Infinity;
+  const warn = warnOnce(options);
   const sockets = new Set<Socket>();
   const idle = new IdleSweeper<Socket>(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT, (socket) => {
     stats.timedOut++;
@@ -72,9 +84,15 @@ export async function serveProtocol(options: ServeOptions): Promise<EchoServer> 
 
   function onConnection(socket: Socket): void {
     stats.accepted++;
-    if (stats.active >= maxConnections) {
+    if (stats.active >= maxConnections || stats.active >= fdCapacity) {
       stats.rejected++;
       socket.destroy();
+      if (stats.active < maxConnections) {
+        warn(
+          "fd-limit",
+          `Near the open-file limit: closing new connections beyond ${fdCapacity} open (raise "ulimit -n" or lower --max-connections)`,
+        );
+      }
       return;
     }
     stats.active++;
@@ -179,6 +197,9 @@ export async function serveProtocol(options: ServeOptions): Promise<EchoServer> 
     const listenOptions = { host: hostname, port, backlog, reusePort: options.reusePort === true };
     server.listen(listenOptions, () => {
       server.off("error", onListenError);
+      const watchdog = setInterval(() => rearmAccept(server, backlog), REARM_EVERY_MS);
+      Deno.unrefTimer(watchdog);
+      server.once("close", () => clearInterval(watchdog));
       const address = server.address();
       const bound = typeof address === "object" && address ? address.port : port;
       let resolveClosed!: () => void;
@@ -211,4 +232,15 @@ export async function serveProtocol(options: ServeOptions): Promise<EchoServer> 
       });
     });
   });
+}
+
+// Calls listen() again on the server's native handle: a no-op while it
+// accepts, a restart after a failed accept stopped it.
+function rearmAccept(server: Server, backlog: number): void {
+  const handle = (server as unknown as { _handle?: { listen?(backlog: number): number } })._handle;
+  try {
+    handle?.listen?.(backlog);
+  } catch {
+    // Closing; nothing to restart.
+  }
 }

@@ -18,6 +18,7 @@ import { listenError } from "./_listen_error.ts";
 import { IdleSweeper } from "./_idle_sweeper.ts";
 import { createMessageHandler } from "./_message_handler.ts";
 import { checkReusePort } from "./_reuse_port.ts";
+import { warnOnce } from "./_warn_once.ts";
 import {
   DEFAULT_BACKLOG,
   DEFAULT_IDLE_TIMEOUT,
@@ -30,6 +31,8 @@ import {
 
 /** Bytes read at once per connection; also the most buffered per connection. */
 const READ_SIZE = 16 * 1024;
+/** Pause after a failed accept (EMFILE): long enough not to spin, short enough to recover fast. */
+const ACCEPT_BACKOFF_MS = 50;
 
 /**
  * Starts a `stream` echo server.
@@ -86,6 +89,7 @@ export async function serveStream(options: ServeOptions): Promise<EchoServer> {
     },
   );
   const handlers = new Set<Promise<void>>();
+  const warn = warnOnce(options);
   let closing = false;
 
   async function echo(conn: Deno.TcpConn): Promise<void> {
@@ -122,9 +126,17 @@ export async function serveStream(options: ServeOptions): Promise<EchoServer> {
         conn = await listener.accept();
       } catch (err) {
         if (closing || err instanceof Deno.errors.BadResource) return;
-        // EMFILE and friends: count, back off briefly, keep serving.
+        // EMFILE and friends: the connection stays queued in the kernel's
+        // backlog, so back off (no busy loop on a level-triggered listener),
+        // keep serving the open connections, and accept it once fds free up.
         stats.errors++;
-        await new Promise((r) => setTimeout(r, 50));
+        warn(
+          "accept",
+          `Accept failed: ${
+            err instanceof Error ? err.message : err
+          }; backing off and retrying (raise "ulimit -n" or lower --max-connections)`,
+        );
+        await new Promise((r) => setTimeout(r, ACCEPT_BACKOFF_MS));
         continue;
       }
       stats.accepted++;

@@ -111,6 +111,14 @@ export interface ServeOptions {
    * @default {1}
    */
   processes?: number;
+  /**
+   * Receives one-line warnings the user should see while the server runs
+   * (the open-file limit was reached, accept keeps failing). Each kind of
+   * warning is reported once per server, so a flood cannot fill a log.
+   *
+   * @default {prints `warning: MESSAGE` on stderr}
+   */
+  onWarning?: (message: string) => void;
 }
 
 /** Counters a server keeps; all are totals since start except `active` and `threads`. */

@@ -20,7 +20,7 @@
  *   `setNonblocking`, `setLinger`, `enableOption`, `localAddress`,
  *   `setFileLimit`, `sendFlags`, `errnoName`.
  * - {@link ./poller.ts} — `openPoller({ backend: "epoll" | "poll" })`, a
- *   level-triggered `Poller` (`add`/`modify`/`remove`/`wait`/`readyFd`/
+ *   level-triggered `Poller` (`add`/`modify`/`remove`/`forget`/`wait`/`readyFd`/
  *   `readyEvents`) with `READABLE`/`WRITABLE`/`ERROR`/`HANGUP` bits, and
  *   `openWaker()`/`attachWaker()` to interrupt a wait from another thread.
  *

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { EchokitError } from "../errors.ts";
+import { EchokitError } from "./errors.ts";
 
 /**
  * Writes `text` to a temporary file in the target's directory, flushes it to
@@ -53,15 +53,37 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
     created = false;
   } catch (err) {
     if (created) await Deno.remove(temp).catch(() => {});
-    const why = err instanceof Deno.errors.NotFound
-      ? "the directory does not exist"
-      : err instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : err instanceof Deno.errors.IsADirectory
-      ? "it is a directory"
-      : err instanceof Error
-      ? err.message
-      : String(err);
+    const why = fileErrorReason(err, "the directory does not exist");
     throw new EchokitError(`Cannot write "${path}": ${why}`, { cause: err });
   }
+}
+
+/**
+ * Why a file could not be read or written, in the user's words, for the end
+ * of an error message: `Cannot read plan file "p.json": no such file`.
+ *
+ * @param err What the file call threw.
+ * @param notFound What `NotFound` means here. @default {"no such file"}
+ * @returns The reason, lower case, no trailing period.
+ *
+ * @example Usage
+ * ```ts
+ * import { fileErrorReason } from "./atomic_write.ts";
+ * try {
+ *   await Deno.readTextFile("/no/such/file");
+ * } catch (err) {
+ *   console.log(fileErrorReason(err)); // no such file
+ * }
+ * ```
+ */
+export function fileErrorReason(err: unknown, notFound = "no such file"): string {
+  return err instanceof Deno.errors.NotFound
+    ? notFound
+    : err instanceof Deno.errors.PermissionDenied
+    ? "permission denied"
+    : err instanceof Deno.errors.IsADirectory
+    ? "it is a directory"
+    : err instanceof Error
+    ? err.message
+    : String(err);
 }

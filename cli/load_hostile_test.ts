@@ -1,0 +1,236 @@
+/**
+ * `echokit load` against half-broken servers (fixtures/hostile_server.ts):
+ * every failed sample is counted as an error of the right kind in `Err`, the
+ * JSON and the JTL; no virtual user hangs past its timeouts, and the run ends
+ * on schedule. Real subprocesses, real loopback TCP.
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { parseSummaryLine } from "../loadgen/summariser.ts";
+import { echokitArgv, type ServerProcess, startServerProcess } from "../servers/child.ts";
+
+const HOSTILE = fileURLToPath(new URL("../fixtures/hostile_server.ts", import.meta.url));
+
+function startHostile(behaviour: string): Promise<ServerProcess> {
+  return startServerProcess({
+    name: `hostile-${behaviour}`,
+    command: [Deno.execPath(), "run", "-A", HOSTILE, "--behaviour", behaviour, "--port", "{port}"],
+  });
+}
+
+/** The error kind a JTL responseMessage stands for (see loadgen/jtl.ts). */
+function jtlKind(message: string): string {
+  if (/ReadException/.test(message)) return "timeout";
+  if (/Connection refused/.test(message)) return "refused";
+  if (/Connection reset/.test(message)) return "reset";
+  if (/EOFException/.test(message)) return "eof";
+  if (/EchoMismatchException/.test(message)) return "mismatch";
+  return `other: ${message}`;
+}
+
+interface LoadRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+  /** The JSON document. */
+  doc: {
+    samples: number;
+    errors: number;
+    errorsByKind: Record<string, number>;
+    interrupted?: boolean;
+  };
+  /** JTL rows after the header: success flag and error kind. */
+  rows: { success: boolean; kind?: string }[];
+  /** `summary =` count and Err. */
+  summary: { count: number; errors: number };
+}
+
+/** Splits one CSV row honouring JMeter's quoting. */
+function csvFields(row: string): string[] {
+  const out: string[] = [];
+  let field = "";
+  let quoted = false;
+  for (let i = 0; i < row.length; i++) {
+    const c = row[i];
+    if (quoted) {
+      if (c === '"' && row[i + 1] === '"') field += c, i++;
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") out.push(field), field = "";
+    else field += c;
+  }
+  out.push(field);
+  return out;
+}
+
+async function runLoad(port: number, args: string[]): Promise<LoadRun> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const argv = echokitArgv([
+      "load",
+      "--port",
+      String(port),
+      "--json",
+      `${dir}/r.json`,
+      "--jtl",
+      `${dir}/r.jtl`,
+      ...args,
+    ]);
+    const started = performance.now();
+    const out = await new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      stdin: "null",
+      // A hang is a failure, not a stuck test run.
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    const seconds = (performance.now() - started) / 1000;
+    const dec = new TextDecoder();
+    const stdout = dec.decode(out.stdout);
+    const stderr = dec.decode(out.stderr);
+    const doc = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
+    const lines = (await Deno.readTextFile(`${dir}/r.jtl`)).split("\n");
+    assert.equal(lines.at(-1), "", "the JTL ends with a whole row");
+    const header = csvFields(lines[0]);
+    const success = header.indexOf("success");
+    const message = header.indexOf("responseMessage");
+    const rows = lines.slice(1, -1).map((line) => {
+      const f = csvFields(line);
+      assert.equal(f.length, header.length, line);
+      const ok = f[success] === "true";
+      return { success: ok, kind: ok ? undefined : jtlKind(f[message]) };
+    });
+    const last = stdout.split("\n").filter((l) => l.startsWith("summary =")).at(-1);
+    assert.ok(last, `no "summary =" line in:\n${stdout}\n${stderr}`);
+    const parsed = parseSummaryLine(last)!;
+    return {
+      code: out.code,
+      stdout,
+      stderr,
+      seconds,
+      doc,
+      rows,
+      summary: { count: parsed.count, errors: parsed.errors },
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** The same count, kind by kind, in the JSON, the JTL and `summary =`. */
+function assertErrorsAgree(run: LoadRun): void {
+  const fromJtl: Record<string, number> = {};
+  for (const row of run.rows) if (row.kind) fromJtl[row.kind] = (fromJtl[row.kind] ?? 0) + 1;
+  const fromJson = Object.fromEntries(
+    Object.entries(run.doc.errorsByKind).filter(([, n]) => n > 0),
+  );
+  assert.deepEqual(fromJtl, fromJson, "JTL and JSON disagree on error kinds");
+  assert.equal(run.rows.length, run.doc.samples, "JTL rows vs JSON samples");
+  assert.equal(run.summary.count, run.doc.samples, "summary = count vs JSON samples");
+  assert.equal(run.summary.errors, run.doc.errors, "summary = Err vs JSON errors");
+}
+
+const TIMEOUTS = ["--connect-timeout", "300ms", "--response-timeout", "300ms"];
+
+const CASES: {
+  behaviour: string;
+  args: string[];
+  expect: (run: LoadRun) => void;
+  /** Longest the run may take, s: its timeouts times its samples, plus start-up. */
+  within: number;
+}[] = [
+  {
+    behaviour: "silent",
+    args: ["--threads", "4", "--loops", "3", ...TIMEOUTS],
+    expect: (r) => assert.deepEqual(r.doc.errorsByKind, { timeout: 12 }),
+    within: 3 * 0.3 + 15,
+  },
+  {
+    behaviour: "no-accept",
+    args: ["--threads", "4", "--loops", "2", ...TIMEOUTS],
+    expect: (r) => assert.deepEqual(r.doc.errorsByKind, { timeout: 8 }),
+    within: 2 * 0.3 + 15,
+  },
+  {
+    behaviour: "wrong",
+    args: ["--threads", "3", "--loops", "5", ...TIMEOUTS],
+    expect: (r) => assert.deepEqual(r.doc.errorsByKind, { mismatch: 15 }),
+    within: 15,
+  },
+  {
+    behaviour: "half-stall",
+    args: ["--threads", "3", "--loops", "2", ...TIMEOUTS],
+    expect: (r) => assert.deepEqual(r.doc.errorsByKind, { timeout: 6 }),
+    within: 2 * 0.3 + 15,
+  },
+  {
+    // Each connection serves 2 samples and closes: the third sample on it
+    // fails with EOF, and the thread reconnects for the next loop.
+    behaviour: "close-after:2",
+    args: ["--threads", "2", "--loops", "9", ...TIMEOUTS],
+    expect: (r) => {
+      assert.deepEqual(r.doc.errorsByKind, { eof: 6 });
+      assert.equal(r.doc.samples - r.doc.errors, 12);
+    },
+    within: 15,
+  },
+  {
+    behaviour: "reset",
+    args: ["--threads", "3", "--loops", "4", ...TIMEOUTS],
+    expect: (r) => assert.deepEqual(r.doc.errorsByKind, { reset: 12 }),
+    within: 15,
+  },
+];
+
+for (const c of CASES) {
+  Deno.test({
+    name: `load against a ${c.behaviour} server counts every sample as the right error`,
+    sanitizeResources: false,
+    async fn() {
+      const server = await startHostile(c.behaviour);
+      try {
+        const run = await runLoad(server.addr.port, c.args);
+        assert.equal(run.code, 0, run.stderr);
+        c.expect(run);
+        assertErrorsAgree(run);
+        assert.ok(run.seconds < c.within, `took ${run.seconds.toFixed(1)} s`);
+      } finally {
+        await server.stop();
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "load against a server killed mid-run counts resets, EOFs and refusals and ends on time",
+  sanitizeResources: false,
+  async fn() {
+    const server = await startServerProcess({ mode: "stream" });
+    const killer = setTimeout(() => Deno.kill(server.pid, "SIGKILL"), 1500);
+    try {
+      const run = await runLoad(server.addr.port, [
+        "--threads",
+        "4",
+        "--loops",
+        "infinite",
+        "--duration",
+        "3s",
+        ...TIMEOUTS,
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assertErrorsAgree(run);
+      const kinds = run.doc.errorsByKind;
+      assert.ok((kinds.refused ?? 0) > 0, `no refused samples: ${JSON.stringify(kinds)}`);
+      const other = Object.keys(kinds).filter((k) =>
+        !["refused", "reset", "eof", "timeout"].includes(k) && kinds[k] > 0
+      );
+      assert.deepEqual(other, [], `unexpected kinds: ${JSON.stringify(kinds)}`);
+      assert.ok(run.doc.samples - run.doc.errors > 0, "no sample succeeded before the kill");
+      assert.ok(run.seconds < 3 + 15, `took ${run.seconds.toFixed(1)} s`);
+    } finally {
+      clearTimeout(killer);
+      await server.stop(100);
+    }
+  },
+});

@@ -1,0 +1,70 @@
+/**
+ * Running out of file descriptors (EMFILE) must not stop the libc servers:
+ * they log once, back off, and serve again once descriptors are freed.
+ */
+import assert from "node:assert/strict";
+import { echokitArgv, startServerProcess } from "./child.ts";
+import { connectLocal, roundTrip } from "./testing.ts";
+
+const CASES = [
+  {
+    mode: "nonblocking",
+    args: ["--backend", Deno.build.os === "linux" ? "epoll" : "poll"],
+    what: "survives EMFILE with a logged back-off",
+    // A Deno process with a Worker holds ~35 fds: room for ~30 connections.
+    limit: 64,
+    expect: /accept failed: Too many open files; pausing accepts/,
+  },
+  {
+    // Each Worker holds fds of its own and Deno aborts when it cannot get
+    // them, so this mode fits its pool in the limit instead of hitting EMFILE.
+    mode: "blocking",
+    args: ["--max-threads", "64"],
+    what: "caps its threads to fit the open-files limit",
+    limit: 128,
+    expect: /only 8 threads fit in the open-files limit of 128/,
+  },
+];
+
+for (const { mode, args, what, limit, expect } of CASES) {
+  Deno.test({
+    name: `serve --mode ${mode} ${what} and serves again once clients leave`,
+    ignore: Deno.build.os === "windows",
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const argv = echokitArgv(["serve", "--mode", mode, "--port", "{port}", ...args]);
+      const quoted = argv.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+      const server = await startServerProcess({
+        name: mode,
+        command: ["sh", "-c", `ulimit -n ${limit} && exec ${quoted}`],
+      });
+      const conns: Deno.TcpConn[] = [];
+      try {
+        // Connects complete in the kernel's backlog even when accept fails.
+        for (let i = 0; i < 60; i++) conns.push(await connectLocal(server.addr.port));
+        const deadline = Date.now() + 10_000;
+        while (!expect.test(server.stderr()) && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.match(server.stderr(), expect);
+        for (const c of conns.splice(0)) c.close();
+        const fresh = await connectLocal(server.addr.port);
+        try {
+          const msg = new TextEncoder().encode("after EMFILE");
+          assert.deepEqual(await roundTrip(fresh, msg), msg);
+        } finally {
+          fresh.close();
+        }
+      } finally {
+        for (const c of conns) c.close();
+        const status = await server.stop();
+        assert.equal(status.code, 0, server.stderr());
+      }
+      assert.match(
+        server.stdout(),
+        new RegExp(`^stats mode=${mode} accepted=\\d+ active=0 `, "m"),
+      );
+    },
+  });
+}

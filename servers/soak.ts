@@ -1,0 +1,332 @@
+/**
+ * Soak: each mode serves a steady load for a while in its own process, its
+ * RSS sampled every few seconds. A server that leaks per request or per
+ * connection shows a rising slope; a healthy one goes flat after warm-up.
+ *
+ * The load is built in: `connections` clients doing closed-loop round trips
+ * of a 64-byte message (every echo checked), each reconnecting every
+ * `reconnectEvery` round trips so connection setup and teardown are soaked too.
+ *
+ * Run: `deno task soak [--minutes 10] [--modes stream,protocol] [--connections 32]`
+ * (the minutes are shared by the modes).
+ *
+ * @module
+ */
+import { type Command, numberFlag, parseFlags, parseNumber } from "../cli/args.ts";
+import { EchokitError, UsageError } from "../errors.ts";
+import { writeFileAtomic } from "../atomic_write.ts";
+import { startServerProcess } from "./child.ts";
+import { rssBytes } from "./testing.ts";
+import { type Mode, MODES } from "./types.ts";
+
+/** Options for {@linkcode soakMode}. */
+export interface SoakOptions {
+  /** How long to soak, seconds. */
+  seconds: number;
+  /** Concurrent clients. @default {32} */
+  connections?: number;
+  /** RSS sampling period, seconds. @default {5} */
+  sampleEvery?: number;
+  /** Round trips per connection before it reconnects. @default {1000} */
+  reconnectEvery?: number;
+  /** Extra `serve` flags. */
+  serveArgs?: string[];
+  /** Called with each sample (progress). */
+  onSample?: (sample: RssSample) => void;
+}
+
+/** One RSS reading. */
+export interface RssSample {
+  /** Seconds since the soak started. */
+  seconds: number;
+  /** Server RSS, bytes. */
+  rssBytes: number;
+  /** Round trips completed so far. */
+  roundTrips: number;
+}
+
+/** What one mode's soak measured. */
+export interface SoakResult {
+  /** The mode. */
+  mode: Mode;
+  /** Seconds soaked. */
+  seconds: number;
+  /** Round trips completed (every echo checked). */
+  roundTrips: number;
+  /** Connections opened. */
+  connections: number;
+  /** Failed round trips. */
+  errors: number;
+  /** The first failure, if any. */
+  firstError?: string;
+  /** RSS at the first sample, bytes. */
+  startRssBytes: number;
+  /** Highest RSS sampled, bytes. */
+  peakRssBytes: number;
+  /** RSS at the last sample, bytes. */
+  endRssBytes: number;
+  /** Least-squares RSS slope after the first fifth (warm-up), MiB per minute. */
+  slopeMiBPerMinute: number;
+  /** Every sample. */
+  samples: RssSample[];
+}
+
+const MESSAGE_SIZE = 64;
+
+/**
+ * Soaks one mode: starts it as a child process, drives the steady load,
+ * samples its RSS, stops it.
+ *
+ * @param mode The mode.
+ * @param options How long and how hard.
+ * @returns The figures.
+ * @throws {EchokitError} When the server cannot start.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { soakMode } from "./soak.ts";
+ * const r = await soakMode("stream", { seconds: 60 });
+ * console.log(r.peakRssBytes, r.slopeMiBPerMinute);
+ * ```
+ */
+export async function soakMode(mode: Mode, options: SoakOptions): Promise<SoakResult> {
+  const connections = options.connections ?? 32;
+  const sampleEvery = options.sampleEvery ?? 5;
+  const reconnectEvery = options.reconnectEvery ?? 1000;
+  const server = await startServerProcess({ mode, args: options.serveArgs });
+  const started = performance.now();
+  const end = started + options.seconds * 1000;
+  let roundTrips = 0;
+  let opened = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const samples: RssSample[] = [];
+  const sample = () => {
+    const rss = rssBytes(server.pid);
+    if (rss === undefined) return;
+    const s = { seconds: (performance.now() - started) / 1000, rssBytes: rss, roundTrips };
+    samples.push(s);
+    options.onSample?.(s);
+  };
+
+  async function client(id: number): Promise<void> {
+    const msg = new TextEncoder().encode(`soak ${id} `.padEnd(MESSAGE_SIZE - 1, ".") + "\n");
+    const back = new Uint8Array(MESSAGE_SIZE);
+    while (performance.now() < end) {
+      let conn: Deno.TcpConn | undefined;
+      try {
+        conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+        opened++;
+        for (let i = 0; i < reconnectEvery && performance.now() < end; i++) {
+          await conn.write(msg);
+          let got = 0;
+          while (got < MESSAGE_SIZE) {
+            const n = await conn.read(back.subarray(got));
+            if (n === null) throw new Error(`EOF after ${got} bytes`);
+            got += n;
+          }
+          if (!back.every((b, j) => b === msg[j])) throw new Error("Echo mismatch");
+          roundTrips++;
+        }
+      } catch (err) {
+        errors++;
+        firstError ??= err instanceof Error ? err.message : String(err);
+        await new Promise((r) => setTimeout(r, 100));
+      } finally {
+        conn?.close();
+      }
+    }
+  }
+
+  sample();
+  const sampler = setInterval(sample, sampleEvery * 1000);
+  try {
+    await Promise.all(Array.from({ length: connections }, (_, i) => client(i)));
+    sample();
+  } finally {
+    clearInterval(sampler);
+    const status = await server.stop();
+    if (status.code !== 0) {
+      errors++;
+      firstError ??= `server exited ${status.code}: ${server.stderr().trim().split("\n").pop()}`;
+    }
+  }
+  const rss = samples.map((s) => s.rssBytes);
+  return {
+    mode,
+    seconds: (performance.now() - started) / 1000,
+    roundTrips,
+    connections: opened,
+    errors,
+    firstError,
+    startRssBytes: rss[0] ?? NaN,
+    peakRssBytes: rss.length ? Math.max(...rss) : NaN,
+    endRssBytes: rss[rss.length - 1] ?? NaN,
+    slopeMiBPerMinute: slope(samples.slice(Math.floor(samples.length / 5))),
+    samples,
+  };
+}
+
+/** Least-squares slope of RSS over time, MiB per minute; NaN with fewer than 3 samples. */
+function slope(samples: RssSample[]): number {
+  if (samples.length < 3) return NaN;
+  const xs = samples.map((s) => s.seconds / 60);
+  const ys = samples.map((s) => s.rssBytes / (1024 * 1024));
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < xs.length; i++) {
+    num += (xs[i] - mx) * (ys[i] - my);
+    den += (xs[i] - mx) ** 2;
+  }
+  return den === 0 ? NaN : num / den;
+}
+
+/**
+ * Formats soak results as a table, one row per mode.
+ *
+ * @param results The results.
+ * @returns The table.
+ *
+ * @example Usage
+ * ```ts ignore
+ * console.log(formatSoak([await soakMode("stream", { seconds: 60 })]));
+ * ```
+ */
+export function formatSoak(results: SoakResult[]): string {
+  const mib = (b: number) => (b / (1024 * 1024)).toFixed(1);
+  const rows = [[
+    "mode",
+    "seconds",
+    "round trips",
+    "rt/s",
+    "conns",
+    "errors",
+    "start MiB",
+    "peak MiB",
+    "end MiB",
+    "slope MiB/min",
+  ]];
+  for (const r of results) {
+    rows.push([
+      r.mode,
+      r.seconds.toFixed(0),
+      String(r.roundTrips),
+      (r.roundTrips / r.seconds).toFixed(0),
+      String(r.connections),
+      String(r.errors),
+      mib(r.startRssBytes),
+      mib(r.peakRssBytes),
+      mib(r.endRssBytes),
+      Number.isNaN(r.slopeMiBPerMinute) ? "-" : r.slopeMiBPerMinute.toFixed(2),
+    ]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) =>
+    r.map((c, i) => i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join("  ")
+  )
+    .join("\n");
+}
+
+const HELP = `Usage: deno task soak [--minutes M] [--modes LIST] [options]
+
+Serves a steady load from each mode in turn, sampling the server's RSS, and
+prints start/peak/end RSS and the slope after warm-up (flat = no leak).
+
+Options:
+  --minutes M        total soak time, shared by the modes (default: 10)
+  --modes LIST       comma-separated modes (default: every mode that starts)
+  --connections N    concurrent clients (default: 32)
+  --sample-every S   seconds between RSS samples (default: 5)
+  --json FILE        also write the results (with every sample) as JSON
+  -h, --help         show this help`;
+
+/** The soak script as a command (exit code 1 when any round trip failed). */
+export const soakCommand: Command = {
+  name: "soak",
+  summary: "steady-load soak per mode with RSS samples",
+  help: HELP,
+  async run(args: string[]): Promise<number> {
+    const { values } = parseFlags(args, {
+      minutes: { type: "string" },
+      modes: { type: "string" },
+      connections: { type: "string" },
+      "sample-every": { type: "string" },
+      json: { type: "string" },
+    });
+    if (values.help) {
+      console.log(HELP);
+      return 0;
+    }
+    const minutes = values.minutes === undefined
+      ? 10
+      : parseNumber("--minutes", String(values.minutes), {
+        min: 0.05,
+        max: 24 * 60,
+        fraction: true,
+      });
+    const explicit = values.modes !== undefined;
+    const modes = explicit ? String(values.modes).split(",").map((m) => m.trim()) : [...MODES];
+    for (const m of modes) {
+      if (!(MODES as readonly string[]).includes(m)) {
+        throw new UsageError(
+          `Invalid --modes "${values.modes}" (use a list of ${MODES.join(", ")})`,
+        );
+      }
+    }
+    const connections = numberFlag(values, "connections", { min: 1, max: 10_000 }) ?? 32;
+    const sampleEvery = values["sample-every"] === undefined ? 5 : parseNumber(
+      "--sample-every",
+      String(values["sample-every"]),
+      { min: 0.1, max: 600, fraction: true },
+    );
+    // A mode that is not built (or cannot run here) is skipped unless asked
+    // for by name; find out first so the others share the whole time.
+    const runnable: Mode[] = [];
+    for (const mode of modes as Mode[]) {
+      try {
+        await (await startServerProcess({ mode })).stop();
+        runnable.push(mode);
+      } catch (err) {
+        if (explicit || !(err instanceof EchokitError)) throw err;
+        console.error(`soak: skipping ${mode}: ${err.message.trim().split("\n").pop()}`);
+      }
+    }
+    const seconds = minutes * 60 / Math.max(1, runnable.length);
+    const results: SoakResult[] = [];
+    for (const mode of runnable) {
+      console.error(`soak: ${mode} for ${seconds.toFixed(0)} s, ${connections} connections`);
+      results.push(
+        await soakMode(mode, {
+          seconds,
+          connections,
+          sampleEvery,
+          onSample: (s) =>
+            console.error(
+              `soak: ${mode} t=${s.seconds.toFixed(0)}s rss=${
+                (s.rssBytes / 1048576).toFixed(1)
+              }MiB rt=${s.roundTrips}`,
+            ),
+        }),
+      );
+    }
+    console.log(formatSoak(results));
+    if (values.json !== undefined) {
+      await writeFileAtomic(String(values.json), JSON.stringify(results, null, 2) + "\n");
+    }
+    return results.some((r) => r.errors > 0) ? 1 : 0;
+  },
+};
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await soakCommand.run(Deno.args));
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof EchokitError) {
+      console.error(`error: ${err.message}`);
+      Deno.exit(err.exitCode);
+    }
+    throw err;
+  }
+}
