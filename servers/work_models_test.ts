@@ -81,46 +81,52 @@ for (const mode of WORK_MODES) {
     },
   });
 
-  // A connection's message blocks for 300 ms; a second connection sends 50 ms
-  // later. On a stalled loop its reply waits for the first block's remaining
-  // 250 ms plus its own 300: at least 550 ms. With a thread per connection,
-  // or offloaded to two pool members, both blocks run side by side and it
-  // takes about 300 ms.
+  // A connection's message blocks for 500 ms; a second connection sends 100
+  // ms later. On a stalled loop its reply waits for the first block's
+  // remaining 400 ms plus its own 500: at least 900 ms. With a thread per
+  // connection, or offloaded to two pool members, both blocks run side by
+  // side and it takes about as long as the first: a stall would add 400 ms
+  // to it. Comparing the two keeps the test fair on a busy machine, where
+  // both slow down alike.
   const offloads = OFFLOAD_MODES.includes(mode) ? [undefined, "threads:2", "processes:2"] : [
     undefined,
   ];
   for (const offload of offloads) {
     const stalls = !offload && mode !== "blocking";
     Deno.test({
-      name: `serve --mode ${mode} --work block:300ms ${offload ? `--offload ${offload} ` : ""}${
+      name: `serve --mode ${mode} --work block:500ms ${offload ? `--offload ${offload} ` : ""}${
         stalls ? "stalls" : "keeps serving"
       } a second connection`,
       sanitizeResources: false,
       async fn() {
         const args = [
           "--work",
-          "block:300ms",
+          "block:500ms",
           ...(offload ? ["--offload", offload] : []),
           ...prespawn(mode, 2),
         ];
         const server = await startServerProcess({ mode, args });
-        let second: number;
+        let first: number, second: number;
         try {
           const [a, b] = await Promise.all([0, 1].map(() => connectLocal(server.addr.port)));
-          const first = timedRoundTrip(a, "first\n");
-          await new Promise((r) => setTimeout(r, 50));
+          const firstDone = timedRoundTrip(a, "first\n");
+          await new Promise((r) => setTimeout(r, 100));
           second = await timedRoundTrip(b, "second\n");
-          assert.ok((await first) >= 300);
+          first = await firstDone;
+          assert.ok(first >= 500, `first round trip ${first} ms`);
           a.close();
           b.close();
         } finally {
           assert.equal((await server.stop()).code, 0);
         }
         if (stalls) {
-          assert.ok(second >= 500, `second round trip ${second} ms: not stalled`);
+          assert.ok(second >= 850, `second round trip ${second} ms: not stalled`);
         } else {
-          assert.ok(second >= 300, `second round trip ${second} ms`);
-          assert.ok(second < 500, `second round trip ${second} ms: still stalled`);
+          assert.ok(second >= 500, `second round trip ${second} ms`);
+          assert.ok(
+            second < first + 200,
+            `second round trip ${second} ms, first ${first} ms: still stalled`,
+          );
         }
         if (offload) assert.match(server.stdout(), / offloadTasks=2 offloadQueueMax=0 /);
       },

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../errors.ts";
-import { cpuSeconds } from "./testing.ts";
-import { blockFor, burnCpu, calibrateCpu, formatWork, parseWork } from "./work.ts";
+import { formatWork, parseWork } from "./work.ts";
 
 Deno.test("parseWork() reads sleep, block, cpu and file work", () => {
   assert.deepEqual(parseWork("sleep:5ms"), { kind: "sleep", ms: 5 });
@@ -29,15 +28,33 @@ Deno.test("formatWork() round-trips through parseWork()", () => {
   }
 });
 
+/**
+ * Runs `code` (which sees `work.ts` as `w`) in a child Deno and returns what it
+ * printed as JSON, plus the child's own CPU seconds: a test process running
+ * other tests on other threads would blur the CPU measured in-process.
+ */
+async function inChild(code: string): Promise<Record<string, number>> {
+  const workUrl = new URL("./work.ts", import.meta.url).href;
+  const script = `import * as w from "${workUrl}";
+const cpu = () => { const s = Deno.readTextFileSync("/proc/self/stat");
+  const f = s.slice(s.lastIndexOf(")") + 2).split(" "); return (Number(f[11]) + Number(f[12])) / 100; };
+${code}`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", script],
+    stdin: "null",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
 Deno.test({
   name: "blockFor() blocks the thread for the time asked without using CPU",
   ignore: Deno.build.os !== "linux",
-  fn() {
-    const cpu0 = cpuSeconds(Deno.pid)!;
-    const t0 = performance.now();
-    blockFor(300);
-    const waited = performance.now() - t0;
-    const cpu = cpuSeconds(Deno.pid)! - cpu0;
+  async fn() {
+    const { waited, cpu } = await inChild(`
+const c0 = cpu(); const t0 = performance.now();
+w.blockFor(300);
+console.log(JSON.stringify({ waited: performance.now() - t0, cpu: cpu() - c0 }));`);
     assert.ok(waited >= 300, `waited ${waited} ms`);
     assert.ok(cpu < 0.1, `used ${cpu} s of CPU`);
   },
@@ -46,15 +63,16 @@ Deno.test({
 Deno.test({
   name: "burnCpu() spends about the CPU time asked after calibrateCpu()",
   ignore: Deno.build.os !== "linux",
-  fn() {
-    const { iterationsPerMs, tookMs } = calibrateCpu();
+  async fn() {
+    const { iterationsPerMs, tookMs, cpu } = await inChild(`
+const { iterationsPerMs, tookMs } = w.calibrateCpu();
+const c0 = cpu();
+for (let i = 0; i < 100; i++) w.burnCpu(3, iterationsPerMs);
+console.log(JSON.stringify({ iterationsPerMs, tookMs, cpu: cpu() - c0 }));`);
     assert.ok(iterationsPerMs > 1000, `${iterationsPerMs} iterations/ms`);
     // 80 ms of CPU: at least that much wall time, more on a busy machine.
     assert.ok(tookMs >= 80, `calibration took ${tookMs} ms`);
-    const cpu0 = cpuSeconds(Deno.pid)!;
-    for (let i = 0; i < 100; i++) burnCpu(3, iterationsPerMs);
-    const cpu = cpuSeconds(Deno.pid)! - cpu0;
-    // 0.3 s asked; ticks are 10 ms and other threads add a little.
+    // 0.3 s asked; ticks are 10 ms and runtime threads add a little.
     assert.ok(cpu >= 0.2 && cpu <= 0.6, `used ${cpu} s of CPU for 0.3 s asked`);
   },
 });
