@@ -1,12 +1,472 @@
-import { EchokitError } from "../errors.ts";
-import type { EchoServer, ServeOptions } from "./types.ts";
+/**
+ * The `nonblocking` model: one thread, many connections, a readiness loop —
+ * what Python's `selectors`, libuv and nginx are built on, written out over
+ * libc so every syscall is visible.
+ *
+ * The idea in four lines:
+ *
+ * 1. Every socket is non-blocking: a call that cannot proceed returns `EAGAIN`
+ *    at once instead of putting the thread to sleep.
+ * 2. One call — `epoll_wait` (Linux) or `poll` (anywhere) — sleeps until *some*
+ *    socket is ready, and says which.
+ * 3. For each ready socket we do the little work that will not block: accept
+ *    what is queued, `recv` what arrived, `send` what fits.
+ * 4. What does not fit is kept, and we ask to hear when the socket is writable.
+ *
+ * The loop ({@linkcode runEchoLoop}) comes first below, then the thin wrapper
+ * ({@linkcode serveNonblocking}) that runs it on a Worker, so the main thread
+ * stays free for signals and `close()` and wakes the loop through a waker fd.
+ *
+ * @module
+ */
+import { UsageError } from "../errors.ts";
+import { listenError } from "./_listen_error.ts";
+import * as libc from "./os/libc.ts";
+import {
+  attachWaker,
+  defaultBackend,
+  ERROR,
+  HANGUP,
+  openPoller,
+  openWaker,
+  type PollerBackend,
+  READABLE,
+  WRITABLE,
+} from "./os/poller.ts";
+import { acceptConnection, isIpv4Host, listenTcp, sendFlags, setNoDelay } from "./os/socket.ts";
+import {
+  DEFAULT_BACKLOG,
+  DEFAULT_MAX_BUFFER,
+  type EchoServer,
+  type ServeOptions,
+  type ServerStats,
+} from "./types.ts";
+
+/** What the loop needs; plain numbers, so it can be posted to a Worker. */
+export interface EchoLoopConfig {
+  /** A bound, listening, non-blocking socket. */
+  listenFd: number;
+  /** Read end of the waker that asks the loop to stop. */
+  wakeReadFd: number;
+  /** Write end of the waker (same fd for an eventfd). */
+  wakeWriteFd: number;
+  /** `epoll` or `poll`. */
+  backend: PollerBackend;
+  /** Pending output per connection above which we stop reading it. */
+  maxBuffer: number;
+  /** Shared counters, published by the loop: see {@linkcode LoopStat}. */
+  stats: SharedArrayBuffer;
+  /** Shared control word: non-zero asks the loop to stop. */
+  control: SharedArrayBuffer;
+}
+
+/** Slots of the shared stats array (a `Float64Array`). */
+export const LoopStat = {
+  accepted: 0,
+  closed: 1,
+  bytesIn: 2,
+  bytesOut: 3,
+  errors: 4,
+  syscalls: 5,
+  length: 6,
+} as const;
+
+/** Bytes asked of one `recv`. Large enough that a bulk transfer needs few calls. */
+const READ_SIZE = 64 * 1024;
+/** How long to stop accepting after running out of file descriptors. */
+const EMFILE_BACKOFF_MS = 100;
+
+/** What the loop remembers per connection. */
+interface Connection {
+  fd: number;
+  /**
+   * Echo bytes the kernel would not take yet, `out[outStart..outEnd)`. A
+   * private copy: the read buffer is reused by the next `recv`.
+   */
+  out: Uint8Array | null;
+  outStart: number;
+  outEnd: number;
+  /** What we last told the poller we want: READABLE and/or WRITABLE. */
+  interest: number;
+  /** The client shut its write side: flush `out`, then close. */
+  peerClosed: boolean;
+}
 
 /**
- * Starts a `nonblocking` echo server (not built yet).
+ * Runs the echo loop on the calling thread until the control word is set and
+ * the waker fires. Blocks the thread: run it on a Worker.
  *
- * @param _options Where to listen.
- * @returns Never: this mode is not built yet.
+ * @param config Sockets, backend, bound and shared memory.
  */
-export function serveNonblocking(_options: ServeOptions): Promise<EchoServer> {
-  return Promise.reject(new EchokitError('Mode "nonblocking" is not built yet'));
+export function runEchoLoop(config: EchoLoopConfig): void {
+  const p = libc.platform();
+  const { listenFd, maxBuffer } = config;
+  const readSize = Math.min(READ_SIZE, maxBuffer);
+  const flags = sendFlags();
+  const shared = new Float64Array(config.stats);
+  const control = new Int32Array(config.control);
+  const waker = attachWaker({ readFd: config.wakeReadFd, writeFd: config.wakeWriteFd });
+
+  // One read buffer for every connection: a message costs no allocation.
+  const buf = new Uint8Array(readSize);
+  // Connections by fd: fds are small integers the kernel reuses, so an array is the fastest map.
+  const conns: (Connection | undefined)[] = [];
+  let accepted = 0, closed = 0, bytesIn = 0, bytesOut = 0, errors = 0;
+  let acceptPausedUntil = 0;
+  let loggedEmfile = false;
+
+  const poller = openPoller({ backend: config.backend });
+  poller.add(listenFd, READABLE);
+  poller.add(waker.readFd, READABLE);
+
+  let stopping = false;
+  while (!stopping) {
+    // Sleep until something is ready. -1: no timeout; nothing else can happen
+    // to us that is not a socket becoming ready, except the accept back-off.
+    const timeout = acceptPausedUntil === 0 ? -1 : Math.max(0, acceptPausedUntil - Date.now());
+    const n = poller.wait(timeout);
+    if (n < 0) {
+      if (libc.errno() === p.EINTR) continue;
+      throw new Error(`${config.backend} wait failed: ${libc.strerror(libc.errno())}`);
+    }
+
+    for (let i = 0; i < n; i++) {
+      const fd = poller.readyFd(i);
+      const events = poller.readyEvents(i);
+      if (fd === listenFd) {
+        acceptAll();
+      } else if (fd === waker.readFd) {
+        waker.drain();
+        if (Atomics.load(control, 0) !== 0) stopping = true;
+      } else {
+        const conn = conns[fd];
+        if (conn) serviceConnection(conn, events);
+      }
+    }
+
+    if (acceptPausedUntil !== 0 && Date.now() >= acceptPausedUntil) {
+      acceptPausedUntil = 0;
+      poller.add(listenFd, READABLE);
+    }
+    publish();
+  }
+
+  // Stopping: every connection and the listener close; the kernel resets or
+  // finishes them. Nothing is left for the next owner of these fd numbers.
+  for (const conn of conns) if (conn) closeConnection(conn);
+  libc.close(listenFd);
+  poller.close();
+  publish();
+
+  // ---------------------------------------------------------------------------
+
+  /**
+   * The listener is readable: connections are queued. Take them all (until
+   * EAGAIN), so one wake-up serves a whole burst of connects.
+   */
+  function acceptAll(): void {
+    while (true) {
+      const fd = acceptConnection(listenFd, true);
+      if (fd < 0) {
+        const e = libc.errno();
+        if (e === p.EAGAIN) return; // The backlog is empty: back to waiting.
+        if (e === p.EINTR || e === p.ECONNABORTED) continue; // That one gave up; next.
+        if (e === p.EMFILE || e === p.ENFILE || e === p.ENOBUFS || e === p.ENOMEM) {
+          // Out of fds. The listener stays readable, so a level-triggered loop
+          // would spin on it: stop watching it for a moment; connections wait
+          // in the backlog until fds are freed.
+          errors++;
+          if (!loggedEmfile) {
+            loggedEmfile = true;
+            console.error(
+              `nonblocking: accept failed: ${libc.strerror(e)}; pausing accepts for ` +
+                `${EMFILE_BACKOFF_MS} ms at a time (raise the open-files limit: ulimit -n)`,
+            );
+          }
+          poller.remove(listenFd);
+          acceptPausedUntil = Date.now() + EMFILE_BACKOFF_MS;
+          return;
+        }
+        errors++;
+        return;
+      }
+      setNoDelay(fd);
+      if (poller.add(fd, READABLE) < 0) {
+        errors++;
+        libc.close(fd);
+        continue;
+      }
+      conns[fd] = { fd, out: null, outStart: 0, outEnd: 0, interest: READABLE, peerClosed: false };
+      accepted++;
+    }
+  }
+
+  /** A connection is ready: flush what is pending, then read and echo. */
+  function serviceConnection(conn: Connection, events: number): void {
+    if (conn.outEnd > conn.outStart && (events & (WRITABLE | ERROR | HANGUP)) !== 0) {
+      if (!flush(conn)) return;
+    }
+    if ((conn.interest & READABLE) !== 0 && (events & (READABLE | ERROR | HANGUP)) !== 0) {
+      readAndEcho(conn);
+    }
+  }
+
+  /** One `recv`, then `send` the same bytes straight back. */
+  function readAndEcho(conn: Connection): void {
+    const r = libc.recv(conn.fd, buf, readSize, 0);
+    if (r > 0) {
+      bytesIn += r;
+      if (conn.outEnd > conn.outStart) {
+        // Earlier bytes are still queued; these must go after them.
+        keep(conn, 0, r);
+        updateInterest(conn);
+        return;
+      }
+      let sent = libc.send(conn.fd, buf, r, flags);
+      if (sent === r) {
+        bytesOut += r; // The common case: all echoed, nothing kept.
+        return;
+      }
+      if (sent < 0) {
+        if (libc.errno() !== p.EAGAIN) return fail(conn);
+        sent = 0;
+      }
+      // The send buffer is full (a slow or non-reading client): keep the rest
+      // and ask to be told when the socket is writable again.
+      bytesOut += sent;
+      keep(conn, sent, r);
+      updateInterest(conn);
+    } else if (r === 0) {
+      // EOF: the client shut its write side (half-close) or closed. Echo what
+      // is still pending, then close.
+      if (conn.outEnd === conn.outStart) return closeConnection(conn);
+      conn.peerClosed = true;
+      updateInterest(conn);
+    } else {
+      const e = libc.errno();
+      if (e === p.EAGAIN || e === p.EINTR) return;
+      fail(conn); // ECONNRESET and friends end this connection only.
+    }
+  }
+
+  /**
+   * Sends pending bytes.
+   *
+   * @returns False when the connection was closed.
+   */
+  function flush(conn: Connection): boolean {
+    const pending = conn.outEnd - conn.outStart;
+    const sent = libc.send(conn.fd, conn.out!.subarray(conn.outStart, conn.outEnd), pending, flags);
+    if (sent < 0) {
+      if (libc.errno() === p.EAGAIN) return true;
+      fail(conn);
+      return false;
+    }
+    bytesOut += sent;
+    conn.outStart += sent;
+    if (conn.outStart === conn.outEnd) {
+      // Drained: drop the copy, so an idle connection holds no buffer.
+      conn.out = null;
+      conn.outStart = conn.outEnd = 0;
+      if (conn.peerClosed) {
+        closeConnection(conn);
+        return false;
+      }
+    }
+    updateInterest(conn);
+    return true;
+  }
+
+  /** Copies `buf[from..to)` to the end of the connection's pending output. */
+  function keep(conn: Connection, from: number, to: number): void {
+    const len = to - from;
+    const pending = conn.outEnd - conn.outStart;
+    if (!conn.out) {
+      conn.out = new Uint8Array(Math.max(len, 16 * 1024));
+    } else if (conn.outEnd + len > conn.out.length) {
+      if (pending + len <= conn.out.length) {
+        conn.out.copyWithin(0, conn.outStart, conn.outEnd);
+      } else {
+        const bigger = new Uint8Array(Math.max(conn.out.length * 2, pending + len));
+        bigger.set(conn.out.subarray(conn.outStart, conn.outEnd));
+        conn.out = bigger;
+      }
+      conn.outStart = 0;
+      conn.outEnd = pending;
+    }
+    conn.out.set(buf.subarray(from, to), conn.outEnd);
+    conn.outEnd += len;
+  }
+
+  /**
+   * Tells the poller what this connection waits for now. Reading stops while
+   * pending output is over the bound — the backpressure that keeps a client
+   * that never reads from growing our memory: its bytes stay in the kernel's
+   * buffers, which fill, and then its own sends block.
+   */
+  function updateInterest(conn: Connection): void {
+    const pending = conn.outEnd - conn.outStart;
+    let want = 0;
+    if (!conn.peerClosed && pending < maxBuffer) want |= READABLE;
+    if (pending > 0) want |= WRITABLE;
+    if (want !== conn.interest) {
+      poller.modify(conn.fd, want);
+      conn.interest = want;
+    }
+  }
+
+  function fail(conn: Connection): void {
+    errors++;
+    closeConnection(conn);
+  }
+
+  function closeConnection(conn: Connection): void {
+    poller.forget(conn.fd);
+    libc.close(conn.fd);
+    conns[conn.fd] = undefined;
+    closed++;
+  }
+
+  /** Copies the local counters to shared memory: a few stores per loop turn, not per message. */
+  function publish(): void {
+    shared[LoopStat.accepted] = accepted;
+    shared[LoopStat.closed] = closed;
+    shared[LoopStat.bytesIn] = bytesIn;
+    shared[LoopStat.bytesOut] = bytesOut;
+    shared[LoopStat.errors] = errors;
+    shared[LoopStat.syscalls] = libc.syscallCount();
+  }
+}
+
+/**
+ * Starts a `nonblocking` echo server: binds on this thread (so bind errors
+ * come back here), then runs {@linkcode runEchoLoop} on a Worker.
+ *
+ * @param options Where to listen, the backend, the buffer bound; `mode` is ignored.
+ * @returns The running server.
+ * @throws {LibcUnavailable} Without `--allow-ffi`, or on an unsupported OS/CPU.
+ * @throws {UsageError} For a non-IPv4 host or `epoll` where it does not exist.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { serveNonblocking } from "./nonblocking.ts";
+ * const server = await serveNonblocking({ mode: "nonblocking", port: 0, backend: "poll" });
+ * console.log(server.addr.port);
+ * await server.close();
+ * ```
+ */
+export async function serveNonblocking(options: ServeOptions): Promise<EchoServer> {
+  libc.requireLibc('Mode "nonblocking"');
+  const hostname = options.hostname ?? "127.0.0.1";
+  const port = options.port ?? 0;
+  if (!isIpv4Host(hostname)) {
+    throw new UsageError(
+      `Mode "nonblocking" binds IPv4 only, not "${hostname}" (use an IPv4 address such as 127.0.0.1)`,
+    );
+  }
+  const backend = options.backend ?? defaultBackend();
+  if (backend === "epoll" && !libc.platform().hasEpoll) {
+    throw new UsageError(
+      `Backend "epoll" is not available on ${Deno.build.os} (use --backend poll)`,
+    );
+  }
+
+  let listener;
+  try {
+    listener = listenTcp({
+      hostname,
+      port,
+      backlog: options.backlog ?? DEFAULT_BACKLOG,
+      nonblocking: true,
+    });
+  } catch (err) {
+    throw listenError(err, hostname, port);
+  }
+  const waker = openWaker();
+  const config: EchoLoopConfig = {
+    listenFd: listener.fd,
+    wakeReadFd: waker.readFd,
+    wakeWriteFd: waker.writeFd,
+    backend,
+    maxBuffer: options.maxBuffer ?? DEFAULT_MAX_BUFFER,
+    stats: new SharedArrayBuffer(LoopStat.length * 8),
+    control: new SharedArrayBuffer(4),
+  };
+  const shared = new Float64Array(config.stats);
+  const control = new Int32Array(config.control);
+
+  const worker = new Worker(new URL("./nonblocking_worker.ts", import.meta.url), {
+    type: "module",
+  });
+  const ready = Promise.withResolvers<void>();
+  const stopped = Promise.withResolvers<void>();
+  let failure: string | undefined;
+  worker.onmessage = (e: MessageEvent<{ kind: string; message?: string }>) => {
+    if (e.data.kind === "ready") ready.resolve();
+    if (e.data.kind === "stopped") stopped.resolve();
+    if (e.data.kind === "error") {
+      failure = e.data.message;
+      ready.reject(new Error(failure));
+      stopped.resolve();
+    }
+  };
+  worker.onerror = (e: ErrorEvent) => {
+    e.preventDefault();
+    failure = e.message;
+    ready.reject(new Error(failure));
+    stopped.resolve();
+  };
+  worker.postMessage(config);
+  try {
+    await ready.promise;
+  } catch (err) {
+    worker.terminate();
+    libc.close(listener.fd);
+    waker.close();
+    throw err;
+  }
+
+  let closeCall: Promise<void> | undefined;
+  const closedSignal = Promise.withResolvers<void>();
+  // The loop stopping on its own (a crash) also closes the server.
+  stopped.promise.then(() => {
+    if (!closeCall) void close();
+  });
+
+  function close(): Promise<void> {
+    closeCall ??= (async () => {
+      Atomics.store(control, 0, 1);
+      waker.wake();
+      const timer = setTimeout(() => stopped.resolve(), 2000);
+      await stopped.promise;
+      clearTimeout(timer);
+      worker.terminate();
+      waker.close();
+      if (failure) console.error(`nonblocking: the loop failed: ${failure}`);
+      closedSignal.resolve();
+    })();
+    return closeCall;
+  }
+
+  return {
+    mode: "nonblocking",
+    addr: { hostname: listener.addr.hostname, port: listener.addr.port },
+    stats(): ServerStats {
+      const accepted = shared[LoopStat.accepted];
+      const closedCount = shared[LoopStat.closed];
+      return {
+        accepted,
+        active: accepted - closedCount,
+        closed: closedCount,
+        bytesIn: shared[LoopStat.bytesIn],
+        bytesOut: shared[LoopStat.bytesOut],
+        errors: shared[LoopStat.errors],
+        // The loop's calls plus this thread's (bind, listen, wake-ups).
+        syscalls: shared[LoopStat.syscalls] + libc.syscallCount(),
+        threads: 1,
+      };
+    },
+    close,
+    closed: closedSignal.promise,
+  };
 }
