@@ -1,26 +1,191 @@
 /**
- * `echokit load` (not built yet).
+ * `echokit load`: flags → {@linkcode runLoad} → JMeter summary lines on
+ * stdout as they come, the final table, optional JSON/JTL. Live progress goes
+ * to stderr, only on a TTY. Ctrl-C stops gracefully; a second Ctrl-C exits.
  *
  * @module
  */
-import { EchokitError } from "../errors.ts";
-import { type Command, parseFlags } from "./args.ts";
+import { EchokitError, UsageError } from "../errors.ts";
+import type { EngineName } from "../loadgen/_engine_types.ts";
+import {
+  PLAN_OPTIONS,
+  PLAN_OPTIONS_HELP,
+  planOverridesFromFlags,
+  resolvePlan,
+} from "../loadgen/plan.ts";
+import { ENGINES, type LoadProgress, runLoad } from "../loadgen/run.ts";
+import type { LoadResult } from "../loadgen/types.ts";
+import { writeFileAtomic } from "../loadgen/atomic_write.ts";
+import { formatJsonDocument, formatReport } from "../loadgen/report.ts";
+import { MODES } from "../servers/types.ts";
+import { type Command, numberFlag, oneOf, parseDuration, parseFlags } from "./args.ts";
 
-const HELP = `Usage: echokit load [options]
+const HELP = `Usage: echokit load [--plan NAME|FILE] [--host H --port P | --spawn MODE] [options]
 
-Not built yet.`;
+Runs a JMeter-style plan (threads × loops, ramp-up) against a TCP echo server and
+prints JMeter's "summary +"/"summary =" lines, extended with the server's and the
+generator's CPU and memory, then a final table.
+
+Target:
+  --plan NAME|FILE     plan1, plan2, a .json or a JMeter .jmx file (default: plan2)
+  --host HOST          server host (default: the plan's, else 127.0.0.1)
+  --port PORT          server port (default: the plan's, else 7000)
+  --spawn MODE         start "serve --mode MODE --port 0" for the run (${MODES.join(", ")})
+  --pid PID            sample this server process tree's CPU and memory
+
+Run:
+  --interval TIME      seconds between "summary +" lines (default: 30, as JMeter)
+  --warmup TIME        exclude the first TIME from the figures (reported apart)
+  --engine E           poll (FFI epoll loop; Linux default) or async (Deno.connect)
+  --workers N          worker threads driving the connections (default: 1)
+  --rate R             open model: R samples/s in total, latency from each intended send
+
+Output:
+  --jtl FILE           write every sample as a JMeter CSV JTL (default 17 columns)
+  --json FILE|-        write the full result as JSON ("-": stdout, and nothing else there)
+
+${PLAN_OPTIONS_HELP}`;
+
+function fmtInt(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+function progressLine(p: LoadProgress): string {
+  const done = p.expected ? ` ${(p.samples / p.expected * 100).toFixed(0).padStart(3)}%` : "";
+  return `${(p.elapsedMs / 1000).toFixed(1).padStart(6)} s${done} ${fmtInt(p.samples)} samples ${
+    fmtInt(p.rate)
+  }/s err ${fmtInt(p.errors)} threads ${p.active}/${p.threads} active${
+    p.warmup ? " (warm-up)" : ""
+  }`;
+}
 
 /** The `load` subcommand. */
 export const loadCommand: Command = {
   name: "load",
   summary: "run a JMeter-style plan against a server",
   help: HELP,
-  run(args: string[]): Promise<number> {
-    const { values } = parseFlags(args, {});
+  async run(args: string[]): Promise<number> {
+    const { values } = parseFlags(args, {
+      ...PLAN_OPTIONS,
+      plan: { type: "string" },
+      host: { type: "string" },
+      port: { type: "string" },
+      spawn: { type: "string" },
+      pid: { type: "string" },
+      interval: { type: "string" },
+      warmup: { type: "string" },
+      engine: { type: "string" },
+      workers: { type: "string" },
+      rate: { type: "string" },
+      jtl: { type: "string" },
+      json: { type: "string" },
+    });
     if (values.help) {
       console.log(HELP);
-      return Promise.resolve(0);
+      return 0;
     }
-    throw new EchokitError('The "load" command is not built yet');
+    const plan = await resolvePlan(String(values.plan ?? "plan2"), planOverridesFromFlags(values), {
+      warn: (m) => console.error(`warning: ${m}`),
+    });
+    const spawn = values.spawn === undefined
+      ? undefined
+      : oneOf("--spawn", String(values.spawn), MODES);
+    if (spawn && (values.host !== undefined || values.port !== undefined)) {
+      throw new UsageError("Use --spawn or --host/--port, not both");
+    }
+    let intervalSeconds: number | undefined;
+    if (values.interval !== undefined) {
+      const ms = parseDuration("--interval", String(values.interval));
+      if (ms % 1000 !== 0 || ms < 1000 || ms > 86_400_000) {
+        throw new UsageError(
+          `Invalid --interval "${values.interval}" (use whole seconds from 1 to 86400)`,
+        );
+      }
+      intervalSeconds = ms / 1000;
+    }
+    const warmupSeconds = values.warmup === undefined
+      ? undefined
+      : parseDuration("--warmup", String(values.warmup)) / 1000;
+    const engine = values.engine === undefined
+      ? undefined
+      : oneOf("--engine", String(values.engine), ENGINES) as EngineName;
+    const json = values.json === undefined ? undefined : String(values.json);
+    const jsonToStdout = json === "-";
+    // With --json -, stdout carries the JSON document only; lines go to stderr.
+    const out = jsonToStdout ? console.error : console.log;
+
+    const controller = new AbortController();
+    let signals = 0;
+    const onSignal = () => {
+      signals++;
+      if (signals === 1) {
+        console.error("\nstopping: finishing the samples in flight (Ctrl-C again to exit at once)");
+        controller.abort();
+      } else {
+        Deno.exit(130);
+      }
+    };
+    const sigs: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+    for (const s of sigs) Deno.addSignalListener(s, onSignal);
+
+    const tty = Deno.stderr.isTerminal();
+    let progressShown = false;
+    const clearProgress = () => {
+      if (progressShown) {
+        Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+        progressShown = false;
+      }
+    };
+    let result: LoadResult;
+    try {
+      result = await runLoad({
+        plan,
+        hostname: values.host === undefined ? undefined : String(values.host),
+        port: numberFlag(values, "port", { min: 1, max: 65535 }),
+        spawn,
+        pid: numberFlag(values, "pid", { min: 1 }),
+        intervalSeconds,
+        warmupSeconds,
+        engine,
+        workers: numberFlag(values, "workers", { min: 1, max: 64 }),
+        rate: numberFlag(values, "rate", { min: 0.001, fraction: true }),
+        jtl: values.jtl === undefined ? undefined : String(values.jtl),
+        signal: controller.signal,
+        onLine: (line) => {
+          clearProgress();
+          out(line);
+        },
+        onNote: (note) => {
+          clearProgress();
+          console.error(note);
+        },
+        onProgress: tty
+          ? (p) => {
+            Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K${progressLine(p)}`));
+            progressShown = true;
+          }
+          : undefined,
+      });
+    } finally {
+      clearProgress();
+      for (const s of sigs) Deno.removeSignalListener(s, onSignal);
+    }
+    out("");
+    out(formatReport(result));
+    if (json !== undefined) {
+      const text = formatJsonDocument(result);
+      if (jsonToStdout) {
+        await Deno.stdout.write(new TextEncoder().encode(text));
+      } else {
+        try {
+          await writeFileAtomic(json, text);
+        } catch (err) {
+          throw new EchokitError(
+            `Cannot write JSON file "${json}": ${err instanceof Error ? err.message : err}`,
+          );
+        }
+      }
+    }
+    return result.interrupted ? 130 : 0;
   },
 };

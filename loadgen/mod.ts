@@ -12,3 +12,12 @@
  */
 export * from "./types.ts";
 export * from "./plans.ts";
+export * from "./summariser.ts";
+export * from "./plan.ts";
+export * from "./jmx.ts";
+export * from "./jtl.ts";
+export * from "./report.ts";
+export * from "./atomic_write.ts";
+export * from "./run.ts";
+export * from "./histogram.ts";
+export * from "./resource_monitor.ts";

@@ -108,6 +108,12 @@ export interface Fairness {
   p95: number;
   /** Most samples any thread completed. */
   max: number;
+  /**
+   * What was counted: `steady` = between "every thread started" and "first
+   * thread finished" (loop-bound threads all end with the same total, so only
+   * that window shows unevenness); `run` = the whole measured run.
+   */
+  window?: "steady" | "run";
 }
 
 /** One `summary +` interval, as numbers. */

@@ -186,7 +186,11 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
     }
   };
 
-  const deadline = AbortSignal.timeout(readyTimeout);
+  // A plain timer, cleared below: an AbortSignal.timeout with a listener
+  // keeps the process alive for the whole readyTimeout.
+  const ready = new AbortController();
+  const deadline = ready.signal;
+  const readyTimer = setTimeout(() => ready.abort(), readyTimeout);
   try {
     if (options.command) {
       await waitConnectable(hostname, port, deadline, exited);
@@ -210,6 +214,8 @@ export async function startServerProcess(options: ServerProcessOptions): Promise
     throw new EchokitError(`Server ${name} ${why}${detail ? `:\n${detail}` : ""}`, {
       cause: err,
     });
+  } finally {
+    clearTimeout(readyTimer);
   }
 
   return {

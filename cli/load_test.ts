@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import { echokitArgv, freePort } from "../servers/child.ts";
+import { parseSummaryLine } from "../loadgen/summariser.ts";
+
+function load(args: string[]): Deno.ChildProcess {
+  const argv = echokitArgv(["load", ...args]);
+  return new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+async function output(child: Deno.ChildProcess) {
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("load on SIGINT prints the final summary and leaves complete JSON and JTL files", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const child = load([
+      "--spawn",
+      "stream",
+      "--threads",
+      "10",
+      "--loops",
+      "infinite",
+      "--duration",
+      "60",
+      "--json",
+      `${dir}/r.json`,
+      "--jtl",
+      `${dir}/r.jtl`,
+    ]);
+    // Let it sample for a moment (the server start is part of the wait).
+    const reader = child.stderr.getReader();
+    let err = "";
+    while (!err.includes("started stream server")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      err += new TextDecoder().decode(value);
+    }
+    reader.releaseLock();
+    await new Promise((r) => setTimeout(r, 800));
+    child.kill("SIGINT");
+    const { code, stdout } = await output(child);
+    assert.equal(code, 130);
+    const summary = stdout.split("\n").filter((l) => l.startsWith("summary ="));
+    assert.ok(summary.length >= 1, stdout);
+    const count = parseSummaryLine(summary[0])!.count;
+    assert.ok(count > 0);
+    const doc = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
+    assert.equal(doc.interrupted, true);
+    assert.equal(doc.samples, count);
+    const rows = (await Deno.readTextFile(`${dir}/r.jtl`)).split("\n");
+    assert.equal(rows.at(-1), "", "the file ends with a whole row");
+    assert.equal(rows.length - 2, count);
+    for (const row of rows.slice(1, -1)) assert.equal(row.split(",").length, 17, row);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("load --json - prints only the JSON document on stdout", async () => {
+  const { code, stdout, stderr } = await output(
+    load(["--spawn", "stream", "--threads", "3", "--loops", "20", "--json", "-"]),
+  );
+  assert.equal(code, 0, stderr);
+  const doc = JSON.parse(stdout);
+  assert.equal(doc.samples, 60);
+  assert.equal(doc.errors, 0);
+  assert.match(stderr, /^summary = {5}60 in /m);
+});
+
+Deno.test("load says what to do when nothing listens on the port", async () => {
+  const port = await freePort();
+  const { code, stderr } = await output(load(["--port", String(port), "--threads", "1"]));
+  assert.equal(code, 1);
+  assert.match(
+    stderr,
+    new RegExp(
+      `Nothing is listening on 127\\.0\\.0\\.1:${port} \\(start one with \`deno task serve\` or pass --spawn MODE\\)`,
+    ),
+  );
+});
+
+Deno.test("load rejects a bad flag value with a usage error", async () => {
+  const { code, stderr } = await output(load(["--engine", "turbo"]));
+  assert.equal(code, 2);
+  assert.match(stderr, /Invalid --engine "turbo" \(use poll, async\)/);
+});

@@ -1,0 +1,240 @@
+/**
+ * External servers as extra columns: `--peer name='command … {port}'`, split
+ * into argv without a shell, and the shipped example peers (Python asyncio
+ * streams, asyncio Protocol, threads, selectors; Node `net`).
+ *
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import { UsageError } from "../errors.ts";
+import type { ServerColumn } from "./types.ts";
+
+/** An external server to compare: a name and an argv with `{port}` placeholders. */
+export interface PeerSpec {
+  /** Column name. */
+  name: string;
+  /** Program and arguments; every `{port}` is replaced with the port, nothing else is interpreted. */
+  command: string[];
+}
+
+/** A shipped example peer. */
+export interface ShippedPeer extends PeerSpec {
+  /** The model it demonstrates. */
+  summary: string;
+}
+
+function fixture(file: string): string {
+  return fileURLToPath(new URL(`../fixtures/peers/${file}`, import.meta.url));
+}
+
+/**
+ * The example peers shipped in `fixtures/peers/`, by name. Use them as
+ * `--peer py-streams` (or `--peer python` for the four Python ones,
+ * `--peer shipped` for all).
+ *
+ * @example Usage
+ * ```ts
+ * import { SHIPPED_PEERS } from "./peers.ts";
+ * console.log(SHIPPED_PEERS.map((p) => p.name).join(" "));
+ * // py-streams py-protocol py-threaded py-selectors node-net
+ * ```
+ */
+export const SHIPPED_PEERS: readonly ShippedPeer[] = [
+  {
+    name: "py-streams",
+    summary: "Python asyncio streams (StreamReader/StreamWriter)",
+    command: ["python3", fixture("py_asyncio_streams_echo.py"), "{port}"],
+  },
+  {
+    name: "py-protocol",
+    summary: "Python asyncio.Protocol callbacks",
+    command: ["python3", fixture("py_asyncio_protocol_echo.py"), "{port}"],
+  },
+  {
+    name: "py-threaded",
+    summary: "Python blocking sockets, one thread per connection",
+    command: ["python3", fixture("py_threaded_echo.py"), "{port}"],
+  },
+  {
+    name: "py-selectors",
+    summary: "Python selectors loop over non-blocking sockets",
+    command: ["python3", fixture("py_selectors_echo.py"), "{port}"],
+  },
+  {
+    name: "node-net",
+    summary: "Node.js net.createServer",
+    command: ["node", fixture("node_net_echo.mjs"), "{port}"],
+  },
+];
+
+const GROUPS: Record<string, readonly string[]> = {
+  python: ["py-streams", "py-protocol", "py-threaded", "py-selectors"],
+  shipped: SHIPPED_PEERS.map((p) => p.name),
+};
+
+/**
+ * Splits a command line into argv the way a POSIX shell splits words, and
+ * does nothing else: quotes ('…', "…") and backslashes group characters;
+ * `$`, `*`, `;`, `|`, `>` and the like are literal characters.
+ *
+ * @param line The command text.
+ * @returns The words.
+ * @throws {UsageError} On an unterminated quote.
+ *
+ * @example Usage
+ * ```ts
+ * import { splitCommand } from "./peers.ts";
+ * console.log(splitCommand(`python3 "my server.py" {port} $HOME`));
+ * // ["python3", "my server.py", "{port}", "$HOME"]
+ * ```
+ */
+export function splitCommand(line: string): string[] {
+  const words: string[] = [];
+  let word = "";
+  let inWord = false;
+  let quote: "'" | '"' | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      else if (ch === "\\" && quote === '"' && /["\\]/.test(line[i + 1] ?? "")) word += line[++i];
+      else word += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      inWord = true;
+    } else if (ch === "\\" && i + 1 < line.length) {
+      word += line[++i];
+      inWord = true;
+    } else if (/\s/.test(ch)) {
+      if (inWord) words.push(word);
+      word = "";
+      inWord = false;
+    } else {
+      word += ch;
+      inWord = true;
+    }
+  }
+  if (quote) throw new UsageError(`Unterminated ${quote} quote in peer command "${line}"`);
+  if (inWord) words.push(word);
+  return words;
+}
+
+/**
+ * Parses `--peer` values: `name=command … {port}` for any server, or the name
+ * of a shipped peer (`py-streams`), a group (`python`, `shipped`), or a
+ * comma-separated list of those.
+ *
+ * @param values Every `--peer` value, in order.
+ * @returns The peers, each name once.
+ * @throws {UsageError} On an empty name or command, a command without `{port}`,
+ * an unknown shipped name, or a name used twice.
+ *
+ * @example Usage
+ * ```ts
+ * import { parsePeers } from "./peers.ts";
+ * const [peer] = parsePeers(["uv='python3 uv_echo.py --port {port}'"]);
+ * console.log(peer.command); // ["python3", "uv_echo.py", "--port", "{port}"]
+ * ```
+ */
+export function parsePeers(values: readonly string[]): PeerSpec[] {
+  const peers: PeerSpec[] = [];
+  const add = (peer: PeerSpec) => {
+    if (peers.some((p) => p.name === peer.name)) {
+      throw new UsageError(`Peer name "${peer.name}" is used twice (give each --peer its own name)`);
+    }
+    peers.push(peer);
+  };
+  for (const value of values) {
+    const eq = value.indexOf("=");
+    if (eq === -1) {
+      for (const name of value.split(",").map((s) => s.trim()).filter(Boolean)) {
+        for (const n of GROUPS[name] ?? [name]) {
+          const shipped = SHIPPED_PEERS.find((p) => p.name === n);
+          if (!shipped) {
+            throw new UsageError(
+              `Unknown peer "${n}" (use name='command … {port}', or one of ${
+                [...SHIPPED_PEERS.map((p) => p.name), ...Object.keys(GROUPS)].join(", ")
+              })`,
+            );
+          }
+          add({ name: shipped.name, command: [...shipped.command] });
+        }
+      }
+      continue;
+    }
+    const name = value.slice(0, eq).trim();
+    let text = value.slice(eq + 1).trim();
+    // Accept the quotes a user typed around the whole command in a config file.
+    if (/^'.*'$|^".*"$/s.test(text)) text = text.slice(1, -1);
+    if (!/^[\w.-]+$/.test(name)) {
+      throw new UsageError(`Invalid peer name "${name}" (use letters, digits, ".", "-" or "_")`);
+    }
+    const command = splitCommand(text);
+    if (command.length === 0) throw new UsageError(`Peer "${name}" has an empty command`);
+    if (!command.some((w) => w.includes("{port}"))) {
+      throw new UsageError(
+        `Peer "${name}" command "${text}" has no {port} (add {port} where the port goes)`,
+      );
+    }
+    add({ name, command });
+  }
+  return peers;
+}
+
+/**
+ * Finds why a peer cannot run here: its program is not on PATH or not a file.
+ *
+ * @param peer The peer.
+ * @param env Where to look (tests inject PATH). @default {the process environment}
+ * @returns A reason such as `python3 not found on PATH`, or undefined when it can run.
+ *
+ * @example Usage
+ * ```ts
+ * import { missingRuntime } from "./peers.ts";
+ * console.log(missingRuntime({ name: "x", command: ["no-such-program-xyz", "{port}"] }));
+ * // "no-such-program-xyz not found on PATH"
+ * ```
+ */
+export function missingRuntime(
+  peer: PeerSpec,
+  env: { PATH?: string } = { PATH: Deno.env.get("PATH") },
+): string | undefined {
+  const program = peer.command[0];
+  if (program.includes("/")) {
+    if (!isFile(program)) return `${program} does not exist`;
+  } else {
+    const dirs = (env.PATH ?? "").split(Deno.build.os === "windows" ? ";" : ":").filter(Boolean);
+    if (!dirs.some((d) => isFile(`${d}/${program}`))) return `${program} not found on PATH`;
+  }
+  // A shipped script or any other file argument that is missing fails the same clear way.
+  for (const arg of peer.command.slice(1)) {
+    if (/\.(py|mjs|js|ts)$/.test(arg) && !arg.includes("{port}") && !isFile(arg)) {
+      return `${arg} does not exist`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The column a peer adds to the tables.
+ *
+ * @param peer The peer.
+ * @returns Its server column.
+ *
+ * @example Usage
+ * ```ts
+ * import { peerColumn } from "./peers.ts";
+ * console.log(peerColumn({ name: "x", command: ["x", "{port}"] }).kind); // "peer"
+ * ```
+ */
+export function peerColumn(peer: PeerSpec): ServerColumn {
+  return { name: peer.name, kind: "peer", command: peer.command };
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}

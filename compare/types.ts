@@ -1,0 +1,181 @@
+/**
+ * The data model of a comparison: what was asked (scenarios, servers), what
+ * each run measured, and the aggregated cells every renderer reads.
+ *
+ * @module
+ */
+import type { LoadResult } from "../loadgen/types.ts";
+
+/** One load condition: a plan, possibly at a swept connection count or open-model rate. */
+export interface Scenario {
+  /** Stable id (`plan1`, `plan2@c100`, `plan2@r5000`). */
+  id: string;
+  /** The plan's name. */
+  plan: string;
+  /** Connections (the plan's threads). */
+  connections: number;
+  /** Samples per connection (the plan's loops). */
+  loops: number;
+  /** Open model: requested total samples per second. */
+  rate?: number;
+  /** What tables show in the row header (`plan1`, `plan2 · 100 conns`, `plan2 · 5000/s`). */
+  label: string;
+}
+
+/** A server column: one of our modes or an external peer. */
+export interface ServerColumn {
+  /** Column name (`stream`, `py-streams`). */
+  name: string;
+  /** Our mode or an external command. */
+  kind: "mode" | "peer";
+  /** The peer's argv (with `{port}`), for peers. */
+  command?: string[];
+}
+
+/** One run: a server × a scenario × one repetition. */
+export interface RunRecord {
+  /** Server column name. */
+  server: string;
+  /** Scenario id. */
+  scenario: string;
+  /** Repetition index, from 0. */
+  repeat: number;
+  /** What the load generator measured; absent when the run was skipped. */
+  result?: LoadResult;
+  /** Syscalls the server reported in its final stats line (FFI modes). */
+  syscalls?: number;
+  /** Why the run did not happen (server would not start, memory guard, limits). */
+  skipped?: string;
+  /** Something the reader must know about this run (threads capped by the memory guard). */
+  note?: string;
+  /** Wall time of the whole run including server start and stop, ms. */
+  wallMs: number;
+}
+
+/** A median with its spread over repetitions. */
+export interface Stat {
+  /** Median over the runs (mean of the middle two for an even count). */
+  median: number;
+  /** Smallest value. */
+  min: number;
+  /** Largest value. */
+  max: number;
+  /** Runs the figure is taken over. */
+  n: number;
+}
+
+/** JMeter `summary =` figures of the median-rate run, so the line stays self-consistent. */
+export interface HeadlineFigures {
+  /** Samples. */
+  count: number;
+  /** Test elapsed, ms. */
+  elapsedMs: number;
+  /** Samples per second. */
+  rate: number;
+  /** JMeter Avg, ms (truncated). */
+  avgMs: number;
+  /** Failed samples. */
+  errors: number;
+}
+
+/** One server × scenario, aggregated over repetitions. */
+export interface Cell {
+  /** Server column name. */
+  server: string;
+  /** Scenario id. */
+  scenario: string;
+  /** Runs that produced results. */
+  runs: number;
+  /** Set when no run produced results: the reason. */
+  skipped?: string;
+  /** Notes from the runs, deduplicated. */
+  notes: string[];
+  /** The median-rate run's JMeter figures. */
+  headline?: HeadlineFigures;
+  /** Samples per second. */
+  rate?: Stat;
+  /** Rate divided by the reference's rate (fastest, or `--baseline`). */
+  ratio?: number;
+  /** Median latency, µs. */
+  p50Us?: Stat;
+  /** 99th percentile latency, µs. */
+  p99Us?: Stat;
+  /** Failed samples as % of all. */
+  errorPercent?: Stat;
+  /** Server CPU, % of one core. */
+  cpuPercent?: Stat;
+  /** Server CPU time per message, µs. */
+  cpuUsPerMessage?: Stat;
+  /** Peak server RSS, bytes. */
+  peakRssBytes?: Stat;
+  /** Peak server VSZ, bytes. */
+  peakVszBytes?: Stat;
+  /** Per-connection round trips, 5th percentile. */
+  fairnessP5?: Stat;
+  /** Per-connection round trips, 95th percentile. */
+  fairnessP95?: Stat;
+  /** Server syscalls per message, where the server counts them. */
+  syscallsPerMessage?: Stat;
+}
+
+/** Facts about the machine and the settings, printed in every report's header. */
+export interface CompareMeta {
+  /** echokit's tool name and what ran. */
+  tool: string;
+  /** Loop scale applied to the plans (1 with `--full`). */
+  scale: number;
+  /** Repetitions per cell. */
+  repeat: number;
+  /** Reference column for ratios; absent = fastest per scenario. */
+  baseline?: string;
+  /** Epoch ms when the comparison started. */
+  startedAt: number;
+  /** Wall time of the whole comparison, ms. */
+  durationMs: number;
+  /** Logical CPUs. */
+  cpus: number;
+  /** Total memory, bytes (0 when unknown). */
+  memTotalBytes: number;
+  /** OS and architecture. */
+  platform: string;
+  /** Deno version. */
+  deno: string;
+  /** The command line that produced it, when run from the CLI. */
+  command?: string;
+  /** Header notes (sweep sizing, limits raised, peers skipped). */
+  notes: string[];
+}
+
+/** Single-connection round-trip latency of one server, from tinybench. */
+export interface MicroResult {
+  /** Server column name. */
+  server: string;
+  /** Mean round trip, µs. */
+  meanUs?: number;
+  /** 99th percentile round trip, µs. */
+  p99Us?: number;
+  /** Round trips per second. */
+  opsPerSecond?: number;
+  /** Relative margin of error of the mean, %. */
+  rmePercent?: number;
+  /** Round trips measured. */
+  samples?: number;
+  /** Why it was not measured. */
+  skipped?: string;
+}
+
+/** A finished comparison: everything the renderers need. */
+export interface CompareReport {
+  /** Settings and machine. */
+  meta: CompareMeta;
+  /** Rows, in order. */
+  scenarios: Scenario[];
+  /** Columns, in order. */
+  servers: ServerColumn[];
+  /** One per scenario × server. */
+  cells: Cell[];
+  /** Every run, in the order run. */
+  runs: RunRecord[];
+  /** `--micro` results. */
+  micro?: MicroResult[];
+}

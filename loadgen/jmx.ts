@@ -1,0 +1,538 @@
+/**
+ * Imports a JMeter test plan (`.jmx`) with one Thread Group and one TCP
+ * Sampler as an echokit {@linkcode Plan}, so JMeter users can bring theirs.
+ *
+ * What is read, with JMeter's own meaning (empty values as JMeter treats them):
+ * - Thread Group: `ThreadGroup.num_threads`, `ramp_time`, the main
+ *   `LoopController.loops` (-1 = infinite), `scheduler` + `duration`,
+ *   `on_sample_error` (`startnextloop` behaves as `continue` with one sampler,
+ *   `stoptestnow` as `stopTest`).
+ * - TCP Sampler (and a TCP Sampler Config's defaults): `server`, `port`,
+ *   `request`, `EolByte` (-128..127, stored as the unsigned byte), `timeout`,
+ *   `ctimeout` (empty = 0 = wait forever), `reUseConnection` unless
+ *   `closeConnection`.
+ * - Variables: `${__P(name,default)}` and `${__property(name,,default)}` give
+ *   the default (JMeter's `__P` default is `1`), `${name}` a User Defined
+ *   Variable.
+ *
+ * Listeners, assertions, pre/post-processors and other config elements are
+ * ignored with a note. Anything that would change what is measured — other
+ * samplers, nested controllers, timers, other thread group kinds — is refused
+ * with a {@linkcode UsageError} naming the file, the line and the element.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseJmx } from "./jmx.ts";
+ * const text = await Deno.readTextFile(new URL("../fixtures/echo_tcp.jmx", import.meta.url));
+ * const { plan, notes } = parseJmx(text, "echo_tcp.jmx");
+ * console.log(plan.threads, plan.loops, notes.length);
+ * ```
+ *
+ * @module
+ */
+import { UsageError } from "../errors.ts";
+import { parseXml, type XmlElement, XmlError } from "./_xml.ts";
+import { checkPlan, defaultName, MAX_LOOPS, MAX_THREADS, MAX_TIMEOUT_MS } from "./_plan_fields.ts";
+import type { OnError, Plan } from "./types.ts";
+
+/** Largest .jmx accepted, characters (real TCP plans are a few KiB). */
+export const MAX_JMX_CHARS = 16 * 1024 * 1024;
+
+/** The result of {@linkcode parseJmx}. */
+export interface JmxImport {
+  /** The plan. */
+  plan: Plan;
+  /** What was ignored or interpreted, one sentence each, for the user's information. */
+  notes: string[];
+}
+
+/** Options for {@linkcode parseJmx}. */
+export interface ParseJmxOptions {
+  /** JMeter properties for `${__P(name)}`, like `jmeter -Jname=value`. @default {{}} */
+  properties?: Readonly<Record<string, string>>;
+}
+
+const ON_ERROR: Readonly<Record<string, OnError>> = {
+  continue: "continue",
+  startnextloop: "continue",
+  stopthread: "stopThread",
+  stoptest: "stopTest",
+  stoptestnow: "stopTest",
+};
+
+const PROP_TAGS = new Set([
+  "stringProp",
+  "intProp",
+  "longProp",
+  "boolProp",
+  "doubleProp",
+  "floatProp",
+]);
+
+/** A failure inside the walk; turned into a UsageError naming the file. */
+class JmxProblem extends Error {
+  constructor(message: string, readonly line: number) {
+    super(message);
+  }
+}
+
+function label(el: XmlElement): string {
+  const name = el.attributes.testname;
+  return name === undefined ? `<${el.name}>` : `<${el.name} "${name.slice(0, 60)}">`;
+}
+
+function textOf(el: XmlElement): string {
+  let out = "";
+  for (const child of el.children) if (typeof child === "string") out += child;
+  return out;
+}
+
+function childElements(el: XmlElement): XmlElement[] {
+  return el.children.filter((c): c is XmlElement => typeof c !== "string");
+}
+
+/** The element's own properties by name, with the element they came from. */
+function propsOf(el: XmlElement): Map<string, XmlElement> {
+  const props = new Map<string, XmlElement>();
+  for (const child of childElements(el)) {
+    const name = child.attributes.name;
+    if (name !== undefined && (PROP_TAGS.has(child.name) || child.name === "elementProp")) {
+      props.set(name, child);
+    }
+  }
+  return props;
+}
+
+function isEnabled(el: XmlElement): boolean {
+  return el.attributes.enabled?.toLowerCase() !== "false";
+}
+
+/** Test elements in a hashTree, each with the hashTree of its children. */
+function* pairs(tree: XmlElement): Generator<[XmlElement, XmlElement | undefined]> {
+  const kids = childElements(tree);
+  for (let i = 0; i < kids.length; i++) {
+    const el = kids[i];
+    if (el.name === "hashTree") continue; // a stray tree without an owner: nothing to run
+    const next = kids[i + 1];
+    yield [el, next?.name === "hashTree" ? next : undefined];
+  }
+}
+
+/** Every enabled element under a hashTree, in document order, parents first. */
+function enabledElements(tree: XmlElement | undefined, out: XmlElement[] = []): XmlElement[] {
+  // Recursion depth is bounded by the XML reader's MAX_XML_DEPTH.
+  if (!tree) return out;
+  for (const [el, sub] of pairs(tree)) {
+    if (!isEnabled(el)) continue;
+    out.push(el);
+    enabledElements(sub, out);
+  }
+  return out;
+}
+
+function kindOf(el: XmlElement): "threadGroup" | "sampler" | "controller" | "timer" | "other" {
+  const cls = el.attributes.testclass ?? el.name;
+  const name = el.name;
+  if (/ThreadGroup$/.test(name) || /ThreadGroup$/.test(cls)) return "threadGroup";
+  if (/(Sampler|SamplerProxy)$/.test(name) || /(Sampler|SamplerProxy)$/.test(cls)) return "sampler";
+  if (/Controller$/.test(name) || /Controller$/.test(cls)) return "controller";
+  if (/Timer$/.test(name) || /Timer$/.test(cls)) return "timer";
+  return "other";
+}
+
+/**
+ * Parses a .jmx file's text into a plan.
+ *
+ * @param text The file's text.
+ * @param fileName The file's name, for messages and the default plan name.
+ * @param options JMeter properties for `${__P(…)}`.
+ * @returns The plan and notes about what was ignored.
+ * @throws {UsageError} `Invalid JMeter plan "x.jmx": line 12: <ThreadGroup "Users">: …`
+ *
+ * @example Usage
+ * ```ts
+ * import { parseJmx } from "./jmx.ts";
+ * const text = await Deno.readTextFile(new URL("../fixtures/echo_tcp.jmx", import.meta.url));
+ * console.log(parseJmx(text, "echo_tcp.jmx").plan.eolByte); // 10
+ * ```
+ */
+export function parseJmx(text: string, fileName: string, options: ParseJmxOptions = {}): JmxImport {
+  const where = `Invalid JMeter plan "${fileName}"`;
+  if (text.length > MAX_JMX_CHARS) {
+    throw new UsageError(`${where}: the file is larger than ${MAX_JMX_CHARS} characters`);
+  }
+  let root: XmlElement;
+  try {
+    root = parseXml(text);
+  } catch (err) {
+    if (err instanceof XmlError) throw new UsageError(`${where}: line ${err.line}: ${err.message}`);
+    throw err;
+  }
+  try {
+    return importPlan(root, fileName, options.properties ?? {});
+  } catch (err) {
+    if (err instanceof JmxProblem) {
+      throw new UsageError(`${where}: line ${err.line}: ${err.message}`);
+    }
+    throw err;
+  }
+}
+
+function importPlan(
+  root: XmlElement,
+  fileName: string,
+  properties: Readonly<Record<string, string>>,
+): JmxImport {
+  if (root.name !== "jmeterTestPlan") {
+    throw new JmxProblem(
+      `not a JMeter test plan (the root element is <${root.name}>, expected <jmeterTestPlan>)`,
+      root.line,
+    );
+  }
+  const top = childElements(root).find((e) => e.name === "hashTree");
+  if (!top) throw new JmxProblem("<jmeterTestPlan> has no <hashTree>", root.line);
+  const notes: string[] = [];
+  const variables = new Map<string, string>();
+  const threadGroups: [XmlElement, XmlElement | undefined][] = [];
+  let testPlan: XmlElement | undefined;
+  const tcpDefaults = new Map<string, XmlElement>();
+
+  const collectVariables = (args: XmlElement) => {
+    for (const coll of childElements(args)) {
+      if (coll.name !== "collectionProp") continue;
+      for (const arg of childElements(coll)) {
+        const p = propsOf(arg);
+        const name = p.get("Argument.name");
+        const value = p.get("Argument.value");
+        if (name && value) variables.set(textOf(name), textOf(value));
+      }
+    }
+  };
+
+  for (const [el, sub] of pairs(top)) {
+    if (el.name === "TestPlan") {
+      testPlan = el;
+      const udv = propsOf(el).get("TestPlan.user_defined_variables");
+      if (udv) collectVariables(udv);
+      for (const [child, childTree] of pairs(sub ?? el)) {
+        if (!isEnabled(child)) continue;
+        if (kindOf(child) === "threadGroup") threadGroups.push([child, childTree]);
+        else if (child.attributes.testclass === "Arguments") collectVariables(child);
+        else if (isTcpConfig(child)) addTcpDefaults(child, tcpDefaults);
+        else if (kindOf(child) === "sampler" || kindOf(child) === "controller") {
+          throw new JmxProblem(`${label(child)} is outside a Thread Group`, child.line);
+        } else notes.push(`Ignored ${label(child)} (line ${child.line})`);
+      }
+    }
+  }
+  if (!testPlan) throw new JmxProblem("no <TestPlan> element", top.line);
+  if (threadGroups.length === 0) {
+    throw new JmxProblem("no enabled Thread Group (add one with a TCP Sampler)", testPlan.line);
+  }
+  if (threadGroups.length > 1) {
+    throw new JmxProblem(
+      `${threadGroups.length} enabled Thread Groups; echokit runs one (disable the others)`,
+      threadGroups[1][0].line,
+    );
+  }
+  const [group, groupTree] = threadGroups[0];
+  if (group.name !== "ThreadGroup") {
+    throw new JmxProblem(
+      `${label(group)} is not a plain Thread Group; echokit supports only <ThreadGroup>`,
+      group.line,
+    );
+  }
+
+  const expand = makeExpander(variables, properties);
+  let sampler: XmlElement | undefined;
+  for (const el of enabledElements(groupTree)) {
+    const kind = kindOf(el);
+    if (kind === "sampler") {
+      if (el.name !== "TCPSampler") {
+        throw new JmxProblem(
+          `${label(el)} is not a TCP Sampler; echokit runs only TCP Samplers`,
+          el.line,
+        );
+      }
+      if (sampler) {
+        throw new JmxProblem(
+          `a second TCP Sampler ${label(el)}; echokit runs exactly one (disable the others)`,
+          el.line,
+        );
+      }
+      sampler = el;
+    } else if (kind === "controller") {
+      throw new JmxProblem(
+        `${label(el)}: controllers inside the Thread Group are not supported`,
+        el.line,
+      );
+    } else if (kind === "timer") {
+      throw new JmxProblem(
+        `${label(el)}: timers would change the measured rate (disable it)`,
+        el.line,
+      );
+    } else if (kind === "threadGroup") {
+      throw new JmxProblem(`${label(el)} is nested inside a Thread Group`, el.line);
+    } else if (isTcpConfig(el)) {
+      addTcpDefaults(el, tcpDefaults);
+    } else {
+      notes.push(`Ignored ${label(el)} (line ${el.line})`);
+    }
+  }
+  if (!sampler) throw new JmxProblem(`${label(group)} has no enabled TCP Sampler`, group.line);
+
+  // ---- Thread Group ---------------------------------------------------------
+  const gp = propsOf(group);
+  const gText = (name: string): string | undefined => {
+    const p = gp.get(name);
+    return p ? expand(textOf(p), p, group) : undefined;
+  };
+  const threads = integer(
+    gText("ThreadGroup.num_threads") ?? "",
+    "ThreadGroup.num_threads",
+    [group, gp],
+    1,
+    MAX_THREADS,
+    true,
+  );
+  const rampUp = integer(
+    gText("ThreadGroup.ramp_time") ?? "",
+    "ThreadGroup.ramp_time",
+    [group, gp],
+    0,
+    86_400,
+    false,
+  ) ?? 0;
+  const controller = gp.get("ThreadGroup.main_controller");
+  let loops = 1;
+  if (controller) {
+    const lp = propsOf(controller).get("LoopController.loops");
+    if (lp) {
+      const value = integer(
+        expand(textOf(lp), lp, group),
+        "LoopController.loops",
+        [group, propsOf(controller)],
+        -1,
+        MAX_LOOPS,
+        true,
+      )!;
+      if (value === 0) {
+        throw new JmxProblem(
+          `${label(group)}: "LoopController.loops" must be -1 or at least 1 (got "0")`,
+          lp.line,
+        );
+      }
+      loops = value;
+    }
+  }
+  let duration: number | undefined;
+  if (bool(gText("ThreadGroup.scheduler"), false)) {
+    const d = integer(
+      gText("ThreadGroup.duration") ?? "",
+      "ThreadGroup.duration",
+      [group, gp],
+      0,
+      2_592_000,
+      false,
+    );
+    if (d !== undefined && d > 0) duration = d;
+  }
+  const delay = gText("ThreadGroup.delay");
+  if (delay && delay.trim() !== "" && delay.trim() !== "0") {
+    notes.push(`Ignored the Thread Group's startup delay of ${delay.trim()} s`);
+  }
+  const onErrorText = (gText("ThreadGroup.on_sample_error") ?? "continue").trim().toLowerCase();
+  const onError = ON_ERROR[onErrorText === "" ? "continue" : onErrorText];
+  if (!onError) {
+    throw new JmxProblem(
+      `${
+        label(group)
+      }: "ThreadGroup.on_sample_error" must be continue, startnextloop, stopthread, stoptest or stoptestnow (got "${
+        onErrorText.slice(0, 40)
+      }")`,
+      group.line,
+    );
+  }
+
+  // ---- TCP Sampler ----------------------------------------------------------
+  const sp = new Map([...tcpDefaults, ...propsOf(sampler)]);
+  const sText = (name: string): string | undefined => {
+    const p = sp.get(name);
+    return p ? expand(textOf(p), p, sampler!) : undefined;
+  };
+  const classname = (sText("TCPSampler.classname") ?? "").trim();
+  if (classname !== "" && classname !== "TCPClientImpl" && !classname.endsWith(".TCPClientImpl")) {
+    throw new JmxProblem(
+      `${label(sampler)}: TCP client "${
+        classname.slice(0, 80)
+      }" is not supported (use TCPClientImpl, the text client)`,
+      sampler.line,
+    );
+  }
+  const message = sText("TCPSampler.request") ?? "";
+  if (message === "") {
+    throw new JmxProblem(
+      `${label(sampler)}: "TCPSampler.request" is empty (set the text to send)`,
+      sampler.line,
+    );
+  }
+  const host = (sText("TCPSampler.server") ?? "").trim();
+  const portText = sText("TCPSampler.port") ?? "";
+  const port = integer(portText, "TCPSampler.port", [sampler!, sp], 1, 65535, false);
+  const responseTimeout = integer(
+    sText("TCPSampler.timeout") ?? "",
+    "TCPSampler.timeout",
+    [sampler!, sp],
+    0,
+    MAX_TIMEOUT_MS,
+    false,
+  ) ?? 0;
+  const connectTimeout = integer(
+    sText("TCPSampler.ctimeout") ?? "",
+    "TCPSampler.ctimeout",
+    [sampler!, sp],
+    0,
+    MAX_TIMEOUT_MS,
+    false,
+  ) ?? 0;
+  const reuse = bool(sText("TCPSampler.reUseConnection"), true) &&
+    !bool(sText("TCPSampler.closeConnection"), false);
+  const eol = integer(
+    sText("TCPSampler.EolByte") ?? "",
+    "TCPSampler.EolByte",
+    [sampler!, sp],
+    -2147483648,
+    2147483647,
+    false,
+  );
+  let eolByte: number | undefined;
+  if (eol === undefined) {
+    notes.push(
+      "No EOL byte set: JMeter would read until the server closes; echokit reads back exactly the bytes sent (strict echo)",
+    );
+  } else if (eol < -128 || eol > 127) {
+    notes.push(
+      `EOL byte ${eol} is outside -128..127, which disables it in JMeter; echokit uses strict echo`,
+    );
+  } else {
+    eolByte = eol & 0xff;
+  }
+
+  const testName = testPlan.attributes.testname?.trim();
+  const plan: Plan = {
+    // JMeter's default "Test Plan" says less than the file name does.
+    name: testName && testName !== "Test Plan" && testName.length <= 200 && !/[\r\n]/.test(testName)
+      ? testName
+      : defaultName(fileName),
+    threads: threads!,
+    loops,
+    rampUp,
+    message,
+    connectTimeout,
+    responseTimeout,
+    reuseConnection: reuse,
+    onError,
+  };
+  if (eolByte !== undefined) plan.eolByte = eolByte;
+  if (duration !== undefined) plan.duration = duration;
+  if (host !== "") {
+    if (!/^[^\s/]{1,255}$/.test(host)) {
+      throw new JmxProblem(
+        `${label(sampler)}: "TCPSampler.server" is not a host name (got "${host.slice(0, 40)}")`,
+        sampler.line,
+      );
+    }
+    plan.host = host;
+  }
+  if (port !== undefined) plan.port = port;
+  if (plan.loops === -1 && plan.duration === undefined) {
+    throw new JmxProblem(
+      `${
+        label(group)
+      } loops forever without a duration (set "Specify Thread lifetime" with a duration, or a loop count)`,
+      group.line,
+    );
+  }
+  return { plan: checkPlan(plan, `JMeter plan "${fileName}"`), notes };
+}
+
+function isTcpConfig(el: XmlElement): boolean {
+  return el.name === "ConfigTestElement" &&
+    [...propsOf(el).keys()].some((k) => k.startsWith("TCPSampler."));
+}
+
+function addTcpDefaults(el: XmlElement, into: Map<string, XmlElement>): void {
+  for (const [name, prop] of propsOf(el)) {
+    // JMeter merges config defaults only into empty sampler fields; an empty default adds nothing.
+    if (name.startsWith("TCPSampler.") && textOf(prop) !== "") into.set(name, prop);
+  }
+}
+
+/** Java's `Boolean.parseBoolean`, with a default for a missing or empty value. */
+function bool(value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value.trim() === "") return fallback;
+  return value.trim().toLowerCase() === "true";
+}
+
+/** A whole-number property; empty is `undefined` unless required. */
+function integer(
+  raw: string,
+  name: string,
+  [el, props]: [XmlElement, Map<string, XmlElement>],
+  min: number,
+  max: number,
+  required: boolean,
+): number | undefined {
+  const text = raw.trim();
+  const line = props.get(name)?.line ?? el.line;
+  if (text === "") {
+    if (required) {
+      throw new JmxProblem(`${label(el)}: "${name}" is empty (set a whole number)`, line);
+    }
+    return undefined;
+  }
+  const n = /^[-+]?\d{1,12}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new JmxProblem(
+      `${label(el)}: "${name}" must be a whole number from ${min} to ${max} (got "${
+        text.slice(0, 40)
+      }")`,
+      line,
+    );
+  }
+  return n;
+}
+
+/** Expands `${…}` references the way a non-GUI JMeter run with no -J flags would. */
+function makeExpander(
+  variables: ReadonlyMap<string, string>,
+  properties: Readonly<Record<string, string>>,
+): (raw: string, prop: XmlElement, owner: XmlElement) => string {
+  const expandOnce = (raw: string, prop: XmlElement, owner: XmlElement, depth: number): string => {
+    if (!raw.includes("${")) return raw;
+    return raw.replace(/\$\{([^{}]*)\}/g, (whole, inner: string) => {
+      const fn = /^(__P|__property)\((.*)\)$/s.exec(inner);
+      if (fn) {
+        const args = fn[2].split(/(?<!\\),/).map((a) => a.replace(/\\,/g, ","));
+        const name = args[0]?.trim() ?? "";
+        if (Object.hasOwn(properties, name)) return properties[name];
+        // __P(name) defaults to "1"; __property(name, var, default) to "".
+        if (fn[1] === "__P") return args.length > 1 ? args[1] : "1";
+        return args[2] ?? "";
+      }
+      if (/^[A-Za-z_][\w.-]*$/.test(inner) && variables.has(inner)) {
+        if (depth > 8) {
+          throw new JmxProblem(`${label(owner)}: variable "${inner}" refers to itself`, prop.line);
+        }
+        return expandOnce(variables.get(inner)!, prop, owner, depth + 1);
+      }
+      throw new JmxProblem(
+        `${label(owner)}: "${prop.attributes.name}" uses "${
+          whole.slice(0, 60)
+        }", which echokit cannot evaluate (replace it with a value)`,
+        prop.line,
+      );
+    });
+  };
+  return (raw, prop, owner) => expandOnce(raw, prop, owner, 0);
+}

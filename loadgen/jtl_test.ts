@@ -1,0 +1,193 @@
+import assert from "node:assert/strict";
+import {
+  formatJtlRow,
+  JTL_HEADER,
+  jtlFailureMessage,
+  type JtlSample,
+  type JtlSink,
+  JtlWriter,
+  quoteJtlField,
+} from "./jtl.ts";
+
+const OK: JtlSample = {
+  timeStamp: 1700000000123,
+  elapsed: 14,
+  success: true,
+  bytes: 64,
+  threadIndex: 0,
+  grpThreads: 100,
+  allThreads: 100,
+  latency: 13,
+  connect: 0,
+};
+
+/** Splits a CSV row honouring quotes, as JMeter's CSV reader does. */
+function splitCsv(line: string): string[] {
+  const out: string[] = [];
+  let field = "";
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") {
+      out.push(field);
+      field = "";
+    } else field += c;
+  }
+  out.push(field);
+  return out;
+}
+
+Deno.test("JTL_HEADER is JMeter 5.x's default 17-column header", () => {
+  assert.equal(
+    JTL_HEADER,
+    "timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,failureMessage,bytes,sentBytes,grpThreads,allThreads,URL,Latency,IdleTime,Connect",
+  );
+  assert.equal(JTL_HEADER.split(",").length, 17);
+});
+
+Deno.test("formatJtlRow() writes a success row like JMeter's TCP Sampler", () => {
+  assert.equal(
+    formatJtlRow(OK),
+    "1700000000123,14,TCP Sampler,200,OK,Thread Group 1-1,text,true,,64,0,100,100,null,13,0,0",
+  );
+  assert.equal(
+    formatJtlRow({ ...OK, threadIndex: 99, sentBytes: 64 }, {
+      label: "Echo",
+      threadGroupName: "Users",
+    }),
+    "1700000000123,14,Echo,200,OK,Users 1-100,text,true,,64,64,100,100,null,13,0,0",
+  );
+});
+
+Deno.test("formatJtlRow() writes failures as 500 with Java-style exception text", () => {
+  const fail = (errorKind: JtlSample["errorKind"], extra: Partial<JtlSample> = {}) =>
+    splitCsv(formatJtlRow({ ...OK, success: false, errorKind, bytes: 12, ...extra }));
+  const timeout = fail("timeout");
+  assert.equal(timeout.length, 17);
+  assert.deepEqual(timeout.slice(3, 9), [
+    "500",
+    "org.apache.jmeter.protocol.tcp.sampler.ReadException: Error reading from server, bytes read: 12",
+    "Thread Group 1-1",
+    "text",
+    "false",
+    "",
+  ]);
+  assert.equal(fail("refused")[4], "java.net.ConnectException: Connection refused");
+  assert.equal(fail("reset")[4], "java.net.SocketException: Connection reset");
+  assert.equal(
+    fail("connect", { errorDetail: "No route to host" })[4],
+    "java.net.ConnectException: No route to host",
+  );
+  assert.equal(fail(undefined)[4], "java.io.IOException: I/O error");
+  assert.match(fail("eof")[4], /^java\.io\.EOFException: .*bytes read: 12$/);
+  assert.match(fail("mismatch")[4], /^echokit\.EchoMismatchException: /);
+  // The timeout text has a comma, so it is quoted in the raw row.
+  assert.match(
+    formatJtlRow({ ...OK, success: false, errorKind: "timeout" }),
+    /,500,"org\.apache[^"]*, bytes read: 64",/,
+  );
+  assert.equal(jtlFailureMessage("other", 0, "boom"), "java.io.IOException: boom");
+});
+
+Deno.test("quoteJtlField() quotes only delimiter, quote, CR and LF, doubling quotes", () => {
+  assert.equal(quoteJtlField("plain text; ok"), "plain text; ok");
+  assert.equal(quoteJtlField("a,b"), '"a,b"');
+  assert.equal(quoteJtlField('say "hi"'), '"say ""hi"""');
+  assert.equal(quoteJtlField("two\nlines"), '"two\nlines"');
+  assert.equal(quoteJtlField("cr\r"), '"cr\r"');
+  const row = formatJtlRow(OK, { label: 'Echo, "fast"', threadGroupName: "A,B" });
+  assert.deepEqual(splitCsv(row).slice(2, 6), ['Echo, "fast"', "200", "OK", "A,B 1-1"]);
+});
+
+/** A sink that records writes, accepting at most `chunk` bytes per call. */
+function memorySink(chunk = Infinity) {
+  const writes: Uint8Array[] = [];
+  let closed = false;
+  const sink: JtlSink = {
+    write(p) {
+      const n = Math.min(p.length, chunk);
+      writes.push(p.slice(0, n));
+      return Promise.resolve(n);
+    },
+    close() {
+      closed = true;
+    },
+  };
+  return {
+    sink,
+    writes,
+    text: () => new TextDecoder().decode(new Uint8Array(writes.flatMap((w) => [...w]))),
+    closed: () => closed,
+  };
+}
+
+Deno.test("JtlWriter writes the header, then whole rows in order, in few large writes", async () => {
+  const mem = memorySink();
+  const jtl = new JtlWriter(mem.sink, { flushChars: 10_000 });
+  for (let i = 0; i < 1000; i++) {
+    jtl.write({ ...OK, timeStamp: OK.timeStamp + i, threadIndex: i % 7 });
+  }
+  await jtl.flush();
+  assert.equal(jtl.rows, 1000);
+  assert.ok(mem.writes.length < 20, `${mem.writes.length} writes for 1000 rows`);
+  for (const w of mem.writes) {
+    assert.equal(w[w.length - 1], 10, "every write ends with a whole row");
+  }
+  const lines = mem.text().split("\n");
+  assert.equal(lines[0], JTL_HEADER);
+  assert.equal(lines.length, 1002);
+  assert.equal(lines[1001], "");
+  for (let i = 0; i < 1000; i++) {
+    const f = lines[i + 1].split(",");
+    assert.equal(f.length, 17);
+    assert.equal(Number(f[0]), OK.timeStamp + i);
+    assert.equal(f[5], `Thread Group 1-${(i % 7) + 1}`);
+  }
+  await jtl.close();
+  await jtl.close();
+  assert.ok(mem.closed());
+  assert.throws(() => jtl.write(OK), /after close/);
+});
+
+Deno.test("JtlWriter completes partial writes", async () => {
+  const mem = memorySink(7);
+  const jtl = new JtlWriter(mem.sink);
+  jtl.write(OK);
+  await jtl.close();
+  assert.equal(mem.text(), `${JTL_HEADER}\n${formatJtlRow(OK)}\n`);
+});
+
+Deno.test("JtlWriter reports a failed write on the next flush and write", async () => {
+  const sink: JtlSink = {
+    write: () => Promise.reject(new Error("disk full")),
+    close() {},
+  };
+  const jtl = new JtlWriter(sink);
+  jtl.write(OK);
+  await assert.rejects(jtl.flush(), /disk full/);
+  assert.throws(() => jtl.write(OK), /disk full/);
+  await assert.rejects(jtl.close(), /disk full/);
+});
+
+Deno.test("JtlWriter.create() truncates the file and leaves a complete JTL", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".jtl" });
+  try {
+    await Deno.writeTextFile(path, "old content that must go\n".repeat(100));
+    const jtl = await JtlWriter.create(path, { flushChars: 100 });
+    for (let i = 0; i < 50; i++) jtl.write({ ...OK, threadIndex: i });
+    await jtl.close();
+    const lines = (await Deno.readTextFile(path)).split("\n");
+    assert.equal(lines[0], JTL_HEADER);
+    assert.equal(lines.length, 52);
+    assert.equal(lines[50], formatJtlRow({ ...OK, threadIndex: 49 }));
+  } finally {
+    await Deno.remove(path);
+  }
+});
