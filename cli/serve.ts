@@ -5,6 +5,7 @@
  */
 import { serve } from "../servers/serve.ts";
 import {
+  DEFAULT_MAX_THREADS,
   type EchoServer,
   type Mode,
   MODE_SUMMARIES,
@@ -29,7 +30,7 @@ Options:
   --backlog N          listen backlog (default: 1024)
   --max-buffer BYTES   bytes buffered per connection before reading pauses (default: 262144)
   --backend B          nonblocking mode: epoll or poll (default: epoll on Linux)
-  --max-threads N      blocking mode: most threads at once (default: 1024)
+  --max-threads N      blocking mode: most threads at once (default: 128)
   --prespawn N         blocking mode: threads started before accepting (default: 0)
   -h, --help           show this help`;
 
@@ -79,10 +80,14 @@ export const serveCommand: Command = {
         `warning: binding ${hostname}: this echo server is reachable from the network`,
       );
     }
-    console.log(
-      `listening ${server.addr.hostname}:${server.addr.port} mode=${mode} pid=${Deno.pid}`,
-    );
-
+    if (mode === "blocking") {
+      console.error(
+        `blocking: at most ${values["max-threads"] ?? DEFAULT_MAX_THREADS} threads; ` +
+          "further connections wait in the backlog",
+      );
+    }
+    // Listen for signals before announcing the port: whoever reads the
+    // listening line may signal us at once.
     const stop = Promise.withResolvers<string>();
     const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
     const handlers = signals.map((sig) => {
@@ -90,6 +95,9 @@ export const serveCommand: Command = {
       Deno.addSignalListener(sig, handler);
       return [sig, handler] as const;
     });
+    console.log(
+      `listening ${server.addr.hostname}:${server.addr.port} mode=${mode} pid=${Deno.pid}`,
+    );
     await Promise.race([stop.promise, server.closed]);
     for (const [sig, handler] of handlers) Deno.removeSignalListener(sig, handler);
     await server.close();

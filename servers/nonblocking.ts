@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { EchokitError, UsageError } from "../errors.ts";
 import { listenError } from "./_listen_error.ts";
 import * as libc from "./os/libc.ts";
 import {
@@ -33,7 +33,14 @@ import {
   READABLE,
   WRITABLE,
 } from "./os/poller.ts";
-import { acceptConnection, isIpv4Host, listenTcp, sendFlags, setNoDelay } from "./os/socket.ts";
+import {
+  acceptConnection,
+  isIpv4Host,
+  listenTcp,
+  sendFlags,
+  setNoDelay,
+  type TcpListenerFd,
+} from "./os/socket.ts";
 import {
   DEFAULT_BACKLOG,
   DEFAULT_MAX_BUFFER,
@@ -371,7 +378,7 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
     );
   }
 
-  let listener;
+  let listener: TcpListenerFd;
   try {
     listener = listenTcp({
       hostname,
@@ -423,7 +430,10 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
     worker.terminate();
     libc.close(listener.fd);
     waker.close();
-    throw err;
+    throw new EchokitError(
+      `Mode "nonblocking" could not start its loop thread: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 
   let closeCall: Promise<void> | undefined;
@@ -437,7 +447,10 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
     closeCall ??= (async () => {
       Atomics.store(control, 0, 1);
       waker.wake();
-      const timer = setTimeout(() => stopped.resolve(), 2000);
+      const timer = setTimeout(() => {
+        console.error("nonblocking: the loop did not stop within 1 s; terminating it");
+        stopped.resolve();
+      }, 1000);
       await stopped.promise;
       clearTimeout(timer);
       worker.terminate();
