@@ -63,6 +63,13 @@ export interface NativeClientOptions {
   maxWarmupS?: number;
   /** CPU to pin the client to (taskset); none when undefined. */
   cpu?: number;
+  /**
+   * Called once every connection is warm, before the window opens. Giving it
+   * makes the client hold still twice: until this resolves, and after the
+   * window until `onDone` resolves, so a counter can be switched on and off
+   * while no message moves.
+   */
+  onWarm?: () => void | Promise<void>;
   /** Called as the measured window opens. */
   onReady?: () => void | Promise<void>;
   /** Called as it closes (before the client disconnects). */
@@ -96,16 +103,18 @@ export async function runNativeClient(
     "-W",
     String(maxWarmupS),
     "-P",
+    ...(options.onWarm ? ["-S"] : []),
   ];
   const argv = options.cpu === undefined
     ? [client, ...args]
     : ["taskset", "-c", String(options.cpu), client, ...args];
   const child = new Deno.Command(argv[0], {
     args: argv.slice(1),
-    stdin: "null",
+    stdin: options.onWarm ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  const stdin = options.onWarm ? child.stdin.getWriter() : undefined;
   // A stuck server must not hang the benchmark.
   const limit = setTimeout(() => {
     try {
@@ -124,15 +133,21 @@ export async function runNativeClient(
       while ((nl = buffered.indexOf("\n")) >= 0) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);
-        if (line === "ready") await options.onReady?.();
-        else if (line === "done") await options.onDone?.();
-        else errText += line + "\n";
+        if (line === "warm") {
+          await options.onWarm?.();
+          await stdin?.write(new TextEncoder().encode("go\n"));
+        } else if (line === "ready") await options.onReady?.();
+        else if (line === "done") {
+          await options.onDone?.();
+          await stdin?.write(new TextEncoder().encode("go\n"));
+        } else errText += line + "\n";
       }
     }
   })();
   const [stdout] = await Promise.all([new Response(child.stdout).text(), phases]);
   const status = await child.status;
   clearTimeout(limit);
+  await stdin?.close().catch(() => {});
   const line = stdout.trim().split("\n").pop() ?? "";
   if (!line.startsWith("{")) {
     throw new EchokitError(

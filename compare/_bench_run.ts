@@ -221,21 +221,26 @@ export async function measureServer(
 
     let syscallsPerMsg: number | undefined;
     if (ctx.syscalls) {
-      const counter = await SyscallCounter.attach(proc.pid);
-      if (counter) {
-        const pass = await runNativeClient(ctx.native.client, {
-          port: proc.addr.port,
-          connections,
-          size: ctx.size,
-          durationMs: Math.min(1000, ctx.durationMs),
-          cpu: cpus.client,
-          onReady: () => counter.enable(),
-          onDone: () => counter.disable(),
-        });
-        const n = await counter.stop();
-        totalRoundTrips += pass.round_trips + pass.warmup_round_trips;
-        if (n !== undefined && pass.round_trips > 0) syscallsPerMsg = n / pass.round_trips;
-      }
+      // perf -p follows only the threads that exist when it attaches, so
+      // attach once every connection (and its thread, in threaded servers) is up.
+      let counter: SyscallCounter | undefined;
+      const pass = await runNativeClient(ctx.native.client, {
+        port: proc.addr.port,
+        connections,
+        size: ctx.size,
+        durationMs: Math.min(1000, ctx.durationMs),
+        cpu: cpus.client,
+        // Switching perf on and off takes up to a second with many threads:
+        // do it while the client holds still, before and after the window.
+        onWarm: async () => {
+          counter = await SyscallCounter.attach(proc.pid);
+          await counter?.enable();
+        },
+        onDone: () => counter?.disable(),
+      });
+      const n = await counter?.stop();
+      totalRoundTrips += pass.round_trips + pass.warmup_round_trips;
+      if (n !== undefined && pass.round_trips > 0) syscallsPerMsg = n / pass.round_trips;
     }
 
     const cpuSeconds = ready && done

@@ -155,7 +155,7 @@ async function runBench(options: BenchOptions, command: string): Promise<void> {
             );
           } catch (err) {
             if (!(err instanceof EchokitError)) throw err;
-            const why = err.message.split("\n")[0];
+            const why = err.message.split("\n").filter((l) => l.trim()).slice(0, 2).join(" — ");
             // A server that cannot start is skipped from here on; a failed cell is noted.
             if (err instanceof ServerStartError) failures.set(server.name, why);
             else cellFailures.push(`${server.name} × ${connections} (repeat ${repeat}): ${why}`);
