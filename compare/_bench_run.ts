@@ -8,7 +8,7 @@
 import { EchokitError } from "../errors.ts";
 import { ResourceMonitor } from "../loadgen/resource_monitor.ts";
 import { echokitArgv, type ServerProcess, startServerProcess } from "../servers/child.ts";
-import { type Mode, MODES } from "../servers/types.ts";
+import { DEFAULT_MAX_THREADS, type Mode, MODES } from "../servers/types.ts";
 import { NATIVE_SERVER, type PinMode } from "./_bench_args.ts";
 import { type NativeClientResult, runNativeClient } from "./_bench_client.ts";
 import type { NativePeers } from "./_bench_native.ts";
@@ -150,10 +150,36 @@ export function pinnedCpus(pin: PinMode): { server?: number; client?: number } {
  * @param server Which server.
  * @returns The running process.
  */
-export function startBenchServer(server: BenchServer): Promise<ServerProcess> {
+export function startBenchServer(
+  server: BenchServer,
+  connections = 0,
+): Promise<ServerProcess> {
   return server.kind === "echokit"
-    ? startServerProcess({ mode: server.mode!, name: server.name })
+    ? startServerProcess({
+      mode: server.mode!,
+      name: server.name,
+      args: serveArgs(server, connections),
+    })
     : startServerProcess({ command: server.command!, name: server.name });
+}
+
+// One thread per connection is the blocking model's lesson: give it a thread
+// for every connection (its default cap leaves the rest waiting in the
+// backlog) when memory allows about 10 MiB per thread plus 2 GiB to spare.
+function serveArgs(server: BenchServer, connections: number): string[] {
+  if (server.mode !== "blocking" || connections <= DEFAULT_MAX_THREADS) return [];
+  const m = /^MemAvailable:\s+(\d+) kB/m.exec(readProc("/proc/meminfo"));
+  const available = m ? Number(m[1]) * 1024 : 0;
+  if (available < connections * 10 * 2 ** 20 + 2 * 2 ** 30) return [];
+  return ["--max-threads", String(connections)];
+}
+
+function readProc(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "";
+  }
 }
 
 /**
@@ -176,7 +202,7 @@ export async function measureServer(
 ): Promise<ServerCell> {
   let proc: ServerProcess;
   try {
-    proc = await startBenchServer(server);
+    proc = await startBenchServer(server, connections);
   } catch (err) {
     if (err instanceof EchokitError) throw new ServerStartError(err.message, { cause: err });
     throw err;

@@ -120,6 +120,8 @@ async function runBench(options: BenchOptions, command: string): Promise<void> {
     `RSS from /proc; sys/msg: ${
       syscalls ? "perf raw_syscalls over a separate 1 s pass (repeat 1)" : "not counted"
     }; self sys/msg: the server's own count (FFI modes, c-epoll)`,
+    "blocking: --max-threads raised to the connection count above its default cap when " +
+    "MemAvailable allows ~10 MiB per thread",
     "figures: median (min–max) over repeats; ratios are taken within each repeat",
   ];
   console.log(formatHeader(command, machine, notes));
