@@ -64,10 +64,10 @@ const SYMBOLS = {
   listen: { parameters: ["i32", "i32"], result: "i32" },
   accept: { parameters: ["i32", "pointer", "pointer"], result: "i32" },
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
-  send: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
-  read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
-  write: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  recv: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
+  send: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  write: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   shutdown: { parameters: ["i32", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   // fcntl is variadic. On x86_64 and Linux/aarch64 a variadic int travels in a
@@ -82,7 +82,7 @@ const SYMBOLS = {
     result: "i32",
   },
   // nfds_t is unsigned long on Linux, unsigned int on macOS; a register holds either.
-  poll: { parameters: ["buffer", "usize", "i32"], result: "i32" },
+  poll: { parameters: ["buffer", "u32", "i32"], result: "i32" },
   pipe: { parameters: ["buffer"], result: "i32" },
   getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
@@ -186,10 +186,15 @@ export function symbols(): LibcSymbols {
   return sym!;
 }
 
-// Deno types usize parameters as bigint but takes a number too (exact below
-// 2^53) and stays on the fast path without allocating a BigInt per call.
-function usize(n: number): bigint {
-  return n as unknown as bigint;
+// The size_t lengths of recv/send/read/write and poll's nfds are declared
+// "u32", not "usize". A number passed for a "usize" parameter made V8 drop the
+// optimised code of every caller again and again ("not a BigInt": ~400
+// recompiles in 3 s, 12% of the nonblocking server's CPU, measured with
+// --trace-deopt and perf), and a BigInt per call would allocate. A 32-bit
+// argument is zero-extended into the 64-bit register on x86_64 and aarch64 by
+// both V8's fast calls and libffi, and no buffer here reaches 4 GiB.
+function usize(n: number): number {
+  return n >>> 0;
 }
 
 function s(): LibcSymbols {

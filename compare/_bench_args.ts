@@ -1,0 +1,143 @@
+/**
+ * Flags of `deno task bench`.
+ *
+ * @module
+ */
+import { numberFlag, oneOf, parseDuration, parseFlags, parseNumber } from "../cli/args.ts";
+import { UsageError } from "../errors.ts";
+import { MODES } from "../servers/types.ts";
+import { SHIPPED_PEERS } from "./peers.ts";
+
+/** The native reference server's name in tables and `--servers`. */
+export const NATIVE_SERVER = "c-epoll";
+
+/** Every server `bench` knows, in table order: ours, the Python and Node peers, C. */
+export const BENCH_SERVERS: readonly string[] = [
+  ...MODES,
+  ...SHIPPED_PEERS.map((p) => p.name),
+  NATIVE_SERVER,
+];
+
+/** How server and client are placed on CPUs. */
+export type PinMode = "none" | "split" | "same";
+
+/** The pinning modes, for `--pin`. */
+export const PIN_MODES: readonly PinMode[] = ["none", "split", "same"];
+
+/** What `deno task bench` was asked to do. */
+export interface BenchOptions {
+  /** Shorter cells, one repeat (unless `--repeat`/`--duration` say otherwise). */
+  quick: boolean;
+  /** Times each cell runs; cells of one repeat are interleaved across servers. */
+  repeat: number;
+  /** Connection counts of the server matrix. */
+  connections: number[];
+  /** Measured window per cell, ms. */
+  durationMs: number;
+  /** Run only one of the two matrices. */
+  only?: "servers" | "loadgen";
+  /** Write every figure to this JSON file. */
+  json?: string;
+  /** Message size, bytes. */
+  size: number;
+  /** Servers to run (names from {@linkcode BENCH_SERVERS}). */
+  servers: string[];
+  /**
+   * CPU pinning: `none` lets the scheduler place server and client; `split`
+   * pins the server (all threads) to CPU 0 and the client to CPU 1; `same`
+   * pins both to CPU 1 (pure CPU cost, no cross-CPU wake-ups).
+   */
+  pin: PinMode;
+  /** Count syscalls per message with perf (one extra short pass per cell, first repeat). */
+  syscalls: boolean;
+}
+
+/** Help text of `deno task bench`. */
+export const BENCH_HELP: string =
+  `Usage: deno task bench [--quick] [--repeat N] [--connections 1,100,1000] [--duration S]
+                       [--only servers|loadgen] [--json FILE] [options]
+
+Measures echokit's servers and load generator against native C epoll references
+and the Python/Node peers on this machine, and prints ratios with spreads.
+Servers are driven by a native C epoll client, so their figures do not depend on
+echokit's own generator. A benchmark: it prints numbers, it never fails on them.
+
+Options:
+  --quick              2 s cells, 1 repeat (default: 5 s cells, 3 repeats)
+  --repeat N           repeats of every cell, interleaved across servers
+  --connections LIST   connection counts of the server matrix (default: 1,100,1000)
+  --duration TIME      measured window per cell (bare number: seconds)
+  --only WHAT          servers or loadgen (default: both)
+  --servers LIST       servers to run (default: all of ${BENCH_SERVERS.join(",")})
+  --size BYTES         message size (default: 64)
+  --json FILE          also write every figure as JSON
+  --pin MODE           none (default), split (server CPU 0, client CPU 1) or same (both CPU 1)
+  --no-syscalls        skip the perf pass that counts syscalls per message
+  -h, --help           show this help`;
+
+/**
+ * Parses `bench` flags.
+ *
+ * @param args Command-line arguments.
+ * @returns The options, or `"help"` when help was asked for.
+ * @throws {UsageError} On an unknown flag or a value out of range.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseBenchArgs } from "./_bench_args.ts";
+ * const options = parseBenchArgs(["--quick", "--connections", "100"]);
+ * console.log(options !== "help" && options.connections); // [100]
+ * ```
+ */
+export function parseBenchArgs(args: string[]): BenchOptions | "help" {
+  const { values } = parseFlags(args, {
+    quick: { type: "boolean" },
+    repeat: { type: "string" },
+    connections: { type: "string" },
+    duration: { type: "string" },
+    only: { type: "string" },
+    servers: { type: "string" },
+    size: { type: "string" },
+    json: { type: "string" },
+    pin: { type: "string" },
+    "no-syscalls": { type: "boolean" },
+  });
+  if (values.help) return "help";
+  const quick = values.quick === true;
+  const connections = values.connections === undefined
+    ? [1, 100, 1000]
+    : list("--connections", String(values.connections)).map((c) =>
+      parseNumber("--connections", c, { min: 1, max: 50000 })
+    );
+  const durationMs = values.duration === undefined
+    ? (quick ? 2000 : 5000)
+    : parseDuration("--duration", String(values.duration), "s");
+  if (durationMs < 200 || durationMs > 3_600_000) {
+    throw new UsageError(`Invalid --duration "${values.duration}" (use 0.2s to 1h)`);
+  }
+  const servers = values.servers === undefined
+    ? [...BENCH_SERVERS]
+    : list("--servers", String(values.servers)).map((s) => oneOf("--servers", s, BENCH_SERVERS));
+  return {
+    quick,
+    repeat: numberFlag(values, "repeat", { min: 1, max: 100 }) ?? (quick ? 1 : 3),
+    connections: [...new Set(connections)],
+    durationMs,
+    only: values.only === undefined
+      ? undefined
+      : oneOf("--only", String(values.only), ["servers", "loadgen"] as const),
+    json: values.json === undefined ? undefined : String(values.json),
+    size: numberFlag(values, "size", { min: 1, max: 1 << 20 }) ?? 64,
+    servers: [...new Set(servers)],
+    pin: values.pin === undefined ? "none" : oneOf("--pin", String(values.pin), PIN_MODES),
+    syscalls: values["no-syscalls"] !== true,
+  };
+}
+
+function list(flag: string, raw: string): string[] {
+  const items = raw.split(",").map((s) => s.trim());
+  if (items.some((s) => s === "")) {
+    throw new UsageError(`Invalid ${flag} "${raw}" (use a comma-separated list without blanks)`);
+  }
+  return items;
+}

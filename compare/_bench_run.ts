@@ -1,0 +1,535 @@
+/**
+ * One benchmark cell at a time: start a server, measure it under the native
+ * client (or measure a generator against it), stop it. Also the machine
+ * description printed in the header.
+ *
+ * @module
+ */
+import { EchokitError } from "../errors.ts";
+import { ResourceMonitor } from "../loadgen/resource_monitor.ts";
+import { echokitArgv, type ServerProcess, startServerProcess } from "../servers/child.ts";
+import { DEFAULT_MAX_THREADS, type Mode, MODES } from "../servers/types.ts";
+import { NATIVE_SERVER, type PinMode } from "./_bench_args.ts";
+import { type NativeClientResult, runNativeClient } from "./_bench_client.ts";
+import type { NativePeers } from "./_bench_native.ts";
+import { hasProgram, pinProcess, SyscallCounter } from "./_bench_proc.ts";
+import { SHIPPED_PEERS } from "./peers.ts";
+
+/** A server the benchmark can start. */
+export interface BenchServer {
+  /** Table name (`nonblocking`, `py-selectors`, `c-epoll`). */
+  name: string;
+  /** Ours, an external peer, or the native reference. */
+  kind: "echokit" | "peer" | "native";
+  /** For our modes: the mode. */
+  mode?: Mode;
+  /** For peers: the command (`{port}` replaced). */
+  command?: string[];
+}
+
+/** Each of our modes and the Python server that teaches the same model. */
+export const PYTHON_PEER_OF: Readonly<Record<Mode, string>> = {
+  stream: "py-streams",
+  protocol: "py-protocol",
+  blocking: "py-threaded",
+  nonblocking: "py-selectors",
+};
+
+/**
+ * The servers to run, each with a reason when it cannot run here.
+ *
+ * @param names Server names asked for.
+ * @param native The compiled native peers, or why there are none.
+ * @returns Runnable servers and skipped ones with reasons.
+ */
+export async function benchServers(
+  names: readonly string[],
+  native: NativePeers | string,
+): Promise<{ servers: BenchServer[]; skipped: Map<string, string> }> {
+  const servers: BenchServer[] = [];
+  const skipped = new Map<string, string>();
+  const runtimes = new Map<string, string | undefined>();
+  for (const name of names) {
+    if ((MODES as readonly string[]).includes(name)) {
+      servers.push({ name, kind: "echokit", mode: name as Mode });
+    } else if (name === NATIVE_SERVER) {
+      if (typeof native === "string") skipped.set(name, native);
+      else servers.push({ name, kind: "native", command: [native.server, "{port}"] });
+    } else {
+      const peer = SHIPPED_PEERS.find((p) => p.name === name)!;
+      const runtime = peer.command[0];
+      if (!runtimes.has(runtime)) runtimes.set(runtime, await hasProgram(runtime));
+      if (runtimes.get(runtime) === undefined) skipped.set(name, `"${runtime}" is not installed`);
+      else servers.push({ name, kind: "peer", command: peer.command });
+    }
+  }
+  return { servers, skipped };
+}
+
+/** How to measure. */
+export interface CellContext {
+  /** The native client and server. */
+  native: NativePeers;
+  /** Measured window, ms. */
+  durationMs: number;
+  /** Message size, bytes. */
+  size: number;
+  /** CPU placement of server and client. */
+  pin: PinMode;
+  /** Also count syscalls per message with perf (an extra 1 s pass). */
+  syscalls: boolean;
+}
+
+/** One server × connections × repeat measurement. */
+export interface ServerCell {
+  /** Server name. */
+  server: string;
+  /** Connections. */
+  connections: number;
+  /** Repeat number, from 1. */
+  repeat: number;
+  /** Round trips per second (= messages echoed per second). */
+  rate: number;
+  /** Median latency, µs. */
+  p50Us: number;
+  /** 99th percentile latency, µs. */
+  p99Us: number;
+  /** Server CPU (its whole process tree) per message, µs. */
+  serverCpuUsPerMsg: number;
+  /** Server CPU, % of one core. */
+  serverCpuPercent: number;
+  /** The native client's CPU per round trip, µs. */
+  clientCpuUsPerRt: number;
+  /** Server RSS before any connection, bytes. */
+  rssIdleBytes: number;
+  /** Highest server RSS during the run, bytes. */
+  rssPeakBytes: number;
+  /** (peak − idle) per 1000 connections, bytes. */
+  rssPer1000Bytes: number;
+  /** Syscalls per message counted by perf, all threads (undefined: not counted). */
+  syscallsPerMsg?: number;
+  /** Syscalls per message as the server itself reports them (`stats … syscalls=N`). */
+  selfSyscallsPerMsg?: number;
+  /** Round trips in the measured window. */
+  roundTrips: number;
+  /** Connections that failed or never connected. */
+  errors: number;
+  /** False when some connection never completed a round trip before the window opened. */
+  warmupComplete: boolean;
+}
+
+/** A server that would not start: skip it for the rest of the run. */
+export class ServerStartError extends EchokitError {
+  /**
+   * Makes the error.
+   *
+   * @param message Why it did not start.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ServerStartError";
+  }
+}
+
+/**
+ * The CPUs a pinning mode puts the server and the client on.
+ *
+ * @param pin The mode.
+ * @returns CPU numbers; undefined where nothing is pinned.
+ */
+export function pinnedCpus(pin: PinMode): { server?: number; client?: number } {
+  if (pin === "split") return { server: 0, client: 1 };
+  if (pin === "same") return { server: 1, client: 1 };
+  return {};
+}
+
+/**
+ * Starts a server process for the benchmark.
+ *
+ * @param server Which server.
+ * @returns The running process.
+ */
+export function startBenchServer(
+  server: BenchServer,
+  connections = 0,
+): Promise<ServerProcess> {
+  return server.kind === "echokit"
+    ? startServerProcess({
+      mode: server.mode!,
+      name: server.name,
+      args: serveArgs(server, connections),
+    })
+    : startServerProcess({ command: server.command!, name: server.name });
+}
+
+// One thread per connection is the blocking model's lesson: give it a thread
+// for every connection (its default cap leaves the rest waiting in the
+// backlog) when memory allows about 10 MiB per thread plus 2 GiB to spare.
+function serveArgs(server: BenchServer, connections: number): string[] {
+  if (server.mode !== "blocking" || connections <= DEFAULT_MAX_THREADS) return [];
+  const m = /^MemAvailable:\s+(\d+) kB/m.exec(readProc("/proc/meminfo"));
+  const available = m ? Number(m[1]) * 1024 : 0;
+  if (available < connections * 10 * 2 ** 20 + 2 * 2 ** 30) return [];
+  return ["--max-threads", String(connections)];
+}
+
+function readProc(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Measures one server at one connection count: a fresh process, idle RSS,
+ * then the native client's measured window with the server's CPU sampled at
+ * its exact edges, then (optionally) a syscall-counting pass.
+ *
+ * @param server Which server.
+ * @param connections Concurrent connections.
+ * @param repeat Repeat number, for the record.
+ * @param ctx How to measure.
+ * @returns The figures.
+ * @throws {EchokitError} When the server does not start or the client fails.
+ */
+export async function measureServer(
+  server: BenchServer,
+  connections: number,
+  repeat: number,
+  ctx: CellContext,
+): Promise<ServerCell> {
+  let proc: ServerProcess;
+  try {
+    proc = await startBenchServer(server, connections);
+  } catch (err) {
+    if (err instanceof EchokitError) throw new ServerStartError(err.message, { cause: err });
+    throw err;
+  }
+  const monitor = new ResourceMonitor({ pid: proc.pid, tree: true, refreshMs: 1000 });
+  let totalRoundTrips = 0;
+  try {
+    const cpus = pinnedCpus(ctx.pin);
+    if (cpus.server !== undefined) await pinProcess(proc.pid, cpus.server);
+    await monitor.start();
+    // Let a just-started runtime finish its lazy start-up before "idle".
+    await new Promise((r) => setTimeout(r, 300));
+    const idle = monitor.read();
+    let ready = idle;
+    let done = idle;
+    let peakRss = idle?.rssBytes ?? 0;
+    const track = () => {
+      const r = monitor.read();
+      if (r && r.rssBytes > peakRss) peakRss = r.rssBytes;
+      return r;
+    };
+    const sampler = setInterval(track, 250);
+    let result: NativeClientResult;
+    try {
+      result = await runNativeClient(ctx.native.client, {
+        port: proc.addr.port,
+        connections,
+        size: ctx.size,
+        durationMs: ctx.durationMs,
+        cpu: cpus.client,
+        onReady: () => {
+          ready = track();
+        },
+        onDone: () => {
+          done = track();
+        },
+      });
+    } finally {
+      clearInterval(sampler);
+    }
+    totalRoundTrips += result.round_trips + result.warmup_round_trips;
+
+    let syscallsPerMsg: number | undefined;
+    if (ctx.syscalls) {
+      // perf -p follows only the threads that exist when it attaches, so
+      // attach once every connection (and its thread, in threaded servers) is up.
+      let counter: SyscallCounter | undefined;
+      const pass = await runNativeClient(ctx.native.client, {
+        port: proc.addr.port,
+        connections,
+        size: ctx.size,
+        durationMs: Math.min(1000, ctx.durationMs),
+        cpu: cpus.client,
+        // Switching perf on and off takes up to a second with many threads:
+        // do it while the client holds still, before and after the window.
+        onWarm: async () => {
+          counter = await SyscallCounter.attach(proc.pid);
+          await counter?.enable();
+        },
+        onDone: () => counter?.disable(),
+      });
+      const n = await counter?.stop();
+      totalRoundTrips += pass.round_trips + pass.warmup_round_trips;
+      if (n !== undefined && pass.round_trips > 0) syscallsPerMsg = n / pass.round_trips;
+    }
+
+    const cpuSeconds = ready && done
+      ? (done.userSeconds + done.systemSeconds) - (ready.userSeconds + ready.systemSeconds)
+      : NaN;
+    const rssIdle = idle?.rssBytes ?? NaN;
+    const status = await proc.stop();
+    const self = /^stats .*\bsyscalls=(\d+)/m.exec(proc.stdout());
+    return {
+      server: server.name,
+      connections,
+      repeat,
+      rate: result.rate,
+      p50Us: result.p50_us,
+      p99Us: result.p99_us,
+      serverCpuUsPerMsg: result.round_trips > 0 ? cpuSeconds * 1e6 / result.round_trips : NaN,
+      serverCpuPercent: result.duration_s > 0 ? cpuSeconds / result.duration_s * 100 : NaN,
+      clientCpuUsPerRt: result.cpu_us_per_rt,
+      rssIdleBytes: rssIdle,
+      rssPeakBytes: peakRss,
+      rssPer1000Bytes: Math.max(0, peakRss - rssIdle) / connections * 1000,
+      syscallsPerMsg,
+      selfSyscallsPerMsg: self && status.success && totalRoundTrips > 0
+        ? Number(self[1]) / totalRoundTrips
+        : undefined,
+      roundTrips: result.round_trips,
+      errors: result.errors + (connections - result.connected),
+      warmupComplete: result.warmup_complete,
+    };
+  } finally {
+    monitor.close();
+    await proc.stop();
+  }
+}
+
+/** One generator × server × repeat measurement (100 connections). */
+export interface GeneratorCell {
+  /** `c-client` (the native reference) or `echokit` (our `load`). */
+  generator: "c-client" | "echokit";
+  /** Server it loaded. */
+  server: string;
+  /** Repeat number, from 1. */
+  repeat: number;
+  /** Samples (round trips) per second. */
+  rate: number;
+  /** Generator CPU per sample, µs (all its threads). */
+  cpuUsPerSample: number;
+  /** Median latency, µs. */
+  p50Us: number;
+  /** 99th percentile latency, µs. */
+  p99Us: number;
+  /** Failed samples or connections. */
+  errors: number;
+}
+
+/**
+ * Runs our load generator (`echokit load`, a child process) against a server
+ * for a measured window after a 1 s warm-up, pinned like the native client.
+ *
+ * @param port Server port on 127.0.0.1.
+ * @param options Connections, window, message size, pinning.
+ * @returns Samples/s, its own CPU per sample, latency, errors.
+ * @throws {EchokitError} When it fails or prints no result.
+ */
+export async function runEchokitGenerator(
+  port: number,
+  options: { connections: number; durationMs: number; size: number; pin: PinMode },
+): Promise<Omit<GeneratorCell, "generator" | "server" | "repeat">> {
+  const warmupS = 1;
+  const argv = echokitArgv([
+    "load",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--threads",
+    String(options.connections),
+    "--loops",
+    "infinite",
+    "--ramp-up",
+    "0",
+    "--message-size",
+    String(options.size),
+    "--duration",
+    `${options.durationMs / 1000 + warmupS}s`,
+    "--warmup",
+    `${warmupS}s`,
+    "--interval",
+    "3600",
+    "--json",
+    "-",
+  ]);
+  const cpu = pinnedCpus(options.pin).client;
+  const full = cpu === undefined ? argv : ["taskset", "-c", String(cpu), ...argv];
+  const child = new Deno.Command(full[0], {
+    args: full.slice(1),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const limit = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Gone.
+    }
+  }, options.durationMs + 90_000);
+  const [out, err] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+  ]);
+  const status = await child.status;
+  clearTimeout(limit);
+  let doc: {
+    rate: number;
+    errors: number;
+    latency: { p50Us: number; p99Us: number };
+    generator?: { cpuUsPerSample: number };
+  };
+  try {
+    doc = JSON.parse(out);
+  } catch {
+    const detail = err.trim().split("\n").slice(-3).join("; ");
+    throw new EchokitError(
+      `echokit load printed no result (exit ${status.code})${detail ? `: ${detail}` : ""}`,
+    );
+  }
+  return {
+    rate: doc.rate,
+    cpuUsPerSample: doc.generator?.cpuUsPerSample ?? NaN,
+    p50Us: doc.latency.p50Us,
+    p99Us: doc.latency.p99Us,
+    errors: doc.errors,
+  };
+}
+
+/**
+ * Measures the native client and our generator against one fresh server,
+ * in the given order, at 100 connections.
+ *
+ * @param server The server to load.
+ * @param repeat Repeat number (odd repeats run the native client first).
+ * @param ctx How to measure.
+ * @returns One cell per generator; a generator that failed is reported in `failed`.
+ */
+export async function measureGenerators(
+  server: BenchServer,
+  repeat: number,
+  ctx: CellContext & { connections: number },
+): Promise<{ cells: GeneratorCell[]; failed: Map<string, string> }> {
+  const proc = await startBenchServer(server);
+  const cells: GeneratorCell[] = [];
+  const failed = new Map<string, string>();
+  try {
+    const cpus = pinnedCpus(ctx.pin);
+    if (cpus.server !== undefined) await pinProcess(proc.pid, cpus.server);
+    const order: GeneratorCell["generator"][] = repeat % 2 === 1
+      ? ["c-client", "echokit"]
+      : ["echokit", "c-client"];
+    for (const generator of order) {
+      try {
+        if (generator === "c-client") {
+          const r = await runNativeClient(ctx.native.client, {
+            port: proc.addr.port,
+            connections: ctx.connections,
+            size: ctx.size,
+            durationMs: ctx.durationMs,
+            warmupMs: 1000,
+            cpu: cpus.client,
+          });
+          cells.push({
+            generator,
+            server: server.name,
+            repeat,
+            rate: r.rate,
+            cpuUsPerSample: r.cpu_us_per_rt,
+            p50Us: r.p50_us,
+            p99Us: r.p99_us,
+            errors: r.errors + (ctx.connections - r.connected),
+          });
+        } else {
+          const r = await runEchokitGenerator(proc.addr.port, ctx);
+          cells.push({ generator, server: server.name, repeat, ...r });
+        }
+      } catch (err) {
+        failed.set(generator, (err as Error).message);
+      }
+    }
+  } finally {
+    await proc.stop();
+  }
+  return { cells, failed };
+}
+
+/** The machine and software a run was measured on. */
+export interface MachineInfo {
+  /** ISO date and time of the run. */
+  date: string;
+  /** `git rev-parse --short HEAD`, with `-dirty` when the tree has changes. */
+  commit: string;
+  /** Logical CPUs. */
+  cpus: number;
+  /** CPU model from /proc/cpuinfo. */
+  cpuModel: string;
+  /** Total memory, bytes. */
+  memTotalBytes: number;
+  /** Kernel release. */
+  kernel: string;
+  /** Deno version. */
+  deno: string;
+  /** Python, Node and C compiler versions (missing ones absent). */
+  tools: Record<string, string>;
+}
+
+/**
+ * Describes this machine for the header.
+ *
+ * @returns Date, commit, CPUs, memory, kernel and tool versions.
+ */
+export async function machineInfo(): Promise<MachineInfo> {
+  const read = (path: string) => {
+    try {
+      return Deno.readTextFileSync(path);
+    } catch {
+      return "";
+    }
+  };
+  const root = new URL("../", import.meta.url).pathname;
+  const git = async (...args: string[]) => {
+    try {
+      const out = await new Deno.Command("git", {
+        args,
+        cwd: root,
+        stdout: "piped",
+        stderr: "null",
+      })
+        .output();
+      return out.success ? new TextDecoder().decode(out.stdout).trim() : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const head = await git("rev-parse", "--short", "HEAD");
+  const dirty = await git("status", "--porcelain", "--untracked-files=no");
+  const tools: Record<string, string> = {};
+  for (
+    const [name, args] of [["python3", ["--version"]], ["node", ["--version"]], ["cc", [
+      "--version",
+    ]]] as const
+  ) {
+    const v = await hasProgram(name, [...args]);
+    if (v) tools[name] = v;
+  }
+  const mem = /^MemTotal:\s+(\d+) kB/m.exec(read("/proc/meminfo"));
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    commit: head ? `${head}${dirty ? "-dirty" : ""}` : "unknown",
+    cpus: navigator.hardwareConcurrency,
+    cpuModel: /^model name\s*:\s*(.*)$/m.exec(read("/proc/cpuinfo"))?.[1]?.trim() ??
+      Deno.build.arch,
+    memTotalBytes: mem ? Number(mem[1]) * 1024 : NaN,
+    kernel: `${Deno.build.os} ${Deno.osRelease()}`,
+    deno: Deno.version.deno,
+    tools,
+  };
+}

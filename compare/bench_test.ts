@@ -1,0 +1,164 @@
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { UsageError } from "../errors.ts";
+import { startServerProcess } from "../servers/child.ts";
+import { parseBenchArgs } from "./_bench_args.ts";
+import { runNativeClient } from "./_bench_client.ts";
+import { buildNativePeers } from "./_bench_native.ts";
+import { hasProgram } from "./_bench_proc.ts";
+import { checkTargets, spreadOf, summariseServers } from "./_bench_report.ts";
+import type { ServerCell } from "./_bench_run.ts";
+
+const hasCc = (await hasProgram(Deno.env.get("CC") ?? "cc")) !== undefined;
+
+Deno.test({
+  name: "c_epoll_client reports round trips against c_epoll_echo over 10 connections",
+  ignore: !hasCc,
+  async fn() {
+    const native = await buildNativePeers();
+    const server = await startServerProcess({
+      command: [native.server, "{port}"],
+      name: "c-epoll",
+      readyTimeout: 5000,
+    });
+    try {
+      const edges: string[] = [];
+      const result = await runNativeClient(native.client, {
+        port: server.addr.port,
+        connections: 10,
+        durationMs: 500,
+        warmupMs: 50,
+        maxWarmupS: 5,
+        onReady: () => {
+          edges.push("ready");
+        },
+        onDone: () => {
+          edges.push("done");
+        },
+      });
+      assert.deepEqual(edges, ["ready", "done"]);
+      assert.equal(result.connected, 10);
+      assert.equal(result.errors, 0);
+      assert.equal(result.mismatches, 0);
+      assert.ok(result.round_trips > 0, `round_trips ${result.round_trips}`);
+      assert.ok(result.rate > 0 && result.p50_us > 0 && result.p99_us >= result.p50_us);
+      assert.ok(result.duration_s >= 0.45 && result.duration_s < 5, `${result.duration_s}`);
+    } finally {
+      const status = await server.stop();
+      // The server exits 0 on SIGTERM and reports what it echoed.
+      assert.equal(status.code, 0);
+      assert.match(server.stdout(), /^stats mode=c_epoll accepted=\d+ .*syscalls=\d+$/m);
+    }
+  },
+});
+
+Deno.test({
+  name: "c_epoll_client fails with exit 1 and no round trips when nothing listens",
+  ignore: !hasCc,
+  async fn() {
+    const native = await buildNativePeers();
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    const out = await new Deno.Command(native.client, {
+      args: ["-p", String(port), "-c", "2", "-d", "0.2", "-W", "2"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 1);
+    const result = JSON.parse(new TextDecoder().decode(out.stdout));
+    assert.equal(result.connected, 0);
+    assert.equal(result.round_trips, 0);
+    assert.equal(result.errors, 2);
+  },
+});
+
+Deno.test("parseBenchArgs() rejects unknown flags and out-of-range values", () => {
+  for (
+    const bad of [
+      ["--bogus"],
+      ["--repeat", "0"],
+      ["--connections", "0"],
+      ["--connections", "1,,2"],
+      ["--duration", "fast"],
+      ["--duration", "0.1"],
+      ["--only", "everything"],
+      ["--servers", "apache"],
+      ["--pin", "diagonal"],
+    ]
+  ) {
+    assert.throws(() => parseBenchArgs(bad), UsageError, bad.join(" "));
+  }
+});
+
+Deno.test("parseBenchArgs() applies --quick defaults and keeps explicit values", () => {
+  const quick = parseBenchArgs(["--quick"]);
+  assert.ok(quick !== "help");
+  assert.equal(quick.durationMs, 2000);
+  assert.equal(quick.repeat, 1);
+  assert.deepEqual(quick.connections, [1, 100, 1000]);
+  const explicit = parseBenchArgs(["--quick", "--repeat", "4", "--duration", "500ms"]);
+  assert.ok(explicit !== "help");
+  assert.equal(explicit.repeat, 4);
+  assert.equal(explicit.durationMs, 500);
+  assert.equal(parseBenchArgs(["--help"]), "help");
+});
+
+Deno.test("bench exits 2 with the error on stderr for a bad flag", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", fileURLToPath(new URL("./bench.ts", import.meta.url)), "--repeat", "x"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 2);
+  assert.match(new TextDecoder().decode(out.stderr), /^error: Invalid --repeat "x"/);
+  assert.equal(new TextDecoder().decode(out.stdout), "");
+});
+
+function cell(server: string, repeat: number, rate: number, cpu: number): ServerCell {
+  return {
+    server,
+    connections: 100,
+    repeat,
+    rate,
+    p50Us: 1,
+    p99Us: 2,
+    serverCpuUsPerMsg: cpu,
+    serverCpuPercent: 50,
+    clientCpuUsPerRt: 1,
+    rssIdleBytes: 1 << 20,
+    rssPeakBytes: 2 << 20,
+    rssPer1000Bytes: 10 << 20,
+    roundTrips: 1000,
+    errors: 0,
+    warmupComplete: true,
+  };
+}
+
+Deno.test("summariseServers() takes ratios within each repeat, then their median", () => {
+  // The machine got twice as fast in repeat 2: per-repeat ratios stay 1.2×,
+  // while a ratio of medians would not be.
+  const cells = [
+    cell("nonblocking", 1, 120, 5),
+    cell("py-selectors", 1, 100, 10),
+    cell("nonblocking", 2, 240, 5),
+    cell("py-selectors", 2, 200, 10),
+    cell("nonblocking", 3, 130, 6),
+    cell("py-selectors", 3, 100, 10),
+  ];
+  const nb = summariseServers(cells).find((s) => s.server === "nonblocking")!;
+  assert.equal(nb.peer, "py-selectors");
+  assert.deepEqual(nb.rateVsPeer, { median: 1.2, min: 1.2, max: 1.3, n: 3 });
+  assert.equal(nb.cpuVsPeer?.median, 0.5);
+  assert.equal(nb.rateVsC, undefined);
+  const checks = checkTargets(summariseServers(cells), []);
+  const rate = checks.find((c) => c.target === "nonblocking rate ≥ 1.0× py-selectors @100")!;
+  assert.equal(rate.status, "met");
+  const vsC = checks.find((c) => c.target === "nonblocking CPU/msg ≤ 1.25× c-epoll @100")!;
+  assert.equal(vsC.status, "not measured");
+});
+
+Deno.test("spreadOf() ignores missing values and averages the middle pair", () => {
+  assert.deepEqual(spreadOf([4, undefined, 1, NaN, 3, 2]), { median: 2.5, min: 1, max: 4, n: 4 });
+  assert.equal(spreadOf([undefined]), undefined);
+});
