@@ -5,7 +5,7 @@ import { connectLocal, readToEnd, roundTrip } from "./testing.ts";
 import type { Mode } from "./types.ts";
 
 /** Modes that implement `--max-connections` and `--idle-timeout`. */
-export const LIMIT_MODES: readonly Mode[] = ["stream", "protocol"];
+export const LIMIT_MODES: readonly Mode[] = ["stream", "protocol", "nonblocking"];
 
 for (const mode of LIMIT_MODES) {
   Deno.test({

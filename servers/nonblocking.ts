@@ -20,6 +20,7 @@
  * @module
  */
 import { EchokitError, UsageError } from "../errors.ts";
+import { idleSweepInterval } from "./_idle_sweeper.ts";
 import { listenError } from "./_listen_error.ts";
 import * as libc from "./os/libc.ts";
 import {
@@ -44,7 +45,9 @@ import {
 } from "./os/socket.ts";
 import {
   DEFAULT_BACKLOG,
+  DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_BUFFER,
+  DEFAULT_MAX_CONNECTIONS,
   type EchoServer,
   type ServeOptions,
   type ServerStats,
@@ -62,6 +65,10 @@ export interface EchoLoopConfig {
   backend: PollerBackend;
   /** Pending output per connection above which we stop reading it. */
   maxBuffer: number;
+  /** Most connections open at once; beyond it one is accepted and closed at once. */
+  maxConnections: number;
+  /** Milliseconds a connection may stay silent before it is closed; 0: never. */
+  idleTimeout: number;
   /** Shared counters, published by the loop: see {@linkcode LoopStat}. */
   stats: SharedArrayBuffer;
   /** Shared control word: non-zero asks the loop to stop. */
@@ -76,7 +83,9 @@ export const LoopStat = {
   bytesOut: 3,
   errors: 4,
   syscalls: 5,
-  length: 6,
+  rejected: 6,
+  timedOut: 7,
+  length: 8,
 } as const;
 
 /** Bytes asked of one `recv`. Large enough that a bulk transfer needs few calls. */
@@ -98,6 +107,8 @@ interface Connection {
   interest: number;
   /** The client shut its write side: flush `out`, then close. */
   peerClosed: boolean;
+  /** When the socket was last ready (the loop's coarse clock): for the idle timeout. */
+  lastActive: number;
 }
 
 /**
@@ -108,7 +119,7 @@ interface Connection {
  */
 export function runEchoLoop(config: EchoLoopConfig): void {
   const p = libc.platform();
-  const { listenFd, maxBuffer } = config;
+  const { listenFd, maxBuffer, maxConnections, idleTimeout } = config;
   const readSize = Math.min(READ_SIZE, maxBuffer);
   const flags = sendFlags();
   const shared = new Float64Array(config.stats);
@@ -120,8 +131,17 @@ export function runEchoLoop(config: EchoLoopConfig): void {
   // Connections by fd: fds are small integers the kernel reuses, so an array is the fastest map.
   const conns: (Connection | undefined)[] = [];
   let accepted = 0, closed = 0, bytesIn = 0, bytesOut = 0, errors = 0;
+  let open = 0, rejected = 0, timedOut = 0;
   let acceptPausedUntil = 0;
   let loggedEmfile = false;
+
+  // The idle timeout needs no timer per connection: each remembers when it
+  // was last ready, by a clock read once per wake-up (not per message), and
+  // every quarter timeout one pass closes those silent for too long. The
+  // wait's own timeout is what wakes us for that pass.
+  const sweepEvery = idleTimeout > 0 ? idleSweepInterval(idleTimeout) : 0;
+  let now = Date.now();
+  let nextSweep = idleTimeout > 0 ? now + sweepEvery : Infinity;
 
   const poller = openPoller({ backend: config.backend });
   poller.add(listenFd, READABLE);
@@ -129,10 +149,11 @@ export function runEchoLoop(config: EchoLoopConfig): void {
 
   let stopping = false;
   while (!stopping) {
-    // Sleep until something is ready. -1: no timeout; nothing else can happen
-    // to us that is not a socket becoming ready, except the accept back-off.
-    const timeout = acceptPausedUntil === 0 ? -1 : Math.max(0, acceptPausedUntil - Date.now());
-    const n = poller.wait(timeout);
+    // Sleep until something is ready, or until the accept back-off ends or
+    // the next idle sweep is due (-1: neither, sleep for ever).
+    const until = acceptPausedUntil === 0 ? nextSweep : Math.min(acceptPausedUntil, nextSweep);
+    const n = poller.wait(until === Infinity ? -1 : Math.max(0, Math.ceil(until - now)));
+    now = Date.now();
     if (n < 0) {
       if (libc.errno() === p.EINTR) continue;
       throw new Error(`${config.backend} wait failed: ${libc.strerror(libc.errno())}`);
@@ -152,7 +173,8 @@ export function runEchoLoop(config: EchoLoopConfig): void {
       }
     }
 
-    if (acceptPausedUntil !== 0 && Date.now() >= acceptPausedUntil) {
+    if (now >= nextSweep) closeIdle();
+    if (acceptPausedUntil !== 0 && now >= acceptPausedUntil) {
       acceptPausedUntil = 0;
       poller.add(listenFd, READABLE);
     }
@@ -192,25 +214,54 @@ export function runEchoLoop(config: EchoLoopConfig): void {
             );
           }
           poller.remove(listenFd);
-          acceptPausedUntil = Date.now() + EMFILE_BACKOFF_MS;
+          acceptPausedUntil = now + EMFILE_BACKOFF_MS;
           return;
         }
         errors++;
         return;
       }
+      accepted++;
+      if (open >= maxConnections) {
+        // Over the cap: close at once, so the client learns now (EOF)
+        // instead of hanging in the backlog.
+        libc.close(fd);
+        rejected++;
+        continue;
+      }
       setNoDelay(fd);
       if (poller.add(fd, READABLE) < 0) {
         errors++;
         libc.close(fd);
+        closed++;
         continue;
       }
-      conns[fd] = { fd, out: null, outStart: 0, outEnd: 0, interest: READABLE, peerClosed: false };
-      accepted++;
+      open++;
+      conns[fd] = {
+        fd,
+        out: null,
+        outStart: 0,
+        outEnd: 0,
+        interest: READABLE,
+        peerClosed: false,
+        lastActive: now,
+      };
+    }
+  }
+
+  /** Closes the connections not ready for `idleTimeout` (a client that never reads counts too). */
+  function closeIdle(): void {
+    nextSweep = now + sweepEvery;
+    for (const conn of conns) {
+      if (conn && now - conn.lastActive >= idleTimeout) {
+        timedOut++;
+        closeConnection(conn);
+      }
     }
   }
 
   /** A connection is ready: flush what is pending, then read and echo. */
   function serviceConnection(conn: Connection, events: number): void {
+    conn.lastActive = now;
     if (conn.outEnd > conn.outStart && (events & (WRITABLE | ERROR | HANGUP)) !== 0) {
       if (!flush(conn)) return;
     }
@@ -332,6 +383,7 @@ export function runEchoLoop(config: EchoLoopConfig): void {
     poller.forget(conn.fd);
     libc.close(conn.fd);
     conns[conn.fd] = undefined;
+    open--;
     closed++;
   }
 
@@ -342,6 +394,8 @@ export function runEchoLoop(config: EchoLoopConfig): void {
     shared[LoopStat.bytesIn] = bytesIn;
     shared[LoopStat.bytesOut] = bytesOut;
     shared[LoopStat.errors] = errors;
+    shared[LoopStat.rejected] = rejected;
+    shared[LoopStat.timedOut] = timedOut;
     shared[LoopStat.syscalls] = libc.syscallCount();
   }
 }
@@ -399,6 +453,8 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
     wakeWriteFd: waker.writeFd,
     backend,
     maxBuffer: options.maxBuffer ?? DEFAULT_MAX_BUFFER,
+    maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    idleTimeout: options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT,
     stats: new SharedArrayBuffer(LoopStat.length * 8),
     control: new SharedArrayBuffer(4),
   };
@@ -470,16 +526,16 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
     stats(): ServerStats {
       const accepted = shared[LoopStat.accepted];
       const closedCount = shared[LoopStat.closed];
+      const rejected = shared[LoopStat.rejected];
       return {
         accepted,
-        active: accepted - closedCount,
+        active: accepted - closedCount - rejected,
         closed: closedCount,
         bytesIn: shared[LoopStat.bytesIn],
         bytesOut: shared[LoopStat.bytesOut],
         errors: shared[LoopStat.errors],
-        // TODO(limits): --max-connections/--idle-timeout are not enforced in this mode yet.
-        rejected: 0,
-        timedOut: 0,
+        rejected,
+        timedOut: shared[LoopStat.timedOut],
         // The loop's calls plus this thread's (bind, listen, wake-ups).
         syscalls: shared[LoopStat.syscalls] + libc.syscallCount(),
         threads: 1,
