@@ -153,7 +153,7 @@ export function runEchoLoop(config: EchoLoopConfig): void {
     // the next idle sweep is due (-1: neither, sleep for ever).
     const until = acceptPausedUntil === 0 ? nextSweep : Math.min(acceptPausedUntil, nextSweep);
     const n = poller.wait(until === Infinity ? -1 : Math.max(0, Math.ceil(until - now)));
-    now = Date.now();
+    if (until !== Infinity) now = Date.now(); // Only a timed wait needs the clock.
     if (n < 0) {
       if (libc.errno() === p.EINTR) continue;
       throw new Error(`${config.backend} wait failed: ${libc.strerror(libc.errno())}`);
@@ -214,6 +214,7 @@ export function runEchoLoop(config: EchoLoopConfig): void {
             );
           }
           poller.remove(listenFd);
+          now = Date.now();
           acceptPausedUntil = now + EMFILE_BACKOFF_MS;
           return;
         }
