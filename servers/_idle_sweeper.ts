@@ -6,6 +6,18 @@
  * @module
  */
 
+/**
+ * How often to look for idle connections: a quarter of the timeout (so one is
+ * closed at most 25% late), but not more often than every 50 ms nor less
+ * often than every second.
+ *
+ * @param timeoutMs The idle timeout, > 0.
+ * @returns The sweep interval, ms.
+ */
+export function idleSweepInterval(timeoutMs: number): number {
+  return Math.max(50, Math.min(1000, timeoutMs / 4));
+}
+
 /** Tracks last activity per connection and reports the idle ones. */
 export class IdleSweeper<K> {
   #last = new Map<K, number>();
@@ -20,7 +32,6 @@ export class IdleSweeper<K> {
    */
   constructor(readonly timeoutMs: number, onIdle: (key: K) => void) {
     if (timeoutMs <= 0) return;
-    const every = Math.max(50, Math.min(1000, timeoutMs / 4));
     const timer = setInterval(() => {
       this.#now = performance.now();
       for (const [key, last] of this.#last) {
@@ -29,7 +40,7 @@ export class IdleSweeper<K> {
           onIdle(key);
         }
       }
-    }, every);
+    }, idleSweepInterval(timeoutMs));
     Deno.unrefTimer(timer);
     this.#timer = timer;
   }

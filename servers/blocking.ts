@@ -19,10 +19,24 @@
  * - **main thread**: never blocks; starts Workers (only it can: the acceptor is
  *   busy blocking), handles signals and `close()`, reads the stats.
  *
+ * Limits, each in this model's own terms:
+ *
+ * - `maxThreads` is the pool: past it, connections wait in the backlog.
+ *   `maxConnections` counts open connections, and each holds a thread, so it
+ *   only binds when it is at most `maxThreads` (the pool is then cut to it):
+ *   past it a connection is accepted and closed at once (`rejected`).
+ * - The idle timeout is the kernel's: `SO_RCVTIMEO`/`SO_SNDTIMEO` on each
+ *   connection make a blocked `recv` (or a `send` to a client that stopped
+ *   reading) fail with `EAGAIN` after that long (`timedOut`).
+ * - File descriptors: a Worker holds ~6 and Deno aborts the process when it
+ *   cannot get them, so the acceptor counts the thread starts in flight and
+ *   stops accepting while they might not fit under the open-files limit.
+ *
  * Stopping wakes every blocked call: the acceptor waits in `poll` on the
  * listener *and* a waker fd (a bare `accept` cannot be interrupted portably);
  * connection threads blocked in `recv`/`send` are woken by `shutdown()` on
- * their socket from the main thread.
+ * their socket from the main thread. `close()` resolves once every
+ * connection is closed; the stopped threads' isolates are torn down after.
  *
  * With `--work`, a connection thread does the work between `recv` and `send`
  * with blocking calls — a sleep is a blocking sleep — and only its own
@@ -31,6 +45,7 @@
  * @module
  */
 import { EchokitError, UsageError } from "../errors.ts";
+import { openFdCount } from "./_fd_limit.ts";
 import { listenError } from "./_listen_error.ts";
 import { prepareWork } from "./_message_handler.ts";
 import { checkReusePort } from "./_reuse_port.ts";
@@ -42,12 +57,15 @@ import {
   listenTcp,
   sendFlags,
   setFileLimit,
+  setIoTimeout,
   setNoDelay,
   type TcpListenerFd,
 } from "./os/socket.ts";
 import {
   DEFAULT_BACKLOG,
+  DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_BUFFER,
+  DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_THREADS,
   type EchoServer,
   type ServeOptions,
@@ -79,6 +97,16 @@ export interface AcceptorConfig extends BlockingShared {
   wakeWriteFd: number;
   /** Pool cap. */
   maxThreads: number;
+  /**
+   * Most connections open at once; beyond it one is accepted and closed at
+   * once. Only binds when it is at most `maxThreads` (otherwise the pool
+   * fills first and connections wait in the backlog).
+   */
+  maxConnections: number;
+  /** Milliseconds a connection may stay silent (`SO_RCVTIMEO`/`SO_SNDTIMEO`); 0: never. */
+  idleTimeout: number;
+  /** The soft open-files limit: no thread is started that could cross it. */
+  fileLimit: number;
   /** Threads already started (indices 0 … prespawned-1). */
   prespawned: number;
 }
@@ -105,7 +133,11 @@ export const Control = {
   busy: 1,
   /** Thread slots in use so far (0 … slots-1), written by the acceptor. */
   slots: 2,
-  length: 3,
+  /** Threads asked for and not yet running: their file descriptors are still to come. */
+  starting: 3,
+  /** Non-zero: stopped threads may exit (see {@linkcode runConnectionThread}). */
+  release: 4,
+  length: 5,
 } as const;
 
 /** Mailbox value: nothing to do. */
@@ -135,13 +167,19 @@ export const ThreadStat = {
   exitedAt: 7,
   /** Messages the thread did `--work` for. */
   workMessages: 8,
-  width: 9,
+  /** Connections closed at once over `maxConnections` (acceptor row). */
+  rejected: 9,
+  /** Connections closed for being silent past the idle timeout (thread rows). */
+  timedOut: 10,
+  width: 11,
 } as const;
 
 /** File descriptors a Deno process holds before any connection thread (~32 measured, plus room). */
 const BASE_FDS = 64;
 /** File descriptors per connection thread: a Worker's own (6 measured), its socket, one spare. */
 const FDS_PER_THREAD = 8;
+/** Descriptors kept free for the runtime and for connections handed to idle threads meanwhile. */
+const FD_RESERVE = 16;
 /** How long the acceptor pauses after running out of file descriptors. */
 const EMFILE_BACKOFF_MS = 100;
 
@@ -160,11 +198,15 @@ export function runAcceptor(config: AcceptorConfig, spawn: (index: number) => vo
   const counters = new Float64Array(config.counters);
   const row = config.maxThreads * ThreadStat.width;
   const waker = attachWaker({ readFd: config.wakeReadFd, writeFd: config.wakeWriteFd });
-  const { listenFd, maxThreads } = config;
+  const { listenFd, maxThreads, maxConnections, idleTimeout } = config;
+  // With more connections allowed than threads, the pool is the cap that
+  // binds: connections wait in the backlog. Otherwise the connection cap
+  // binds first, and is enforced as in every mode, by accept-and-close.
+  const queueing = maxThreads < maxConnections;
   let alive = config.prespawned;
   let cursor = 0;
-  let accepted = 0, errors = 0;
-  let loggedEmfile = false;
+  let accepted = 0, rejected = 0, errors = 0;
+  let warnedFds = false;
 
   // struct pollfd[2]: the listener, and the waker that interrupts us on stop.
   const pollfds = new Uint8Array(16);
@@ -181,13 +223,27 @@ export function runAcceptor(config: AcceptorConfig, spawn: (index: number) => vo
     //    connections queue in the kernel's backlog (the client's connect has
     //    completed; its first reply just waits).
     let busy = Atomics.load(control, Control.busy);
-    while (busy >= maxThreads && !stopping()) {
+    while (queueing && busy >= maxThreads && !stopping()) {
       if (Atomics.wait(control, Control.busy, busy) === "ok") libc.countSyscalls(1);
       busy = Atomics.load(control, Control.busy);
     }
     if (stopping()) break;
 
-    // 2. Block until a connection is queued (or we are woken to stop).
+    // 2. Starting a thread costs file descriptors (a Worker holds ~6), and
+    //    Deno aborts the whole process when a Worker cannot get them. Several
+    //    starts can be under way at once, so before accepting a connection
+    //    that needs a new thread, or while any start is pending, make sure
+    //    the descriptors still to come fit under the limit; if not, leave
+    //    connections in the backlog until a thread frees up or starts.
+    const starting = Atomics.load(control, Control.starting);
+    const needsStart = busy < maxConnections && !hasIdleThread();
+    if ((needsStart || starting > 0) && !fdsAllow(starting + (needsStart ? 1 : 0))) {
+      // Sleep, but wake at once when a thread frees up or on stop.
+      Atomics.wait(control, Control.busy, busy, EMFILE_BACKOFF_MS);
+      continue;
+    }
+
+    // 3. Block until a connection is queued (or we are woken to stop).
     if (libc.poll(pollfds, 2, -1) < 0) continue; // EINTR
     if (pev[7] !== 0) {
       waker.drain();
@@ -199,23 +255,30 @@ export function runAcceptor(config: AcceptorConfig, spawn: (index: number) => vo
       if (e === p.EAGAIN || e === p.EINTR || e === p.ECONNABORTED) continue;
       errors++;
       if (e === p.EMFILE || e === p.ENFILE || e === p.ENOBUFS || e === p.ENOMEM) {
-        if (!loggedEmfile) {
-          loggedEmfile = true;
-          console.error(
-            `blocking: accept failed: ${libc.strerror(e)}; pausing accepts for ` +
-              `${EMFILE_BACKOFF_MS} ms at a time (raise the open-files limit: ulimit -n)`,
-          );
-        }
+        warnFds(
+          `blocking: accept failed: ${libc.strerror(e)}; pausing accepts for ` +
+            `${EMFILE_BACKOFF_MS} ms at a time (raise the open-files limit: ulimit -n)`,
+        );
         // Sleep, but wake at once on stop.
         Atomics.wait(control, Control.stop, 0, EMFILE_BACKOFF_MS);
       }
       publish();
       continue;
     }
-    setNoDelay(fd);
     accepted++;
+    if (Atomics.load(control, Control.busy) >= maxConnections) {
+      // Over --max-connections: close at once, so the client learns now (EOF).
+      libc.close(fd);
+      rejected++;
+      publish();
+      continue;
+    }
+    setNoDelay(fd);
+    // The kernel times out a silent client for us: the thread's blocked
+    // recv (or send, to a client that stopped reading) fails with EAGAIN.
+    if (idleTimeout > 0) setIoTimeout(fd, idleTimeout);
 
-    // 3. Hand the connection to a thread. busy < maxThreads, and a thread marks
+    // 4. Hand the connection to a thread. busy < maxThreads, and a thread marks
     //    itself IDLE before it decrements busy, so when every slot is started
     //    at least one of them is IDLE.
     Atomics.add(control, Control.busy, 1);
@@ -232,7 +295,7 @@ export function runAcceptor(config: AcceptorConfig, spawn: (index: number) => vo
       for (let i = 0; i < alive; i++) {
         if (Atomics.compareExchange(states, i, EMPTY, BUSY) === EMPTY) {
           Atomics.store(jobs, i, fd);
-          spawn(i);
+          start(i);
           index = i;
           break;
         }
@@ -253,14 +316,50 @@ export function runAcceptor(config: AcceptorConfig, spawn: (index: number) => vo
       Atomics.store(control, Control.slots, alive);
       Atomics.store(states, index, BUSY);
       Atomics.store(jobs, index, fd);
-      spawn(index);
+      start(index);
     }
     publish();
   }
   publish();
 
+  function start(index: number): void {
+    Atomics.add(control, Control.starting, 1);
+    spawn(index);
+  }
+
+  /** Whether a started thread waits for a connection (only we hand them out, so it stays so). */
+  function hasIdleThread(): boolean {
+    for (let k = 0; k < alive; k++) {
+      if (Atomics.load(states, (cursor + k) % alive) === IDLE) return true;
+    }
+    return false;
+  }
+
+  /** Whether `starts` more threads (and a connection) fit under the open-files limit. */
+  function fdsAllow(starts: number): boolean {
+    // Counting /proc/self/fd is exact and costs a few syscalls: done only
+    // when a thread is to start, which costs far more.
+    const open = openFdCount() ?? BASE_FDS + alive * FDS_PER_THREAD;
+    libc.countSyscalls(3);
+    if (open + starts * FDS_PER_THREAD + 1 + FD_RESERVE <= config.fileLimit) return true;
+    warnFds(
+      `blocking: not starting another thread: ${open} files open and ${starts} thread ` +
+        `start(s) to come would near the open-file limit of ${config.fileLimit}; new ` +
+        `connections wait in the backlog until a thread is free (raise it: ulimit -n)`,
+    );
+    return false;
+  }
+
+  /** One warning about file descriptors per server, whichever way they ran out. */
+  function warnFds(message: string): void {
+    if (warnedFds) return;
+    warnedFds = true;
+    console.error(message);
+  }
+
   function publish(): void {
     counters[row + ThreadStat.connections] = accepted;
+    counters[row + ThreadStat.rejected] = rejected;
     counters[row + ThreadStat.errors] = errors;
     counters[row + ThreadStat.syscalls] = libc.syscallCount();
   }
@@ -285,8 +384,10 @@ export function runConnectionThread(config: ConnectionThreadConfig): void {
   const flags = sendFlags();
   const buf = new Uint8Array(config.readSize);
   const { work, iterationsPerMs = 1 } = config;
-  let finished = 0, bytesIn = 0, bytesOut = 0, errors = 0, workMessages = 0;
+  let finished = 0, bytesIn = 0, bytesOut = 0, errors = 0, workMessages = 0, timedOut = 0;
   counters[row + ThreadStat.startedAt] = Date.now();
+  // Running: our file descriptors are taken, no longer to come.
+  Atomics.sub(control, Control.starting, 1);
 
   while (true) {
     // Sleep until the acceptor hands us a connection. Taking it with an
@@ -316,7 +417,9 @@ export function runConnectionThread(config: ConnectionThreadConfig): void {
       if (r < 0) {
         const e = libc.errno();
         if (e === p.EINTR) continue;
-        if (Atomics.load(control, Control.stop) === 0) errors++;
+        // EAGAIN on a blocking socket: its SO_RCVTIMEO ran out (idle timeout).
+        if (e === p.EAGAIN) timedOut++;
+        else if (Atomics.load(control, Control.stop) === 0) errors++;
         break;
       }
       bytesIn += r;
@@ -329,8 +432,11 @@ export function runConnectionThread(config: ConnectionThreadConfig): void {
       while (off < r) {
         const s = libc.send(fd, off === 0 ? buf : buf.subarray(off), r - off, flags);
         if (s < 0) {
-          if (libc.errno() === p.EINTR) continue;
-          if (Atomics.load(control, Control.stop) === 0) errors++;
+          const e = libc.errno();
+          if (e === p.EINTR) continue;
+          // SO_SNDTIMEO ran out: the client stopped reading for the idle timeout.
+          if (e === p.EAGAIN) timedOut++;
+          else if (Atomics.load(control, Control.stop) === 0) errors++;
           break echo;
         }
         off += s;
@@ -349,6 +455,7 @@ export function runConnectionThread(config: ConnectionThreadConfig): void {
     counters[row + ThreadStat.bytesIn] = bytesIn;
     counters[row + ThreadStat.bytesOut] = bytesOut;
     counters[row + ThreadStat.errors] = errors;
+    counters[row + ThreadStat.timedOut] = timedOut;
 
     // Back to the pool: IDLE first, then free the slot, then wake the
     // acceptor if it waits for one.
@@ -359,6 +466,13 @@ export function runConnectionThread(config: ConnectionThreadConfig): void {
   }
   counters[row + ThreadStat.syscalls] = libc.syscallCount();
   counters[row + ThreadStat.exitedAt] = Date.now();
+  // Stopped. Exiting tears down this thread's isolate: tens of ms of CPU,
+  // which a hundred threads at once would take from the main thread while it
+  // still closes the server (and, in the CLI, prints the stats and exits,
+  // which ends us at no cost). So sleep until the main thread lets us go.
+  while (Atomics.load(control, Control.release) === 0) {
+    Atomics.wait(control, Control.release, 0);
+  }
 }
 
 /** What the spawner needs. */
@@ -402,6 +516,7 @@ export function createSpawner(config: SpawnerConfig): (index: number) => void {
       if (counters[row + ThreadStat.startedAt] === 0) {
         // It never took its connection: close that, free the slot for a retry.
         counters[row + ThreadStat.startedAt] = -1;
+        Atomics.sub(control, Control.starting, 1);
         const fd = Atomics.exchange(jobs, index, NO_JOB);
         if (fd >= 0) {
           libc.close(fd);
@@ -453,8 +568,9 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
   const readSize = Math.max(1, Math.min(64 * 1024, options.maxBuffer ?? DEFAULT_MAX_BUFFER));
   // Each Worker holds file descriptors of its own (6 measured on Linux, Deno
   // 2.9), and Deno aborts the whole process when one cannot get them. So the
-  // pool must fit in the open-files limit: raise it as far as allowed, and cap
-  // the pool below it.
+  // open-files limit is raised as far as allowed, and the acceptor starts a
+  // thread only while its descriptors fit (runAcceptor); past that, new
+  // connections wait in the backlog, as they do past --max-threads.
   const notes: string[] = [];
   const files = setFileLimit();
   const fitting = Math.floor((files.soft - BASE_FDS) / FDS_PER_THREAD);
@@ -466,13 +582,30 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
   }
   if (fitting < maxThreads) {
     notes.push(
-      `blocking: only ${fitting} threads fit in the open-files limit of ${files.soft}; ` +
-        `using --max-threads ${fitting} (raise it: ulimit -n)`,
+      `blocking: the open-files limit of ${files.soft} fits about ${fitting} threads; ` +
+        `past that, new connections wait in the backlog (raise it: ulimit -n)`,
     );
-    maxThreads = fitting;
+    // Threads beyond what the descriptors allow can never run: no slots for them.
+    maxThreads = Math.min(maxThreads, Math.floor(files.soft / (FDS_PER_THREAD - 1)));
   }
-  if (prespawn > maxThreads) prespawn = maxThreads;
-  notes.push(`blocking: at most ${maxThreads} threads; further connections wait in the backlog`);
+  // Prespawned threads start before the acceptor guards the descriptors.
+  prespawn = Math.min(prespawn, fitting);
+  // Every open connection holds a thread, so with a connection cap at or
+  // below the thread cap, the connection cap is the one that binds: threads
+  // beyond it would never be used, and connections beyond it are accepted and
+  // closed (counted as rejected), as in every mode. Above the thread cap, the
+  // pool fills first and connections wait in the backlog instead.
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  maxThreads = Math.min(maxThreads, maxConnections);
+  prespawn = Math.min(prespawn, maxThreads);
+  if (maxThreads >= maxConnections) {
+    notes.push(
+      `blocking: at most ${maxConnections} connections, one thread each; further ` +
+        `connections are accepted and closed (--max-connections)`,
+    );
+  } else if (fitting >= maxThreads) {
+    notes.push(`blocking: at most ${maxThreads} threads; further connections wait in the backlog`);
+  }
   if (options.reusePort) checkReusePort("--reuse-port in blocking mode", false);
   const prepared = prepareWork(options.work);
   notes.push(...prepared.notes);
@@ -528,6 +661,7 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
   Atomics.store(control, Control.slots, prespawn);
   for (let i = 0; i < prespawn; i++) {
     states[i] = IDLE;
+    Atomics.add(control, Control.starting, 1);
     spawner.postMessage({ index: i });
   }
   while (
@@ -566,6 +700,9 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
     wakeReadFd: waker.readFd,
     wakeWriteFd: waker.writeFd,
     maxThreads,
+    maxConnections,
+    idleTimeout: options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT,
+    fileLimit: files.soft,
     prespawned: prespawn,
   };
   acceptor.postMessage({ config: acceptorConfig, port: channel.port1 }, [channel.port1]);
@@ -573,6 +710,15 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
   let closeCall: Promise<void> | undefined;
   const closedSignal = Promise.withResolvers<void>();
   let mainClosed = 0;
+  let stopped = false;
+
+  /** Connections accepted and not yet closed, from the shared counters. */
+  function openConnections(): number {
+    let closed = mainClosed;
+    const slots = Atomics.load(control, Control.slots);
+    for (let i = 0; i < slots; i++) closed += col(i, ThreadStat.connections);
+    return col(maxThreads, ThreadStat.connections) - col(maxThreads, ThreadStat.rejected) - closed;
+  }
 
   function close(): Promise<void> {
     closeCall ??= (async () => {
@@ -601,22 +747,27 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
         const fd = Atomics.load(serving, i);
         if (fd >= 0) libc.shutdown(fd, libc.platform().SHUT_RDWR);
       }
-      // 3. Wait for the running threads to exit. Threads still starting will
-      //    find STOP in their mailbox; terminating the spawner ends them too.
+      // 3. Wait until every connection is closed, not for the threads to
+      //    exit: tearing down a Worker's isolate takes CPU (tens of ms each,
+      //    seconds for a hundred on a busy machine) that would only delay the
+      //    stop. Stopped threads sleep until released, just after close()
+      //    resolves (so a process that exits then never pays for it); threads
+      //    still starting will find STOP in their mailbox.
       const deadline = Date.now() + 1000;
-      const running = () => {
-        for (let i = 0; i < slots; i++) {
-          if (col(i, ThreadStat.startedAt) > 0 && col(i, ThreadStat.exitedAt) === 0) return true;
-        }
-        return false;
-      };
-      while (running() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-      if (running()) {
-        console.error("blocking: connection threads did not stop within 1 s; terminating them");
+      while (openConnections() > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      if (openConnections() > 0) {
+        console.error("blocking: connection threads did not stop within 1 s; leaving them");
       }
       spawner.terminate();
       if (failure && acceptorStarted) console.error(`blocking: a thread failed: ${failure}`);
+      stopped = true;
       closedSignal.resolve();
+      setTimeout(() => {
+        Atomics.store(control, Control.release, 1);
+        Atomics.notify(control, Control.release);
+      }, 0);
     })();
     return closeCall;
   }
@@ -640,7 +791,7 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
     notes,
     addr: { hostname: listener.addr.hostname, port: listener.addr.port },
     stats(): ServerStats {
-      let closed = mainClosed, bytesIn = 0, bytesOut = 0, errors = 0;
+      let closed = mainClosed, bytesIn = 0, bytesOut = 0, errors = 0, timedOut = 0;
       let syscalls = libc.syscallCount();
       let alive = 0, started = 0, startMs = 0, workMessages = 0;
       const slots = Atomics.load(control, Control.slots);
@@ -649,6 +800,7 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
         bytesIn += col(i, ThreadStat.bytesIn);
         bytesOut += col(i, ThreadStat.bytesOut);
         errors += col(i, ThreadStat.errors);
+        timedOut += col(i, ThreadStat.timedOut);
         syscalls += col(i, ThreadStat.syscalls);
         workMessages += col(i, ThreadStat.workMessages);
         const startedAt = col(i, ThreadStat.startedAt);
@@ -659,19 +811,20 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
         }
       }
       const accepted = col(maxThreads, ThreadStat.connections);
+      const rejected = col(maxThreads, ThreadStat.rejected);
       return {
         accepted,
-        active: accepted - closed,
+        active: accepted - rejected - closed,
         closed,
         bytesIn,
         bytesOut,
         errors: errors + col(maxThreads, ThreadStat.errors),
-        // TODO(limits): --max-connections/--idle-timeout are not enforced in this mode yet.
-        rejected: 0,
-        timedOut: 0,
+        rejected,
+        timedOut,
         syscalls: syscalls + col(maxThreads, ThreadStat.syscalls),
-        // Connection threads, plus the acceptor and the spawner while serving.
-        threads: alive + (closeCall ? 0 : 2),
+        // Connection threads, plus the acceptor and the spawner while serving;
+        // once stopped, none serves (idle ones may still be winding down).
+        threads: stopped ? 0 : alive + (closeCall ? 0 : 2),
         threadMemoryBytes: Math.max(0, Deno.memoryUsage().rss - baselineRss),
         threadStartMs: started ? Math.round(startMs / started) : 0,
         ...(options.work ? { workMessages } : {}),

@@ -1,18 +1,31 @@
 /** Connection limits, per mode, against real server processes. */
 import assert from "node:assert/strict";
 import { startServerProcess } from "./child.ts";
-import { connectLocal, readToEnd, roundTrip } from "./testing.ts";
+import { connectLocal, readToEnd, roundTrip, writeAll } from "./testing.ts";
 import type { Mode } from "./types.ts";
 
 /** Modes that implement `--max-connections` and `--idle-timeout`. */
-export const LIMIT_MODES: readonly Mode[] = ["stream", "protocol"];
+export const LIMIT_MODES: readonly Mode[] = ["stream", "protocol", "blocking", "nonblocking"];
+
+/**
+ * Extra `serve` flags per mode: blocking threads are started before the test
+ * connects, so a thread start (a Worker, up to a second on a busy machine)
+ * does not count towards the timings.
+ */
+const MODE_ARGS: Partial<Record<Mode, string[]>> = {
+  blocking: ["--prespawn", "2"],
+};
 
 for (const mode of LIMIT_MODES) {
+  const extra = MODE_ARGS[mode] ?? [];
   Deno.test({
     name: `serve --mode ${mode} closes connections beyond --max-connections and counts them`,
     sanitizeResources: false,
     async fn() {
-      const server = await startServerProcess({ mode, args: ["--max-connections", "2"] });
+      const server = await startServerProcess({
+        mode,
+        args: ["--max-connections", "2", ...extra],
+      });
       const msg = new TextEncoder().encode("ping\n");
       const a = await connectLocal(server.addr.port);
       const b = await connectLocal(server.addr.port);
@@ -32,7 +45,7 @@ for (const mode of LIMIT_MODES) {
         b.close();
       }
       assert.equal((await server.stop()).code, 0);
-      assert.match(server.stdout(), /rejected=1 /);
+      assert.match(server.stdout(), / active=0 closed=2 .* rejected=1 /);
       assert.match(server.stderr(), /^limits: max-connections=2 idle-timeout=300s/m);
     },
   });
@@ -41,7 +54,10 @@ for (const mode of LIMIT_MODES) {
     name: `serve --mode ${mode} closes a connection idle past --idle-timeout`,
     sanitizeResources: false,
     async fn() {
-      const server = await startServerProcess({ mode, args: ["--idle-timeout", "200ms"] });
+      const server = await startServerProcess({
+        mode,
+        args: ["--idle-timeout", "200ms", ...extra],
+      });
       const idle = await connectLocal(server.addr.port);
       const started = performance.now();
       const got = await readToEnd(idle).catch(() => new Uint8Array());
@@ -54,7 +70,83 @@ for (const mode of LIMIT_MODES) {
       assert.match(server.stdout(), /timedOut=1/);
     },
   });
+
+  Deno.test({
+    name: `serve --mode ${mode} closes a connection that stops reading past --idle-timeout`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const server = await startServerProcess({
+        mode,
+        args: ["--idle-timeout", "300ms", ...extra],
+      });
+      const conn = await connectLocal(server.addr.port);
+      try {
+        // Far more than the socket buffers hold: the echo stalls, our write
+        // stalls, and nothing moves until the server gives up on us.
+        const started = performance.now();
+        const writing = writeAll(conn, new Uint8Array(64 * 1024 * 1024)).then(
+          () => "written",
+          () => "failed",
+        );
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const outcome = await Promise.race([
+          writing,
+          new Promise((r) => timer = setTimeout(() => r("still open"), 5000)),
+        ]);
+        clearTimeout(timer);
+        const waited = performance.now() - started;
+        assert.equal(outcome, "failed", `the write ${outcome} after ${Math.round(waited)} ms`);
+        assert.ok(waited >= 250, `closed after ${waited} ms`);
+      } finally {
+        conn.close();
+      }
+      assert.equal((await server.stop()).code, 0);
+      assert.match(server.stdout(), / active=0 .*timedOut=1/);
+    },
+  });
 }
+
+Deno.test({
+  name: "serve --mode blocking with --max-threads below --max-connections queues, not rejects",
+  sanitizeResources: false,
+  async fn() {
+    const server = await startServerProcess({
+      mode: "blocking",
+      args: ["--max-threads", "1", "--prespawn", "1", "--max-connections", "4"],
+    });
+    const msg = new TextEncoder().encode("ping\n");
+    const a = await connectLocal(server.addr.port);
+    const b = await connectLocal(server.addr.port);
+    try {
+      assert.deepEqual(await roundTrip(a, msg), msg);
+      // The only thread serves a: b waits in the backlog, neither served nor closed.
+      await writeAll(b, msg);
+      const waiting = b.read(new Uint8Array(64));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const early = await Promise.race([
+        waiting,
+        new Promise((r) => timer = setTimeout(() => r("waiting"), 300)),
+      ]);
+      clearTimeout(timer);
+      assert.equal(early, "waiting");
+      a.close();
+      // Once a leaves, its thread takes b.
+      assert.equal(await waiting, msg.length);
+    } finally {
+      for (const conn of [a, b]) {
+        try {
+          conn.close();
+        } catch {
+          // Closed above.
+        }
+      }
+    }
+    assert.equal((await server.stop()).code, 0);
+    assert.match(server.stdout(), /accepted=2 active=0 closed=2 .* rejected=0 /);
+    assert.match(server.stderr(), /at most 1 threads; further connections wait in the backlog/);
+  },
+});
 
 /** The listen queue length the kernel reports for a port (`ss -ltn`), or undefined without ss. */
 async function kernelBacklog(port: number): Promise<number | undefined> {

@@ -26,6 +26,7 @@
  * @module
  */
 import { EchokitError, UsageError } from "../errors.ts";
+import { idleSweepInterval } from "./_idle_sweeper.ts";
 import { listenError } from "./_listen_error.ts";
 import { prepareWork } from "./_message_handler.ts";
 import { checkReusePort } from "./_reuse_port.ts";
@@ -52,7 +53,9 @@ import {
 } from "./os/socket.ts";
 import {
   DEFAULT_BACKLOG,
+  DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_BUFFER,
+  DEFAULT_MAX_CONNECTIONS,
   type EchoServer,
   type ServeOptions,
   type ServerStats,
@@ -71,6 +74,10 @@ export interface EchoLoopConfig {
   backend: PollerBackend;
   /** Pending output per connection above which we stop reading it. */
   maxBuffer: number;
+  /** Most connections open at once; beyond it one is accepted and closed at once. */
+  maxConnections: number;
+  /** Milliseconds a connection may stay silent before it is closed; 0: never. */
+  idleTimeout: number;
   /** Shared counters, published by the loop: see {@linkcode LoopStat}. */
   stats: SharedArrayBuffer;
   /** Shared control word: non-zero asks the loop to stop. */
@@ -90,7 +97,9 @@ export const LoopStat = {
   errors: 4,
   syscalls: 5,
   workMessages: 6,
-  length: 7,
+  rejected: 7,
+  timedOut: 8,
+  length: 9,
 } as const;
 
 /** Bytes asked of one `recv`. Large enough that a bulk transfer needs few calls. */
@@ -114,6 +123,8 @@ interface Connection {
   peerClosed: boolean;
   /** `--work sleep`: `performance.now()` until which `out` is held back; 0 when not sleeping. */
   heldUntil: number;
+  /** When the socket was last ready (the loop's coarse clock): for the idle timeout. */
+  lastActive: number;
 }
 
 /**
@@ -124,7 +135,7 @@ interface Connection {
  */
 export function runEchoLoop(config: EchoLoopConfig): void {
   const p = libc.platform();
-  const { listenFd, maxBuffer } = config;
+  const { listenFd, maxBuffer, maxConnections, idleTimeout } = config;
   const readSize = Math.min(READ_SIZE, maxBuffer);
   const flags = sendFlags();
   const shared = new Float64Array(config.stats);
@@ -136,6 +147,7 @@ export function runEchoLoop(config: EchoLoopConfig): void {
   // Connections by fd: fds are small integers the kernel reuses, so an array is the fastest map.
   const conns: (Connection | undefined)[] = [];
   let accepted = 0, closed = 0, bytesIn = 0, bytesOut = 0, errors = 0;
+  let open = 0, rejected = 0, timedOut = 0;
   let acceptPausedUntil = 0;
   let loggedEmfile = false;
   const work = config.work;
@@ -147,18 +159,27 @@ export function runEchoLoop(config: EchoLoopConfig): void {
   const sleeping: { conn: Connection; until: number }[] = [];
   let sleepingHead = 0;
 
+  // The idle timeout needs no timer per connection: each remembers when it
+  // was last ready, by a clock read once per wake-up (not per message), and
+  // every quarter timeout one pass closes those silent for too long. The
+  // wait's own timeout is what wakes us for that pass.
+  const sweepEvery = idleTimeout > 0 ? idleSweepInterval(idleTimeout) : 0;
+  let now = Date.now();
+  let nextSweep = idleTimeout > 0 ? now + sweepEvery : Infinity;
+
   const poller = openPoller({ backend: config.backend });
   poller.add(listenFd, READABLE);
   poller.add(waker.readFd, READABLE);
 
   let stopping = false;
   while (!stopping) {
-    // Sleep until something is ready. -1: no timeout; nothing else can happen
-    // to us that is not a socket becoming ready, except the accept back-off.
-    let timeout = acceptPausedUntil === 0 ? -1 : Math.max(0, acceptPausedUntil - Date.now());
+    // Sleep until something is ready, or until the accept back-off ends, the
+    // next idle sweep is due, or the nearest --work sleep deadline passes
+    // (-1: none of them, sleep for ever).
+    const until = acceptPausedUntil === 0 ? nextSweep : Math.min(acceptPausedUntil, nextSweep);
+    let timeout = until === Infinity ? -1 : Math.max(0, Math.ceil(until - now));
     if (sleepingHead < sleeping.length) {
-      // The nearest sleep deadline bounds the wait (rounded up: waking early
-      // would only loop again).
+      // Rounded up: waking early would only loop again.
       const untilDeadline = Math.max(
         0,
         Math.ceil(sleeping[sleepingHead].until - performance.now()),
@@ -166,6 +187,7 @@ export function runEchoLoop(config: EchoLoopConfig): void {
       timeout = timeout < 0 ? untilDeadline : Math.min(timeout, untilDeadline);
     }
     const n = poller.wait(timeout);
+    if (timeout >= 0) now = Date.now(); // Only a timed wait needs the clock.
     if (n < 0) {
       if (libc.errno() === p.EINTR) continue;
       throw new Error(`${config.backend} wait failed: ${libc.strerror(libc.errno())}`);
@@ -186,7 +208,8 @@ export function runEchoLoop(config: EchoLoopConfig): void {
     }
 
     if (sleepingHead < sleeping.length) wakeSleepers();
-    if (acceptPausedUntil !== 0 && Date.now() >= acceptPausedUntil) {
+    if (now >= nextSweep) closeIdle();
+    if (acceptPausedUntil !== 0 && now >= acceptPausedUntil) {
       acceptPausedUntil = 0;
       poller.add(listenFd, READABLE);
     }
@@ -226,18 +249,29 @@ export function runEchoLoop(config: EchoLoopConfig): void {
             );
           }
           poller.remove(listenFd);
-          acceptPausedUntil = Date.now() + EMFILE_BACKOFF_MS;
+          now = Date.now();
+          acceptPausedUntil = now + EMFILE_BACKOFF_MS;
           return;
         }
         errors++;
         return;
       }
+      accepted++;
+      if (open >= maxConnections) {
+        // Over the cap: close at once, so the client learns now (EOF)
+        // instead of hanging in the backlog.
+        libc.close(fd);
+        rejected++;
+        continue;
+      }
       setNoDelay(fd);
       if (poller.add(fd, READABLE) < 0) {
         errors++;
         libc.close(fd);
+        closed++;
         continue;
       }
+      open++;
       conns[fd] = {
         fd,
         out: null,
@@ -246,13 +280,25 @@ export function runEchoLoop(config: EchoLoopConfig): void {
         interest: READABLE,
         peerClosed: false,
         heldUntil: 0,
+        lastActive: now,
       };
-      accepted++;
+    }
+  }
+
+  /** Closes the connections not ready for `idleTimeout` (a client that never reads counts too). */
+  function closeIdle(): void {
+    nextSweep = now + sweepEvery;
+    for (const conn of conns) {
+      if (conn && now - conn.lastActive >= idleTimeout) {
+        timedOut++;
+        closeConnection(conn);
+      }
     }
   }
 
   /** A connection is ready: flush what is pending, then read and echo. */
   function serviceConnection(conn: Connection, events: number): void {
+    conn.lastActive = now;
     if (conn.heldUntil !== 0) {
       // Asleep: only an error or hang-up is reported, and it would be
       // reported again on every wait; the echo cannot be delivered anyway.
@@ -412,6 +458,7 @@ export function runEchoLoop(config: EchoLoopConfig): void {
     poller.forget(conn.fd);
     libc.close(conn.fd);
     conns[conn.fd] = undefined;
+    open--;
     closed++;
   }
 
@@ -422,6 +469,8 @@ export function runEchoLoop(config: EchoLoopConfig): void {
     shared[LoopStat.bytesIn] = bytesIn;
     shared[LoopStat.bytesOut] = bytesOut;
     shared[LoopStat.errors] = errors;
+    shared[LoopStat.rejected] = rejected;
+    shared[LoopStat.timedOut] = timedOut;
     shared[LoopStat.syscalls] = libc.syscallCount();
     shared[LoopStat.workMessages] = workMessages;
   }
@@ -484,6 +533,8 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
     wakeWriteFd: waker.writeFd,
     backend,
     maxBuffer: options.maxBuffer ?? DEFAULT_MAX_BUFFER,
+    maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    idleTimeout: options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT,
     stats: new SharedArrayBuffer(LoopStat.length * 8),
     control: new SharedArrayBuffer(4),
     work: options.work,
@@ -558,16 +609,16 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
     stats(): ServerStats {
       const accepted = shared[LoopStat.accepted];
       const closedCount = shared[LoopStat.closed];
+      const rejected = shared[LoopStat.rejected];
       return {
         accepted,
-        active: accepted - closedCount,
+        active: accepted - closedCount - rejected,
         closed: closedCount,
         bytesIn: shared[LoopStat.bytesIn],
         bytesOut: shared[LoopStat.bytesOut],
         errors: shared[LoopStat.errors],
-        // TODO(limits): --max-connections/--idle-timeout are not enforced in this mode yet.
-        rejected: 0,
-        timedOut: 0,
+        rejected,
+        timedOut: shared[LoopStat.timedOut],
         // The loop's calls plus this thread's (bind, listen, wake-ups).
         syscalls: shared[LoopStat.syscalls] + libc.syscallCount(),
         threads: 1,

@@ -51,7 +51,9 @@ export interface ServeOptions {
   maxBuffer?: number;
   /**
    * Most connections served at once; beyond it a new connection is accepted
-   * and closed at once, and counted as `rejected`.
+   * and closed at once, and counted as `rejected`. In the `blocking` mode each
+   * connection holds a thread, so this binds only at or below `maxThreads`
+   * (above it, the pool fills first and connections wait in the backlog).
    *
    * @default {16384}
    */

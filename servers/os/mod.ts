@@ -17,7 +17,7 @@
  * - {@link ./socket.ts} — set-up helpers that throw `OsError` (`code` =
  *   errno name): `listenTcp`, `connectTcp` (non-blocking: `inProgress`, then
  *   `socketError` once writable), `acceptConnection`, `setNoDelay`,
- *   `setNonblocking`, `setLinger`, `enableOption`, `localAddress`,
+ *   `setNonblocking`, `setLinger`, `setIoTimeout`, `enableOption`, `localAddress`,
  *   `setFileLimit`, `sendFlags`, `errnoName`.
  * - {@link ./poller.ts} — `openPoller({ backend: "epoll" | "poll" })`, a
  *   level-triggered `Poller` (`add`/`modify`/`remove`/`forget`/`wait`/`readyFd`/

@@ -47,6 +47,10 @@ export interface Platform {
   readonly SO_ERROR: number;
   /** `SO_NOSIGPIPE` (macOS; 0 where it does not exist). */
   readonly SO_NOSIGPIPE: number;
+  /** `SO_RCVTIMEO`: a blocking receive fails with `EAGAIN` after this long (a `struct timeval`). */
+  readonly SO_RCVTIMEO: number;
+  /** `SO_SNDTIMEO`: a blocking send fails with `EAGAIN` after this long (a `struct timeval`). */
+  readonly SO_SNDTIMEO: number;
   /** `IPPROTO_TCP`. */
   readonly IPPROTO_TCP: number;
   /** `TCP_NODELAY`. */
@@ -163,6 +167,8 @@ const LINUX_COMMON = {
   SO_LINGER: 13,
   SO_ERROR: 4,
   SO_NOSIGPIPE: 0,
+  SO_RCVTIMEO: 20,
+  SO_SNDTIMEO: 21,
   IPPROTO_TCP: 6,
   TCP_NODELAY: 1,
   MSG_NOSIGNAL: 0x4000,
@@ -223,6 +229,8 @@ const DARWIN_COMMON = {
   SO_LINGER: 0x0080,
   SO_ERROR: 0x1007,
   SO_NOSIGPIPE: 0x1022,
+  SO_RCVTIMEO: 0x1006,
+  SO_SNDTIMEO: 0x1005,
   IPPROTO_TCP: 6,
   TCP_NODELAY: 1,
   MSG_NOSIGNAL: 0,

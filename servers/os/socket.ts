@@ -246,6 +246,34 @@ export function setLinger(fd: number, on: boolean, seconds: number): number {
 }
 
 /**
+ * Sets `SO_RCVTIMEO` and `SO_SNDTIMEO`: a blocking `recv` or `send` that makes
+ * no progress for `ms` fails with `EAGAIN` instead of sleeping on. This is how
+ * a thread blocked on one socket notices that its client went silent.
+ *
+ * @param fd A blocking socket.
+ * @param ms The timeout; 0 turns it off (block for ever).
+ * @returns 0, or -1.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { setIoTimeout } from "./socket.ts";
+ * setIoTimeout(fd, 30_000); // recv returns -1 with EAGAIN after 30 s of silence
+ * ```
+ */
+export function setIoTimeout(fd: number, ms: number): number {
+  const p = libc.platform();
+  // struct timeval, 16 bytes on every 64-bit target: tv_sec (a long), then
+  // tv_usec (a long on Linux, an int plus padding on macOS; little-endian,
+  // so the low 32 bits at offset 8 serve both).
+  const timeval = new DataView(new ArrayBuffer(16));
+  timeval.setBigInt64(0, BigInt(Math.floor(ms / 1000)), true);
+  timeval.setInt32(8, Math.floor(ms % 1000) * 1000, true);
+  const bytes = new Uint8Array(timeval.buffer);
+  const r = libc.setsockopt(fd, p.SOL_SOCKET, p.SO_RCVTIMEO, bytes);
+  return r < 0 ? r : libc.setsockopt(fd, p.SOL_SOCKET, p.SO_SNDTIMEO, bytes);
+}
+
+/**
  * Sets `SO_REUSEADDR` or `SO_REUSEPORT` (or any int option) to 1.
  *
  * @param fd A socket.
