@@ -46,7 +46,7 @@
  */
 import { EchokitError, UsageError } from "../errors.ts";
 import { openFdCount } from "./_fd_limit.ts";
-import { listenError } from "./_listen_error.ts";
+import { listenForServer } from "./_ffi_listen.ts";
 import { prepareWork } from "./_message_handler.ts";
 import { checkReusePort } from "./_reuse_port.ts";
 import * as libc from "./os/libc.ts";
@@ -54,15 +54,12 @@ import { attachWaker, openWaker, READABLE } from "./os/poller.ts";
 import {
   acceptConnection,
   isIpv4Host,
-  listenTcp,
   sendFlags,
   setFileLimit,
   setIoTimeout,
   setNoDelay,
-  type TcpListenerFd,
 } from "./os/socket.ts";
 import {
-  DEFAULT_BACKLOG,
   DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_BUFFER,
   DEFAULT_MAX_CONNECTIONS,
@@ -611,18 +608,7 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
   notes.push(...prepared.notes);
   const baselineRss = Deno.memoryUsage().rss;
 
-  let listener: TcpListenerFd;
-  try {
-    listener = listenTcp({
-      hostname,
-      port,
-      backlog: options.backlog ?? DEFAULT_BACKLOG,
-      nonblocking: true,
-      reusePort: options.reusePort === true,
-    });
-  } catch (err) {
-    throw listenError(err, hostname, port);
-  }
+  const listener = listenForServer(options, hostname, port);
   const waker = openWaker();
   const shared: BlockingShared = {
     control: new SharedArrayBuffer(Control.length * 4),

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { emptyStats } from "./types.ts";
 import { checkReusePort } from "./_reuse_port.ts";
 import { type ServerProcess, startServerProcess } from "./child.ts";
 import { formatOffload } from "./offload.ts";
@@ -195,16 +196,7 @@ export function parseStatsLine(stdout: string): ServerStats | undefined {
 const MAX_FIELDS: ReadonlySet<string> = new Set(["offloadQueueMax"]);
 
 function sumStats(all: (ServerStats | undefined)[]): ServerStats {
-  const total: Record<string, number> = {
-    accepted: 0,
-    active: 0,
-    closed: 0,
-    bytesIn: 0,
-    bytesOut: 0,
-    errors: 0,
-    rejected: 0,
-    timedOut: 0,
-  };
+  const total: Record<string, number> = { ...emptyStats() };
   for (const stats of all) {
     for (const [key, value] of Object.entries(stats ?? {})) {
       if (typeof value !== "number") continue;

@@ -27,7 +27,7 @@
  */
 import { EchokitError, UsageError } from "../errors.ts";
 import { idleSweepInterval } from "./_idle_sweeper.ts";
-import { listenError } from "./_listen_error.ts";
+import { listenForServer } from "./_ffi_listen.ts";
 import { prepareWork } from "./_message_handler.ts";
 import { checkReusePort } from "./_reuse_port.ts";
 import * as libc from "./os/libc.ts";
@@ -42,17 +42,8 @@ import {
   READABLE,
   WRITABLE,
 } from "./os/poller.ts";
+import { acceptConnection, isIpv4Host, sendFlags, setFileLimit, setNoDelay } from "./os/socket.ts";
 import {
-  acceptConnection,
-  isIpv4Host,
-  listenTcp,
-  sendFlags,
-  setFileLimit,
-  setNoDelay,
-  type TcpListenerFd,
-} from "./os/socket.ts";
-import {
-  DEFAULT_BACKLOG,
   DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_BUFFER,
   DEFAULT_MAX_CONNECTIONS,
@@ -514,18 +505,7 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
   if (options.reusePort) checkReusePort("--reuse-port in nonblocking mode", false);
   const { iterationsPerMs, notes } = prepareWork(options.work);
 
-  let listener: TcpListenerFd;
-  try {
-    listener = listenTcp({
-      hostname,
-      port,
-      backlog: options.backlog ?? DEFAULT_BACKLOG,
-      nonblocking: true,
-      reusePort: options.reusePort === true,
-    });
-  } catch (err) {
-    throw listenError(err, hostname, port);
-  }
+  const listener = listenForServer(options, hostname, port);
   const waker = openWaker();
   const config: EchoLoopConfig = {
     listenFd: listener.fd,

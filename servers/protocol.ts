@@ -28,6 +28,7 @@ import {
   DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_CONNECTIONS,
   type EchoServer,
+  emptyStats,
   type ServeOptions,
   type ServerStats,
 } from "./types.ts";
@@ -55,16 +56,7 @@ export async function serveProtocol(options: ServeOptions): Promise<EchoServer> 
   if (options.reusePort) checkReusePort("--reuse-port in protocol mode", false);
   const handler = await createMessageHandler(options);
 
-  const stats: ServerStats = {
-    accepted: 0,
-    active: 0,
-    closed: 0,
-    bytesIn: 0,
-    bytesOut: 0,
-    errors: 0,
-    rejected: 0,
-    timedOut: 0,
-  };
+  const stats: ServerStats = emptyStats();
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   // Deno's node:net stops accepting for good after one failed accept (EMFILE:
   // no error event, no retry). Two defences: past the fds left under the

@@ -1,17 +1,9 @@
 import assert from "node:assert/strict";
+import { emptyStats } from "./types.ts";
 import { formatStatsInterval, startStatsInterval } from "./stats_interval.ts";
 import type { ServerStats } from "./types.ts";
 
-const ZERO: ServerStats = {
-  accepted: 0,
-  active: 0,
-  closed: 0,
-  bytesIn: 0,
-  bytesOut: 0,
-  errors: 0,
-  rejected: 0,
-  timedOut: 0,
-};
+const ZERO: ServerStats = emptyStats();
 
 Deno.test("formatStatsInterval() prints one key=value line with CPU, memory and counters", () => {
   const line = formatStatsInterval({

@@ -25,6 +25,7 @@ import {
   DEFAULT_MAX_BUFFER,
   DEFAULT_MAX_CONNECTIONS,
   type EchoServer,
+  emptyStats,
   type ServeOptions,
   type ServerStats,
 } from "./types.ts";
@@ -69,16 +70,7 @@ export async function serveStream(options: ServeOptions): Promise<EchoServer> {
     throw listenError(err, hostname, port);
   }
 
-  const stats: ServerStats = {
-    accepted: 0,
-    active: 0,
-    closed: 0,
-    bytesIn: 0,
-    bytesOut: 0,
-    errors: 0,
-    rejected: 0,
-    timedOut: 0,
-  };
+  const stats: ServerStats = emptyStats();
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const conns = new Set<Deno.TcpConn>();
   const idle = new IdleSweeper<Deno.TcpConn>(

@@ -206,3 +206,27 @@ export const DEFAULT_IDLE_TIMEOUT = 300_000;
 export const DEFAULT_MAX_THREADS = 128;
 /** Default per-connection buffer bound in bytes. */
 export const DEFAULT_MAX_BUFFER = 256 * 1024;
+
+/**
+ * A stats record with every counter at zero, for a server about to start.
+ *
+ * @returns Fresh counters.
+ *
+ * @example Usage
+ * ```ts
+ * import { emptyStats } from "./types.ts";
+ * console.log(emptyStats().accepted); // 0
+ * ```
+ */
+export function emptyStats(): ServerStats {
+  return {
+    accepted: 0,
+    active: 0,
+    closed: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    errors: 0,
+    rejected: 0,
+    timedOut: 0,
+  };
+}
