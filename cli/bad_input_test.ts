@@ -5,7 +5,7 @@
  * or a hang shows up as a wrong exit code.
  */
 import assert from "node:assert/strict";
-import { echokitArgv } from "../servers/child.ts";
+import { runEchokit } from "../servers/testing.ts";
 
 /** One bad invocation and what its reason must say. */
 type Case = [args: string[], reason: RegExp];
@@ -64,16 +64,7 @@ const PLANS: Case[] = [
 /** Subcommand → its bad invocations; extend as subcommands land. */
 const TABLE: Record<string, Case[]> = { serve: SERVE, plans: PLANS };
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const [cmd, ...rest] = echokitArgv(args);
-  const out = await new Deno.Command(cmd, {
-    args: rest,
-    stdin: "null",
-    signal: AbortSignal.timeout(30_000),
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const run = (args: string[]) => runEchokit(args, { timeoutMs: 30_000 });
 
 /** Runs `fn` over `items`, `limit` at a time. */
 async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

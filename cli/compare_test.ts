@@ -1,15 +1,8 @@
 import assert from "node:assert/strict";
+import { runEchokit } from "../servers/testing.ts";
 import { main } from "./main.ts";
 
-async function run(args: string[]): Promise<{ code: number; stderr: string }> {
-  const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", new URL("../mod.ts", import.meta.url).pathname, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  });
-  const out = await cmd.output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-}
+const run = (args: string[]) => runEchokit(args);
 
 Deno.test("compare rejects conflicting or bad flags with exit 2 and a clear message", async () => {
   const cases: [string[], RegExp][] = [

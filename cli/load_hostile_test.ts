@@ -6,8 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { splitJtlRow } from "../loadgen/jtl.ts";
 import { parseSummaryLine } from "../loadgen/summariser.ts";
-import { echokitArgv, type ServerProcess, startServerProcess } from "../servers/child.ts";
+import { type ServerProcess, startServerProcess } from "../servers/child.ts";
+import { runEchokit } from "../servers/testing.ts";
 
 const HOSTILE = fileURLToPath(new URL("../fixtures/hostile_server.ts", import.meta.url));
 
@@ -46,29 +48,10 @@ interface LoadRun {
   summary: { count: number; errors: number };
 }
 
-/** Splits one CSV row honouring JMeter's quoting. */
-function csvFields(row: string): string[] {
-  const out: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < row.length; i++) {
-    const c = row[i];
-    if (quoted) {
-      if (c === '"' && row[i + 1] === '"') field += c, i++;
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") out.push(field), field = "";
-    else field += c;
-  }
-  out.push(field);
-  return out;
-}
-
 async function runLoad(port: number, args: string[]): Promise<LoadRun> {
   const dir = await Deno.makeTempDir();
   try {
-    const argv = echokitArgv([
+    const loadArgs = [
       "load",
       "--port",
       String(port),
@@ -77,26 +60,19 @@ async function runLoad(port: number, args: string[]): Promise<LoadRun> {
       "--jtl",
       `${dir}/r.jtl`,
       ...args,
-    ]);
+    ];
     const started = performance.now();
-    const out = await new Deno.Command(argv[0], {
-      args: argv.slice(1),
-      stdin: "null",
-      // A hang is a failure, not a stuck test run.
-      signal: AbortSignal.timeout(60_000),
-    }).output();
+    // A hang is a failure, not a stuck test run.
+    const { code, stdout, stderr } = await runEchokit(loadArgs, { timeoutMs: 60_000 });
     const seconds = (performance.now() - started) / 1000;
-    const dec = new TextDecoder();
-    const stdout = dec.decode(out.stdout);
-    const stderr = dec.decode(out.stderr);
     const doc = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
     const lines = (await Deno.readTextFile(`${dir}/r.jtl`)).split("\n");
     assert.equal(lines.at(-1), "", "the JTL ends with a whole row");
-    const header = csvFields(lines[0]);
+    const header = splitJtlRow(lines[0]);
     const success = header.indexOf("success");
     const message = header.indexOf("responseMessage");
     const rows = lines.slice(1, -1).map((line) => {
-      const f = csvFields(line);
+      const f = splitJtlRow(line);
       assert.equal(f.length, header.length, line);
       const ok = f[success] === "true";
       return { success: ok, kind: ok ? undefined : jtlKind(f[message]) };
@@ -105,7 +81,7 @@ async function runLoad(port: number, args: string[]): Promise<LoadRun> {
     assert.ok(last, `no "summary =" line in:\n${stdout}\n${stderr}`);
     const parsed = parseSummaryLine(last)!;
     return {
-      code: out.code,
+      code,
       stdout,
       stderr,
       seconds,

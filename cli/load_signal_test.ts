@@ -4,8 +4,9 @@
  * the final summary and whole JSON/JTL files; a second signal exits at once.
  */
 import assert from "node:assert/strict";
+import { childOutput, spawnEchokit } from "../servers/testing.ts";
 import { fileURLToPath } from "node:url";
-import { echokitArgv, type ServerProcess, startServerProcess } from "../servers/child.ts";
+import { type ServerProcess, startServerProcess } from "../servers/child.ts";
 
 const HOSTILE = fileURLToPath(new URL("../fixtures/hostile_server.ts", import.meta.url));
 
@@ -18,7 +19,7 @@ function startSilent(): Promise<ServerProcess> {
 
 /** Starts `load` with samples that will hang until their 60 s response timeout. */
 function startStuckLoad(port: number, dir: string): Deno.ChildProcess {
-  const argv = echokitArgv([
+  return spawnEchokit([
     "load",
     "--port",
     String(port),
@@ -35,12 +36,6 @@ function startStuckLoad(port: number, dir: string): Deno.ChildProcess {
     "--jtl",
     `${dir}/r.jtl`,
   ]);
-  return new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
 }
 
 /** Waits until the silent server has accepted `n` connections (the samples are in flight). */
@@ -54,11 +49,7 @@ async function waitAccepted(server: ServerProcess, n: number): Promise<void> {
   await new Promise((r) => setTimeout(r, 200));
 }
 
-async function collect(child: Deno.ChildProcess) {
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const collect = childOutput;
 
 Deno.test({
   name: "load on SIGTERM with samples stuck on a silent server ends promptly with whole outputs",

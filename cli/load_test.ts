@@ -1,22 +1,11 @@
 import assert from "node:assert/strict";
-import { echokitArgv, freePort } from "../servers/child.ts";
+import { childOutput, spawnEchokit } from "../servers/testing.ts";
+import { freePort } from "../servers/child.ts";
 import { parseSummaryLine } from "../loadgen/summariser.ts";
 
-function load(args: string[]): Deno.ChildProcess {
-  const argv = echokitArgv(["load", ...args]);
-  return new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-}
+const load = (args: string[]) => spawnEchokit(["load", ...args]);
 
-async function output(child: Deno.ChildProcess) {
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const output = childOutput;
 
 Deno.test("load on SIGINT prints the final summary and leaves complete JSON and JTL files", async () => {
   const dir = await Deno.makeTempDir();

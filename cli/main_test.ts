@@ -1,15 +1,10 @@
 /** The CLI as a user meets it: real subprocesses, real exit codes. */
 import assert from "node:assert/strict";
-import { echokitArgv, startServerProcess } from "../servers/child.ts";
-import { connectLocal, roundTrip } from "../servers/testing.ts";
+import { startServerProcess } from "../servers/child.ts";
+import { connectLocal, roundTrip, runEchokit } from "../servers/testing.ts";
 import { VERSION } from "./main.ts";
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const [cmd, ...rest] = echokitArgv(args);
-  const out = await new Deno.Command(cmd, { args: rest, stdin: "null" }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const run = (args: string[]) => runEchokit(args);
 
 Deno.test("echokit --version prints the version from deno.json", async () => {
   const r = await run(["--version"]);

@@ -1,9 +1,9 @@
 /** `serve --stats-interval` and `--stats-json` as a user meets them: a real server process. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { echokitArgv, startServerProcess } from "../servers/child.ts";
+import { startServerProcess } from "../servers/child.ts";
 import type { ServerStatsSeries } from "../servers/stats_interval.ts";
-import { connectLocal, roundTrip } from "../servers/testing.ts";
+import { connectLocal, roundTrip, runEchokit } from "../servers/testing.ts";
 
 const LINE =
   /^stats-interval time=\d{4}-\d\d-\d\dT[\d:.]+Z cpu=\d+\.\d% rss=\d+\.\dMiB vsz=(\d+\.\dMiB|n\/a) accepted=(\d+) active=(\d+) closed=\d+ bytesIn=(\d+) bytesOut=\d+ errors=\d+/gm;
@@ -20,11 +20,7 @@ async function waitFor(what: string, ok: () => boolean, timeoutMs = 10_000): Pro
   }
 }
 
-async function run(args: string[]): Promise<{ code: number; stderr: string }> {
-  const [cmd, ...rest] = echokitArgv(args);
-  const out = await new Deno.Command(cmd, { args: rest, stdin: "null" }).output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-}
+const run = (args: string[]) => runEchokit(args);
 
 Deno.test("serve --stats-interval 0.2 prints a stats-interval line about every 0.2 s", async () => {
   const server = await startServerProcess({ mode: "stream", args: ["--stats-interval", "0.2"] });

@@ -326,3 +326,38 @@ export class JtlWriter {
     }
   }
 }
+
+/**
+ * Splits one JTL row into its fields, undoing {@linkcode quoteJtlField}: a
+ * quoted field may hold the delimiter, and `""` inside it is one quote.
+ *
+ * @param row One line of a JTL file, without its newline.
+ * @returns The fields.
+ *
+ * @example Usage
+ * ```ts
+ * import { splitJtlRow } from "./jtl.ts";
+ * console.log(splitJtlRow('1,"a, ""b""",c')); // ["1", 'a, "b"', "c"]
+ * ```
+ */
+export function splitJtlRow(row: string): string[] {
+  const out: string[] = [];
+  let field = "";
+  let quoted = false;
+  for (let i = 0; i < row.length; i++) {
+    const c = row[i];
+    if (quoted) {
+      if (c === '"' && row[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") {
+      out.push(field);
+      field = "";
+    } else field += c;
+  }
+  out.push(field);
+  return out;
+}

@@ -8,6 +8,7 @@ import {
   jtlThreadGroupName,
   JtlWriter,
   quoteJtlField,
+  splitJtlRow,
 } from "./jtl.ts";
 import { UsageError } from "../errors.ts";
 
@@ -22,29 +23,6 @@ const OK: JtlSample = {
   latency: 13,
   connect: 0,
 };
-
-/** Splits a CSV row honouring quotes, as JMeter's CSV reader does. */
-function splitCsv(line: string): string[] {
-  const out: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") {
-      out.push(field);
-      field = "";
-    } else field += c;
-  }
-  out.push(field);
-  return out;
-}
 
 Deno.test("JTL_HEADER is JMeter 5.x's default 17-column header", () => {
   assert.equal(
@@ -70,7 +48,7 @@ Deno.test("formatJtlRow() writes a success row like JMeter's TCP Sampler", () =>
 
 Deno.test("formatJtlRow() writes failures as 500 with Java-style exception text", () => {
   const fail = (errorKind: JtlSample["errorKind"], extra: Partial<JtlSample> = {}) =>
-    splitCsv(formatJtlRow({ ...OK, success: false, errorKind, bytes: 12, ...extra }));
+    splitJtlRow(formatJtlRow({ ...OK, success: false, errorKind, bytes: 12, ...extra }));
   const timeout = fail("timeout");
   assert.equal(timeout.length, 17);
   assert.deepEqual(timeout.slice(3, 9), [
@@ -105,7 +83,7 @@ Deno.test("quoteJtlField() quotes only delimiter, quote, CR and LF, doubling quo
   assert.equal(quoteJtlField("two\nlines"), '"two\nlines"');
   assert.equal(quoteJtlField("cr\r"), '"cr\r"');
   const row = formatJtlRow(OK, { label: 'Echo, "fast"', threadGroupName: "A,B" });
-  assert.deepEqual(splitCsv(row).slice(2, 6), ['Echo, "fast"', "200", "OK", "A,B 1-1"]);
+  assert.deepEqual(splitJtlRow(row).slice(2, 6), ['Echo, "fast"', "200", "OK", "A,B 1-1"]);
 });
 
 /** A sink that records writes, accepting at most `chunk` bytes per call. */

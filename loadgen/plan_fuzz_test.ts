@@ -8,18 +8,7 @@ import { UsageError } from "../errors.ts";
 import { parseJmx } from "./jmx.ts";
 import { checkPlan, parsePlanJson, planToJson } from "./plan.ts";
 import { BUILTIN_PLANS } from "./plans.ts";
-
-/** mulberry32: a tiny seeded PRNG, so every run fuzzes the same inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as prng } from "../servers/testing.ts";
 
 const JMX = await Deno.readTextFile(new URL("../fixtures/echo_tcp.jmx", import.meta.url));
 const JSON_SEEDS = [

@@ -11,7 +11,14 @@
  *
  * @module
  */
-import { connectLocal, pattern, readExactly, roundTrip, writeAll } from "./testing.ts";
+import {
+  connectLocal,
+  pattern,
+  readExactly,
+  roundTrip,
+  seededRandom,
+  writeAll,
+} from "./testing.ts";
 
 /** How hard the attacks push. */
 export interface AttackScale {
@@ -197,24 +204,6 @@ export async function observeAttack(
   } finally {
     worker.terminate();
   }
-}
-
-/**
- * A seeded PRNG (mulberry32): the same seed gives the same bytes on every run,
- * so a failure can be replayed.
- *
- * @param seed Any 32-bit integer.
- * @returns A function giving uniform numbers in [0, 1).
- */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -5,6 +5,84 @@
  * @module
  */
 
+import { echokitArgv } from "./child.ts";
+
+/** What a finished child process printed, and how it exited. */
+export interface ChildOutput {
+  /** Exit code. */
+  code: number;
+  /** Everything on stdout. */
+  stdout: string;
+  /** Everything on stderr. */
+  stderr: string;
+}
+
+/**
+ * Starts this echokit program with the given arguments, stdout and stderr
+ * piped, no stdin.
+ *
+ * @param args Arguments for echokit (`["load", "--threads", "2"]`).
+ * @returns The running process.
+ */
+export function spawnEchokit(args: string[]): Deno.ChildProcess {
+  const [cmd, ...rest] = echokitArgv(args);
+  return new Deno.Command(cmd, { args: rest, stdin: "null", stdout: "piped", stderr: "piped" })
+    .spawn();
+}
+
+/**
+ * Waits for a process started with piped output and decodes what it printed.
+ *
+ * @param child The process.
+ * @returns Its exit code and output.
+ */
+export async function childOutput(child: Deno.ChildProcess): Promise<ChildOutput> {
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/**
+ * Runs this echokit program to the end.
+ *
+ * @param args Arguments for echokit.
+ * @param options `timeoutMs`: kill it after this long, so a hang fails the test.
+ * @returns Its exit code and output.
+ */
+export function runEchokit(
+  args: string[],
+  options: { timeoutMs?: number } = {},
+): Promise<ChildOutput> {
+  const child = spawnEchokit(args);
+  if (options.timeoutMs === undefined) return childOutput(child);
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }, options.timeoutMs);
+  return childOutput(child).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A seeded PRNG (mulberry32): the same seed gives the same numbers on every
+ * run, so a failure can be replayed.
+ *
+ * @param seed Any 32-bit integer.
+ * @returns A function giving uniform numbers in [0, 1).
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /**
  * Reads exactly `n` bytes, or throws on EOF first.
  *
