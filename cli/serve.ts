@@ -6,6 +6,7 @@
 import type { MultiProcessServer } from "../servers/multi_process.ts";
 import { parseOffload } from "../servers/offload.ts";
 import { serve } from "../servers/serve.ts";
+import { formatStatsLine } from "../servers/stats_line.ts";
 import {
   DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_BUFFER,
@@ -14,7 +15,6 @@ import {
   type Mode,
   MODE_SUMMARIES,
   MODES,
-  type ServerStats,
 } from "../servers/types.ts";
 import { parseWork } from "../servers/work.ts";
 import { dirname } from "node:path";
@@ -72,13 +72,6 @@ Options:
                        (use it when the load comes from other hosts)
   --stats-json FILE    at exit write that series as JSON (sampled every 1 s without --stats-interval)
   -h, --help           show this help`;
-
-/** Formats a stats snapshot as one `key=value` line. */
-export function formatStats(mode: Mode, stats: ServerStats): string {
-  const parts = [`stats mode=${mode}`];
-  for (const [k, v] of Object.entries(stats)) if (v !== undefined) parts.push(`${k}=${v}`);
-  return parts.join(" ");
-}
 
 /** The `serve` subcommand. */
 export const serveCommand: Command = {
@@ -191,10 +184,10 @@ export const serveCommand: Command = {
     const samples = monitor?.stop();
     if ("processStats" in server) {
       for (const { pid, stats } of (server as MultiProcessServer).processStats()) {
-        console.error(`process pid=${pid} ${stats ? formatStats(mode, stats) : "no stats"}`);
+        console.error(`process pid=${pid} ${stats ? formatStatsLine(mode, stats) : "no stats"}`);
       }
     }
-    console.log(formatStats(mode, server.stats()));
+    console.log(formatStatsLine(mode, server.stats()));
     if (statsJson !== undefined && samples) {
       const series: ServerStatsSeries = {
         version: 1,

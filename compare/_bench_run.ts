@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { parseStatsLine } from "../servers/stats_line.ts";
 import { EchokitError } from "../errors.ts";
 import { ResourceMonitor } from "../loadgen/resource_monitor.ts";
 import { echokitArgv, type ServerProcess, startServerProcess } from "../servers/child.ts";
@@ -274,7 +275,7 @@ export async function measureServer(
       : NaN;
     const rssIdle = idle?.rssBytes ?? NaN;
     const status = await proc.stop();
-    const self = /^stats .*\bsyscalls=(\d+)/m.exec(proc.stdout());
+    const selfSyscalls = parseStatsLine(proc.stdout())?.syscalls;
     return {
       server: server.name,
       connections,
@@ -289,8 +290,8 @@ export async function measureServer(
       rssPeakBytes: peakRss,
       rssPer1000Bytes: Math.max(0, peakRss - rssIdle) / connections * 1000,
       syscallsPerMsg,
-      selfSyscallsPerMsg: self && status.success && totalRoundTrips > 0
-        ? Number(self[1]) / totalRoundTrips
+      selfSyscallsPerMsg: selfSyscalls !== undefined && status.success && totalRoundTrips > 0
+        ? selfSyscalls / totalRoundTrips
         : undefined,
       roundTrips: result.round_trips,
       errors: result.errors + (connections - result.connected),

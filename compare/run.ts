@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { parseStatsLine } from "../servers/stats_line.ts";
 import { EchokitError } from "../errors.ts";
 import { runLoad } from "../loadgen/run.ts";
 import type { LoadResult, Plan } from "../loadgen/types.ts";
@@ -370,8 +371,8 @@ async function runOne(
   } finally {
     await child.stop();
   }
-  const stats = /^stats .*\bsyscalls=(\d+)/m.exec(child.stdout());
-  if (stats) record.syscalls = Number(stats[1]);
+  const syscalls = parseStatsLine(child.stdout())?.syscalls;
+  if (syscalls !== undefined) record.syscalls = syscalls;
   record.wallMs = Date.now() - began;
   return record;
 }

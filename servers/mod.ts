@@ -24,3 +24,4 @@ export * from "./offload.ts";
 export * from "./multi_process.ts";
 export * from "./proc_stats.ts";
 export * from "./stats_interval.ts";
+export * from "./stats_line.ts";

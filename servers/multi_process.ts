@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { parseStatsLine } from "./stats_line.ts";
 import { emptyStats } from "./types.ts";
 import { checkReusePort } from "./_reuse_port.ts";
 import { type ServerProcess, startServerProcess } from "./child.ts";
@@ -166,30 +167,6 @@ export function toServeArgs(options: ServeOptions): string[] {
   add("--offload", options.offload && formatOffload(options.offload));
   args.push("--reuse-port");
   return args;
-}
-
-/**
- * Reads the last `stats …` line a server printed (`stats mode=stream accepted=3 …`).
- *
- * @param stdout The server's standard output.
- * @returns The counters, or undefined when there is no stats line.
- *
- * @example Usage
- * ```ts
- * import { parseStatsLine } from "./multi_process.ts";
- * console.log(parseStatsLine("stats mode=stream accepted=3 active=0\n")?.accepted); // 3
- * ```
- */
-export function parseStatsLine(stdout: string): ServerStats | undefined {
-  const line = stdout.split("\n").findLast((l) => l.startsWith("stats "));
-  if (!line) return undefined;
-  const stats: Record<string, number> = {};
-  for (const part of line.split(" ").slice(1)) {
-    const eq = part.indexOf("=");
-    const value = Number(part.slice(eq + 1));
-    if (eq > 0 && Number.isFinite(value)) stats[part.slice(0, eq)] = value;
-  }
-  return stats as unknown as ServerStats;
 }
 
 // Maxima stay maxima when processes are summed.
