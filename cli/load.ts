@@ -184,7 +184,8 @@ export const loadCommand: Command = {
       for (const s of sigs) Deno.removeSignalListener(s, onSignal);
     }
     out("");
-    out(formatReport(result));
+    // The summariser printed the `summary =` line already; JMeter prints it once.
+    out(formatReport(result, { summaryLine: false }));
     if (json !== undefined) {
       const text = formatJsonDocument(result);
       if (jsonToStdout) {

@@ -74,6 +74,25 @@ function errorsByKind(result: LoadResult): string {
 }
 
 /**
+ * The run's JMeter `summary =` line, rebuilt from the result with elapsed =
+ * `endTime - startTime`.
+ *
+ * @param result The run's result.
+ * @returns The line.
+ */
+export function formatTotalLine(result: LoadResult): string {
+  return formatSummaryLine({
+    type: "=",
+    count: result.samples,
+    elapsedMs: result.endTime - result.startTime,
+    sumElapsedMs: result.latency.avgMs * result.samples,
+    minMs: result.latency.minMs,
+    maxMs: result.latency.maxMs,
+    errors: result.errors,
+  });
+}
+
+/**
  * Renders the final human-readable report: JMeter's `summary =` line for the
  * whole run, then latency percentiles, errors by kind, fairness across
  * connections, and server/generator CPU and memory. Unknown figures print
@@ -83,6 +102,8 @@ function errorsByKind(result: LoadResult): string {
  * `endTime - startTime` and JMeter's formatting ({@linkcode formatSummaryLine}).
  *
  * @param result The run's result.
+ * @param options `summaryLine: false` leaves out the `summary =` line, for a
+ * caller whose summariser has printed it already. @default {true}
  * @returns Lines joined with `\n`, no trailing newline.
  *
  * @example Usage
@@ -91,7 +112,10 @@ function errorsByKind(result: LoadResult): string {
  * console.log(formatReport(result));
  * ```
  */
-export function formatReport(result: LoadResult): string {
+export function formatReport(
+  result: LoadResult,
+  options: { summaryLine?: boolean } = {},
+): string {
   const { plan, target, latency, fairness } = result;
   const where = `${target.hostname}:${target.port}` +
     (target.mode || target.pid !== undefined
@@ -107,15 +131,7 @@ export function formatReport(result: LoadResult): string {
   const share = formatHalfEven(result.samples > 0 ? result.errors / result.samples * 100 : 0, 2);
   const lines = [
     `echokit load: ${plan.name} (${shape}) → ${where}${result.interrupted ? " [interrupted]" : ""}`,
-    formatSummaryLine({
-      type: "=",
-      count: result.samples,
-      elapsedMs: result.endTime - result.startTime,
-      sumElapsedMs: latency.avgMs * result.samples,
-      minMs: latency.minMs,
-      maxMs: latency.maxMs,
-      errors: result.errors,
-    }),
+    ...(options.summaryLine === false ? [] : [formatTotalLine(result)]),
     "",
     `Latency    p50 ${formatMicros(latency.p50Us)}  p90 ${formatMicros(latency.p90Us)}  p95 ${
       formatMicros(latency.p95Us)
@@ -182,7 +198,7 @@ export interface LoadResultDocument extends LoadResult {
  * ```
  */
 export function toJsonDocument(result: LoadResult): LoadResultDocument {
-  const summary = formatReport(result).split("\n")[1];
+  const summary = formatTotalLine(result);
   return jsonSafe({
     schema: LOAD_RESULT_SCHEMA,
     version: LOAD_RESULT_VERSION,
