@@ -29,6 +29,11 @@ export interface SoakOptions {
   sampleEvery?: number;
   /** Round trips per connection before it reconnects. @default {1000} */
   reconnectEvery?: number;
+  /**
+   * Round trips per second across all clients, paced; unset runs closed-loop
+   * flat out. A paced soak leaves CPU for the other modes of a parallel soak.
+   */
+  rate?: number;
   /** Extra `serve` flags. */
   serveArgs?: string[];
   /** Called with each sample (progress). */
@@ -67,11 +72,16 @@ export interface SoakResult {
   endRssBytes: number;
   /** Least-squares RSS slope after the first fifth (warm-up), MiB per minute. */
   slopeMiBPerMinute: number;
+  /** Whether RSS was flat after warm-up: |slope| at most {@linkcode FLAT_MIB_PER_MINUTE}. */
+  flat: boolean;
   /** Every sample. */
   samples: RssSample[];
 }
 
 const MESSAGE_SIZE = 64;
+
+/** The RSS slope after warm-up, MiB per minute, below which a soak counts as flat. */
+export const FLAT_MIB_PER_MINUTE = 1;
 
 /**
  * Soaks one mode: starts it as a child process, drives the steady load,
@@ -109,7 +119,12 @@ export async function soakMode(mode: Mode, options: SoakOptions): Promise<SoakRe
     options.onSample?.(s);
   };
 
+  // Paced clients share the rate; each keeps its own schedule and never
+  // sends early, so a slow server is measured late rather than bursted.
+  const interval = options.rate ? 1000 * connections / options.rate : 0;
+
   async function client(id: number): Promise<void> {
+    let next = performance.now() + interval * id / connections;
     const msg = new TextEncoder().encode(`soak ${id} `.padEnd(MESSAGE_SIZE - 1, ".") + "\n");
     const back = new Uint8Array(MESSAGE_SIZE);
     while (performance.now() < end) {
@@ -118,6 +133,11 @@ export async function soakMode(mode: Mode, options: SoakOptions): Promise<SoakRe
         conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
         opened++;
         for (let i = 0; i < reconnectEvery && performance.now() < end; i++) {
+          if (interval > 0) {
+            const wait = next - performance.now();
+            if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+            next += interval;
+          }
           await conn.write(msg);
           let got = 0;
           while (got < MESSAGE_SIZE) {
@@ -152,6 +172,7 @@ export async function soakMode(mode: Mode, options: SoakOptions): Promise<SoakRe
     }
   }
   const rss = samples.map((s) => s.rssBytes);
+  const slopeMiBPerMinute = slope(samples.slice(Math.floor(samples.length / 5)));
   return {
     mode,
     seconds: (performance.now() - started) / 1000,
@@ -162,7 +183,8 @@ export async function soakMode(mode: Mode, options: SoakOptions): Promise<SoakRe
     startRssBytes: rss[0] ?? NaN,
     peakRssBytes: rss.length ? Math.max(...rss) : NaN,
     endRssBytes: rss[rss.length - 1] ?? NaN,
-    slopeMiBPerMinute: slope(samples.slice(Math.floor(samples.length / 5))),
+    slopeMiBPerMinute,
+    flat: Math.abs(slopeMiBPerMinute) <= FLAT_MIB_PER_MINUTE,
     samples,
   };
 }
@@ -207,6 +229,7 @@ export function formatSoak(results: SoakResult[]): string {
     "peak MiB",
     "end MiB",
     "slope MiB/min",
+    "RSS",
   ]];
   for (const r of results) {
     rows.push([
@@ -220,6 +243,13 @@ export function formatSoak(results: SoakResult[]): string {
       mib(r.peakRssBytes),
       mib(r.endRssBytes),
       Number.isNaN(r.slopeMiBPerMinute) ? "-" : r.slopeMiBPerMinute.toFixed(2),
+      Number.isNaN(r.slopeMiBPerMinute)
+        ? "-"
+        : r.flat
+        ? "flat"
+        : r.slopeMiBPerMinute > 0
+        ? "rising"
+        : "falling",
     ]);
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -231,11 +261,14 @@ export function formatSoak(results: SoakResult[]): string {
 
 const HELP = `Usage: deno task soak [--minutes M] [--modes LIST] [options]
 
-Serves a steady load from each mode in turn, sampling the server's RSS, and
-prints start/peak/end RSS and the slope after warm-up (flat = no leak).
+Serves a steady load from each mode, sampling the server's RSS, and prints
+start/peak/end RSS and the slope after warm-up (flat = |slope| <= ${FLAT_MIB_PER_MINUTE} MiB/min).
 
 Options:
-  --minutes M        total soak time, shared by the modes (default: 10)
+  --minutes M        soak time: shared by the modes in turn, or each mode's
+                     whole time with --parallel (default: 10)
+  --parallel         soak every mode at the same time, each for M minutes
+  --rate N           round trips/s per mode, paced (default: flat out)
   --modes LIST       comma-separated modes (default: every mode that starts)
   --connections N    concurrent clients (default: 32)
   --sample-every S   seconds between RSS samples (default: 5)
@@ -254,6 +287,8 @@ export const soakCommand: Command = {
       connections: { type: "string" },
       "sample-every": { type: "string" },
       json: { type: "string" },
+      parallel: { type: "boolean" },
+      rate: { type: "string" },
     });
     if (values.help) {
       console.log(HELP);
@@ -293,24 +328,31 @@ export const soakCommand: Command = {
         console.error(`soak: skipping ${mode}: ${err.message.trim().split("\n").pop()}`);
       }
     }
-    const seconds = minutes * 60 / Math.max(1, runnable.length);
-    const results: SoakResult[] = [];
-    for (const mode of runnable) {
-      console.error(`soak: ${mode} for ${seconds.toFixed(0)} s, ${connections} connections`);
-      results.push(
-        await soakMode(mode, {
-          seconds,
-          connections,
-          sampleEvery,
-          onSample: (s) =>
-            console.error(
-              `soak: ${mode} t=${s.seconds.toFixed(0)}s rss=${
-                (s.rssBytes / 1048576).toFixed(1)
-              }MiB rt=${s.roundTrips}`,
-            ),
-        }),
+    const rate = numberFlag(values, "rate", { min: 1, max: 10_000_000 });
+    const parallel = values.parallel === true;
+    const seconds = parallel ? minutes * 60 : minutes * 60 / Math.max(1, runnable.length);
+    const soak = (mode: Mode) => {
+      console.error(
+        `soak: ${mode} for ${seconds.toFixed(0)} s, ${connections} connections, ${
+          rate ? `${rate} round trips/s` : "flat out"
+        }`,
       );
-    }
+      return soakMode(mode, {
+        seconds,
+        connections,
+        sampleEvery,
+        rate,
+        onSample: (s) =>
+          console.error(
+            `soak: ${mode} t=${s.seconds.toFixed(0)}s rss=${
+              (s.rssBytes / 1048576).toFixed(1)
+            }MiB rt=${s.roundTrips}`,
+          ),
+      });
+    };
+    const results: SoakResult[] = [];
+    if (parallel) results.push(...await Promise.all(runnable.map(soak)));
+    else for (const mode of runnable) results.push(await soak(mode));
     console.log(formatSoak(results));
     if (values.json !== undefined) {
       await writeFileAtomic(String(values.json), JSON.stringify(results, null, 2) + "\n");
