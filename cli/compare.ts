@@ -328,7 +328,7 @@ async function runMerge(args: string[]): Promise<number> {
   const inputs = [];
   for (const file of positionals) inputs.push(await readLoadResultFile(file));
   const statsFile = values["server-stats"];
-  const report = mergeReport(inputs, {
+  const report = await mergeReport(inputs, {
     serverStats: statsFile === undefined ? undefined : await readServerStatsFile(String(statsFile)),
     command: `echokit compare merge ${args.join(" ")}`,
   });

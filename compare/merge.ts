@@ -13,7 +13,7 @@
  * ```ts ignore
  * import { mergeReport, readLoadResultFile, readServerStatsFile } from "./merge.ts";
  * import { renderTable } from "./render_table.ts";
- * const report = mergeReport(
+ * const report = await mergeReport(
  *   [await readLoadResultFile("hostA.json"), await readLoadResultFile("hostB.json")],
  *   { serverStats: await readServerStatsFile("serve.json") },
  * );
@@ -24,7 +24,7 @@
  */
 import { UsageError } from "../errors.ts";
 import { fileErrorReason } from "../atomic_write.ts";
-import { histogramFigures, LatencyHistogram } from "../loadgen/histogram.ts";
+import { histogramFigures, loadLatencyHistogram } from "../loadgen/histogram.ts";
 import { parseJsonDocument } from "../loadgen/report.ts";
 import { formatSummaryLine } from "../loadgen/summariser.ts";
 import type { ErrorKind, LoadResult, Plan, ResourceSummary } from "../loadgen/types.ts";
@@ -198,22 +198,23 @@ function iso(ms: number): string {
  * @example Usage
  * ```ts ignore
  * import { mergeLoadResults, readLoadResultFile } from "./merge.ts";
- * const merged = mergeLoadResults([
+ * const merged = await mergeLoadResults([
  *   await readLoadResultFile("hostA.json"),
  *   await readLoadResultFile("hostB.json"),
  * ]);
  * console.log(merged.result.samples, merged.result.latency.p99Us);
  * ```
  */
-export function mergeLoadResults(
+export async function mergeLoadResults(
   inputs: readonly LoadInput[],
   options: MergeOptions = {},
-): MergedLoad {
+): Promise<MergedLoad> {
   if (inputs.length === 0) throw new UsageError("Nothing to merge (give load --json files)");
   checkSamePlans(inputs);
   const results = inputs.map((i) => i.result);
   const notes: string[] = [];
 
+  const LatencyHistogram = await loadLatencyHistogram();
   const histogram = new LatencyHistogram();
   for (const { result, source } of inputs) {
     if (result.latency.histogram === undefined) {
@@ -407,15 +408,15 @@ function serverFromSeries(
  * ```ts ignore
  * import { mergeReport, readLoadResultFile } from "./merge.ts";
  * import { renderMarkdown } from "./render_markdown.ts";
- * const report = mergeReport([await readLoadResultFile("a.json"), await readLoadResultFile("b.json")]);
+ * const report = await mergeReport([await readLoadResultFile("a.json"), await readLoadResultFile("b.json")]);
  * console.log(renderMarkdown(report));
  * ```
  */
-export function mergeReport(
+export async function mergeReport(
   inputs: readonly LoadInput[],
   options: MergeOptions = {},
-): CompareReport {
-  const merged = mergeLoadResults(inputs, options);
+): Promise<CompareReport> {
+  const merged = await mergeLoadResults(inputs, options);
   const { result } = merged;
   const labels = uniqueLabels([...inputs.map((i) => i.label), MERGED_COLUMN]);
   const mergedName = labels[labels.length - 1];

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { histogramFigures, LatencyHistogram } from "../loadgen/histogram.ts";
+import { histogramFigures, loadLatencyHistogram } from "../loadgen/histogram.ts";
 import { BUILTIN_PLANS } from "../loadgen/plans.ts";
 import type { LoadResult } from "../loadgen/types.ts";
 import type { ServerStatsSeries } from "../servers/stats_interval.ts";
@@ -7,6 +7,7 @@ import type { ServerStats } from "../servers/types.ts";
 import { type LoadInput, mergeLoadResults, mergeReport } from "./merge.ts";
 import { renderTable } from "./render_table.ts";
 
+const LatencyHistogram = await loadLatencyHistogram();
 const T0 = Date.UTC(2024, 0, 1, 12, 0, 0);
 
 /** A host's result whose latencies are `latenciesUs`, one sample each, over 10 s from `start`. */
@@ -66,11 +67,11 @@ function series(samples: { time: number; elapsedMs: number; cpuPercent: number }
   return { source: "serve.json", series: doc };
 }
 
-Deno.test("mergeLoadResults() takes percentiles from the merged histogram, not their average", () => {
+Deno.test("mergeLoadResults() takes percentiles from the merged histogram, not their average", async () => {
   // One fast host, one slow host: averaging their p50s would give ~5 ms.
   const fast = host("a", Array.from({ length: 100 }, (_, i) => 100 + i));
   const slow = host("b", Array.from({ length: 50 }, (_, i) => 10_000 + i * 10));
-  const { result } = mergeLoadResults([fast, slow]);
+  const { result } = await mergeLoadResults([fast, slow]);
   assert.equal(result.samples, 150);
   assert.equal(result.errors, 2);
   assert.deepEqual(result.errorsByKind, { timeout: 2 });
@@ -90,16 +91,16 @@ Deno.test("mergeLoadResults() takes percentiles from the merged histogram, not t
   assert.equal(result.generator.cpuPercentMean, 80);
 });
 
-Deno.test("mergeLoadResults() spans the union and notes runs that did not overlap", () => {
+Deno.test("mergeLoadResults() spans the union and notes runs that did not overlap", async () => {
   const a = host("a", [100, 200]);
   const b = host("b", [100, 200], T0 + 60_000);
-  const { result, notes } = mergeLoadResults([a, b]);
+  const { result, notes } = await mergeLoadResults([a, b]);
   assert.equal(result.startTime, T0);
   assert.equal(result.endTime, T0 + 70_000);
   assert.ok(notes.some((n) => n.includes("do not overlap")), notes.join("\n"));
 });
 
-Deno.test("mergeLoadResults() weighs each server interval by its overlap with the load", () => {
+Deno.test("mergeLoadResults() weighs each server interval by its overlap with the load", async () => {
   const a = host("a", [100, 200, 300, 400]);
   // The load runs T0..T0+10 s. Intervals: 5 s before (ignored), then 0–5 s at
   // 100%, 5–15 s at 20% (half inside). Mean = (5 s × 100% + 5 s × 20%) / 10 s.
@@ -108,7 +109,7 @@ Deno.test("mergeLoadResults() weighs each server interval by its overlap with th
     { time: T0 + 5000, elapsedMs: 5000, cpuPercent: 100 },
     { time: T0 + 15_000, elapsedMs: 10_000, cpuPercent: 20 },
   ]);
-  const { result, notes } = mergeLoadResults([a], { serverStats: stats });
+  const { result, notes } = await mergeLoadResults([a], { serverStats: stats });
   assert.equal(result.server!.cpuPercentMean, 60);
   // 6 CPU-seconds over 4 samples.
   assert.equal(result.server!.cpuUsPerSample, 6e6 / 4);
@@ -121,8 +122,8 @@ Deno.test("mergeLoadResults() weighs each server interval by its overlap with th
   );
 });
 
-Deno.test("mergeReport() gives each host its share of the merged rate and renders as a table", () => {
-  const report = mergeReport([host("a", [100, 200, 300]), host("a", [100, 200, 300])]);
+Deno.test("mergeReport() gives each host its share of the merged rate and renders as a table", async () => {
+  const report = await mergeReport([host("a", [100, 200, 300]), host("a", [100, 200, 300])]);
   assert.deepEqual(report.servers.map((s) => s.name), ["a", "a#2", "merged"]);
   assert.deepEqual(report.cells.map((c) => c.ratio), [0.5, 0.5, 1]);
   const text = renderTable(report);

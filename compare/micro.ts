@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { Bench } from "tinybench";
 import { EchokitError } from "../errors.ts";
 import { DEFAULT_MESSAGE } from "../loadgen/types.ts";
 import { type ServerProcess, startServerProcess } from "../servers/child.ts";
@@ -77,6 +76,9 @@ export async function runMicro(options: MicroOptions): Promise<MicroResult[]> {
       conn = await Deno.connect({ hostname: server.addr.hostname, port: server.addr.port });
       conn.setNoDelay(true);
       const c = conn;
+      // Loaded on use, as pidtree and hdr-histogram-js are: every echokit
+      // process imports this module through mod.ts.
+      const { Bench } = await import("tinybench");
       const bench = new Bench({
         time: options.timeMs ?? 1000,
         warmupTime: options.warmupMs ?? 200,

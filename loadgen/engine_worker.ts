@@ -14,11 +14,13 @@ import type {
   StopTestMessage,
 } from "./_engine_types.ts";
 import { SampleStats } from "./_sample_stats.ts";
+import { loadLatencyHistogram } from "./histogram.ts";
 import { runAsyncEngine } from "./engine_async.ts";
 import { runPollEngine } from "./engine_poll.ts";
 
 self.onmessage = async (e: MessageEvent<EngineConfig>) => {
   const config = e.data;
+  await loadLatencyHistogram();
   const stats = new SampleStats(config);
   const tick = () => {
     const msg = stats.tick();

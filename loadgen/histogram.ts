@@ -7,16 +7,51 @@
  * async init and explicit `destroy()`, and its per-call FFI hop into WASM is
  * no faster than the JIT-compiled JS for one `recordValue` per sample.
  *
+ * The library is loaded on first use ({@linkcode loadLatencyHistogram}), not
+ * at import: every echokit process imports the whole toolkit through
+ * `mod.ts`, and a `serve` process that never measures latency would carry
+ * hdr-histogram-js and its npm dependencies (about 12 MiB of RSS) for nothing.
+ *
  * @module
  */
-import * as hdr from "hdr-histogram-js";
+import type * as Hdr from "hdr-histogram-js";
 import type { LatencySummary } from "./types.ts";
+
+let hdr: typeof Hdr | undefined;
+
+/**
+ * Loads hdr-histogram-js, which {@linkcode LatencyHistogram} needs; call (and
+ * await) it once before the first `new LatencyHistogram()` or `decode()`.
+ * Later calls return at once.
+ *
+ * @returns The class, ready to use.
+ *
+ * @example Usage
+ * ```ts
+ * import { loadLatencyHistogram } from "./histogram.ts";
+ * const LatencyHistogram = await loadLatencyHistogram();
+ * console.log(new LatencyHistogram().count); // 0
+ * ```
+ */
+export async function loadLatencyHistogram(): Promise<typeof LatencyHistogram> {
+  hdr ??= await import("hdr-histogram-js");
+  return LatencyHistogram;
+}
+
+function lib(): typeof Hdr {
+  if (hdr === undefined) {
+    throw new Error(
+      "LatencyHistogram used before its library was loaded (await loadLatencyHistogram() first)",
+    );
+  }
+  return hdr;
+}
 
 /** Largest latency tracked exactly, µs (one hour); larger values are clamped. */
 export const MAX_TRACKABLE_US = 3_600_000_000;
 
-function build(): hdr.Histogram {
-  return hdr.build({
+function build(): Hdr.Histogram {
+  return lib().build({
     bitBucketSize: 32,
     useWebAssembly: false,
     autoResize: false,
@@ -31,7 +66,8 @@ function build(): hdr.Histogram {
  *
  * @example Usage
  * ```ts
- * import { LatencyHistogram } from "./histogram.ts";
+ * import { loadLatencyHistogram } from "./histogram.ts";
+ * const LatencyHistogram = await loadLatencyHistogram();
  * const h = new LatencyHistogram();
  * h.record(120);
  * h.record(480);
@@ -40,9 +76,13 @@ function build(): hdr.Histogram {
  * ```
  */
 export class LatencyHistogram {
-  #h: hdr.Histogram;
+  #h: Hdr.Histogram;
 
-  /** Creates an empty histogram. */
+  /**
+   * Creates an empty histogram.
+   *
+   * @throws {Error} Before {@linkcode loadLatencyHistogram} has resolved.
+   */
   constructor() {
     this.#h = build();
   }
@@ -108,7 +148,7 @@ export class LatencyHistogram {
    * @returns The encoded text.
    */
   encode(): string {
-    return hdr.encodeIntoCompressedBase64(this.#h);
+    return lib().encodeIntoCompressedBase64(this.#h);
   }
 
   /**
@@ -119,7 +159,7 @@ export class LatencyHistogram {
    */
   static decode(text: string): LatencyHistogram {
     const out = new LatencyHistogram();
-    const decoded = hdr.decodeFromCompressedBase64(text, 32, false);
+    const decoded = lib().decodeFromCompressedBase64(text, 32, false);
     out.#h.add(decoded);
     return out;
   }
@@ -140,7 +180,8 @@ export type HistogramFigures = Pick<
  *
  * @example Usage
  * ```ts
- * import { histogramFigures, LatencyHistogram } from "./histogram.ts";
+ * import { histogramFigures, loadLatencyHistogram } from "./histogram.ts";
+ * const LatencyHistogram = await loadLatencyHistogram();
  * const h = new LatencyHistogram();
  * h.record(250);
  * console.log(histogramFigures(h).p99Us); // 250

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { LatencyHistogram } from "./histogram.ts";
+import { loadLatencyHistogram } from "./histogram.ts";
+
+const LatencyHistogram = await loadLatencyHistogram();
 
 Deno.test("LatencyHistogram records microseconds with 3 significant digits", () => {
   const h = new LatencyHistogram();

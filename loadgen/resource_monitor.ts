@@ -7,7 +7,6 @@
  *
  * @module
  */
-import pidtree from "pidtree";
 import process from "node:process";
 import { readProcStat, readSelfUsage } from "../servers/proc_stats.ts";
 import type { ResourceSample } from "./types.ts";
@@ -172,6 +171,9 @@ export class ResourceMonitor {
     try {
       // pidtree runs `ps`, which shows up as our own child: keep only the
       // server's descendants, never a pid of ours.
+      // Imported here, not at the top: a `serve` process loads this module
+      // through mod.ts and should not carry an npm package it never calls.
+      const { default: pidtree } = await import("pidtree");
       const children = await pidtree(this.#pid) as number[];
       const own = new Set<number>([Deno.pid]);
       this.#pids = [this.#pid, ...children.filter((p) => !own.has(p) && isNotPs(p))];

@@ -25,7 +25,7 @@ import { libcUnavailableReason } from "../servers/os/libc.ts";
 import { parseIpv4 } from "../servers/os/sockaddr.ts";
 import { raiseFileLimit } from "./_fd_limit.ts";
 import { jtlThreadGroupName, JtlWriter } from "./jtl.ts";
-import { histogramFigures, LatencyHistogram } from "./histogram.ts";
+import { histogramFigures, LatencyHistogram, loadLatencyHistogram } from "./histogram.ts";
 import {
   ResourceMonitor,
   type ResourceReading,
@@ -316,6 +316,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
     throw new UsageError(`Invalid workers "${workers}" (use a whole number from 1 to 64)`);
   }
+  await loadLatencyHistogram();
   if (options.rate !== undefined && !(options.rate > 0)) {
     throw new UsageError(`Invalid rate "${options.rate}" (use a number of samples/s above 0)`);
   }
