@@ -9,6 +9,7 @@ import { parseStatsLine } from "../servers/stats_line.ts";
 import { EchokitError } from "../errors.ts";
 import { ResourceMonitor } from "../loadgen/resource_monitor.ts";
 import { echokitArgv, type ServerProcess, startServerProcess } from "../servers/child.ts";
+import { readExactly } from "../servers/testing.ts";
 import { DEFAULT_MAX_THREADS, type Mode, MODES } from "../servers/types.ts";
 import { NATIVE_SERVER, type PinMode } from "./_bench_args.ts";
 import { type NativeClientResult, runNativeClient } from "./_bench_client.ts";
@@ -105,7 +106,12 @@ export interface ServerCell {
   rssIdleBytes: number;
   /** Highest server RSS during the run, bytes. */
   rssPeakBytes: number;
-  /** (peak − idle) per 1000 connections, bytes. */
+  /**
+   * What 1000 open connections cost, bytes: (RSS with the connections open and
+   * quiet after one round trip each − idle RSS) per 1000 connections. Taken
+   * before the load, so heap a runtime grows under throughput is not counted
+   * as per-connection memory.
+   */
   rssPer1000Bytes: number;
   /** Syscalls per message counted by perf, all threads (undefined: not counted). */
   syscallsPerMsg?: number;
@@ -184,7 +190,53 @@ function readProc(path: string): string {
 }
 
 /**
+ * Opens `connections` connections, does one round trip on each, lets the
+ * server settle and reads its memory with them all open and quiet; then
+ * closes them. Returns undefined when a connection fails (the load's own
+ * figures still follow).
+ */
+async function holdConnections<T>(
+  port: number,
+  connections: number,
+  size: number,
+  read: () => T | undefined,
+): Promise<T | undefined> {
+  const conns: Deno.TcpConn[] = [];
+  const msg = new Uint8Array(size).fill(0x61);
+  try {
+    // Batches keep the accept queue short for the threaded servers.
+    for (let i = 0; i < connections; i += 100) {
+      const batch = await Promise.all(
+        Array.from(
+          { length: Math.min(100, connections - i) },
+          () => Deno.connect({ hostname: "127.0.0.1", port }),
+        ),
+      );
+      conns.push(...batch);
+      await Promise.all(batch.map(async (c) => {
+        await c.write(msg);
+        await readExactly(c, size);
+      }));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    return read();
+  } catch {
+    return undefined;
+  } finally {
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch {
+        // already closed by the server
+      }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
  * Measures one server at one connection count: a fresh process, idle RSS,
+ * its RSS with every connection open and quiet,
  * then the native client's measured window with the server's CPU sampled at
  * its exact edges, then (optionally) a syscall-counting pass.
  *
@@ -225,6 +277,7 @@ export async function measureServer(
       if (r && r.rssBytes > peakRss) peakRss = r.rssBytes;
       return r;
     };
+    const held = await holdConnections(proc.addr.port, connections, ctx.size, () => track());
     const sampler = setInterval(track, 250);
     let result: NativeClientResult;
     try {
@@ -288,7 +341,7 @@ export async function measureServer(
       clientCpuUsPerRt: result.cpu_us_per_rt,
       rssIdleBytes: rssIdle,
       rssPeakBytes: peakRss,
-      rssPer1000Bytes: Math.max(0, peakRss - rssIdle) / connections * 1000,
+      rssPer1000Bytes: held ? Math.max(0, held.rssBytes - rssIdle) / connections * 1000 : NaN,
       syscallsPerMsg,
       selfSyscallsPerMsg: selfSyscalls !== undefined && status.success && totalRoundTrips > 0
         ? selfSyscalls / totalRoundTrips

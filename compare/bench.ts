@@ -117,7 +117,8 @@ async function runBench(options: BenchOptions, command: string): Promise<void> {
     }[options.pin],
     `machine load before the run: ${loadavg()}`,
     `server CPU: utime+stime of its process tree (/proc) over the measured window; ` +
-    `RSS from /proc; sys/msg: ${
+    `RSS from /proc (MiB/1k conns: the connections open and quiet after one round trip each, ` +
+    `before the load, minus idle); sys/msg: ${
       syscalls ? "perf raw_syscalls over a separate 1 s pass (repeat 1)" : "not counted"
     }; self sys/msg: the server's own count (FFI modes, c-epoll)`,
     "blocking: --max-threads raised to the connection count above its default cap when " +

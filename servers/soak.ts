@@ -119,8 +119,9 @@ export async function soakMode(mode: Mode, options: SoakOptions): Promise<SoakRe
     options.onSample?.(s);
   };
 
-  // Paced clients share the rate; each keeps its own schedule and never
-  // sends early, so a slow server is measured late rather than bursted.
+  // Paced clients share the rate; each keeps its own schedule, never sends
+  // early and never catches up: a client that fell behind (a slow server, a
+  // paused VM) resumes from now, so the load stays steady rather than bursting.
   const interval = options.rate ? 1000 * connections / options.rate : 0;
 
   async function client(id: number): Promise<void> {
@@ -136,7 +137,7 @@ export async function soakMode(mode: Mode, options: SoakOptions): Promise<SoakRe
           if (interval > 0) {
             const wait = next - performance.now();
             if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-            next += interval;
+            next = Math.max(next + interval, performance.now());
           }
           await conn.write(msg);
           let got = 0;

@@ -32,6 +32,12 @@ import {
 
 /** Bytes read at once per connection; also the most buffered per connection. */
 const READ_SIZE = 16 * 1024;
+/**
+ * A connection's first read buffer. Every open connection holds its buffer
+ * while its read waits, so starting small keeps an idle connection cheap; a
+ * read that fills the buffer doubles it, up to {@linkcode READ_SIZE}.
+ */
+const FIRST_READ_SIZE = 2 * 1024;
 /** Pause after a failed accept (EMFILE): long enough not to spin, short enough to recover fast. */
 const ACCEPT_BACKOFF_MS = 50;
 
@@ -85,7 +91,7 @@ export async function serveStream(options: ServeOptions): Promise<EchoServer> {
   let closing = false;
 
   async function echo(conn: Deno.TcpConn): Promise<void> {
-    const buf = new Uint8Array(readSize);
+    let buf = new Uint8Array(Math.min(FIRST_READ_SIZE, readSize));
     try {
       while (true) {
         const n = await conn.read(buf);
@@ -98,6 +104,7 @@ export async function serveStream(options: ServeOptions): Promise<EchoServer> {
         let off = 0;
         while (off < reply.length) off += await conn.write(reply.subarray(off));
         stats.bytesOut += reply.length;
+        if (n === buf.length && n < readSize) buf = new Uint8Array(Math.min(2 * n, readSize));
       }
     } catch {
       // A reset or a failed write ends this connection only.
