@@ -141,3 +141,25 @@ export function oneOf<T extends string>(what: string, raw: string, allowed: read
   }
   return raw as T;
 }
+
+/**
+ * Checks a host name or address given by the user: 1 to 255 characters, no
+ * spaces or slashes, so a typo fails here rather than as a connect or bind
+ * error after the run has started.
+ *
+ * @param what What the value is, for the message (`--host`).
+ * @param raw The text given.
+ * @returns The host.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseHost } from "./args.ts";
+ * console.log(parseHost("--host", "127.0.0.1")); // 127.0.0.1
+ * ```
+ */
+export function parseHost(what: string, raw: string): string {
+  if (!/^[^\s/]{1,255}$/.test(raw)) {
+    throw new UsageError(`Invalid ${what} "${raw}" (use an address such as 127.0.0.1)`);
+  }
+  return raw;
+}

@@ -18,7 +18,7 @@ import type { LoadResult } from "../loadgen/types.ts";
 import { writeFileAtomic } from "../atomic_write.ts";
 import { formatJsonDocument, formatReport } from "../loadgen/report.ts";
 import { MODES } from "../servers/types.ts";
-import { type Command, numberFlag, oneOf, parseDuration, parseFlags } from "./args.ts";
+import { type Command, numberFlag, oneOf, parseDuration, parseFlags, parseHost } from "./args.ts";
 
 const HELP = `Usage: echokit load [--plan NAME|FILE] [--host H --port P | --spawn MODE] [options]
 
@@ -152,7 +152,7 @@ export const loadCommand: Command = {
     try {
       result = await runLoad({
         plan,
-        hostname: values.host === undefined ? undefined : String(values.host),
+        hostname: values.host === undefined ? undefined : parseHost("--host", String(values.host)),
         port: numberFlag(values, "port", { min: 1, max: 65535 }),
         spawn,
         pid: numberFlag(values, "pid", { min: 1 }),

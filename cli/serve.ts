@@ -35,6 +35,7 @@ import {
   oneOf,
   parseDuration,
   parseFlags,
+  parseHost,
 } from "./args.ts";
 
 const HELP = `Usage: echokit serve [--mode MODE] [--host HOST] [--port PORT] [options]
@@ -102,10 +103,7 @@ export const serveCommand: Command = {
       return 0;
     }
     const mode = oneOf("--mode", String(values.mode ?? "stream"), MODES);
-    const hostname = String(values.host ?? "127.0.0.1");
-    if (hostname.trim() === "") {
-      throw new UsageError(`Invalid --host "${hostname}" (use an address such as 127.0.0.1)`);
-    }
+    const hostname = parseHost("--host", String(values.host ?? "127.0.0.1"));
     const maxConnections = numberFlag(values, "max-connections", { min: 1, max: 1 << 24 }) ??
       DEFAULT_MAX_CONNECTIONS;
     const idleTimeout = values["idle-timeout"] === undefined
