@@ -8,6 +8,7 @@
 import { EchokitError, UsageError } from "../errors.ts";
 import type { EngineName } from "../loadgen/_engine_types.ts";
 import {
+  MAX_RAMP_UP_S,
   PLAN_OPTIONS,
   PLAN_OPTIONS_HELP,
   planOverridesFromFlags,
@@ -109,9 +110,16 @@ export const loadCommand: Command = {
       }
       intervalSeconds = ms / 1000;
     }
-    const warmupSeconds = values.warmup === undefined
-      ? undefined
-      : parseDuration("--warmup", String(values.warmup)) / 1000;
+    let warmupSeconds: number | undefined;
+    if (values.warmup !== undefined) {
+      warmupSeconds = parseDuration("--warmup", String(values.warmup)) / 1000;
+      // Unbounded, a typo such as 99999999h overflows the warm-up timer, which then fires at once.
+      if (warmupSeconds > MAX_RAMP_UP_S) {
+        throw new UsageError(
+          `Invalid --warmup "${values.warmup}" (use 0 to ${MAX_RAMP_UP_S} seconds)`,
+        );
+      }
+    }
     const engine = values.engine === undefined
       ? undefined
       : oneOf("--engine", String(values.engine), ENGINES) as EngineName;
