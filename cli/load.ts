@@ -16,6 +16,8 @@ import {
 } from "../loadgen/plan.ts";
 import { ENGINES, type LoadProgress, runLoad } from "../loadgen/run.ts";
 import type { LoadResult } from "../loadgen/types.ts";
+import { procAvailable } from "../loadgen/resource_monitor.ts";
+import { readProcStat } from "../servers/proc_stats.ts";
 import { writeFileAtomic } from "../atomic_write.ts";
 import { formatJsonDocument, formatReport } from "../loadgen/report.ts";
 import { MODES } from "../servers/types.ts";
@@ -129,6 +131,13 @@ export const loadCommand: Command = {
     if (jtlThreadPrefix !== undefined && values.jtl === undefined) {
       throw new UsageError("--jtl-thread-prefix names the threads of a JTL (add --jtl FILE)");
     }
+    const pid = numberFlag(values, "pid", { min: 1 });
+    // Else the run goes ahead and its server columns quietly say "n/a".
+    if (pid !== undefined && procAvailable() && readProcStat(pid) === undefined) {
+      throw new UsageError(
+        `Invalid --pid "${values.pid}" (no such process; give the server's pid)`,
+      );
+    }
     const json = values.json === undefined ? undefined : String(values.json);
     const jsonToStdout = json === "-";
     // With --json -, stdout carries the JSON document only; lines go to stderr.
@@ -163,7 +172,7 @@ export const loadCommand: Command = {
         hostname: values.host === undefined ? undefined : parseHost("--host", String(values.host)),
         port: numberFlag(values, "port", { min: 1, max: 65535 }),
         spawn,
-        pid: numberFlag(values, "pid", { min: 1 }),
+        pid,
         intervalSeconds,
         warmupSeconds,
         engine,
