@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { dirname } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../errors.ts";
 
@@ -162,4 +163,57 @@ export function parseHost(what: string, raw: string): string {
     throw new UsageError(`Invalid ${what} "${raw}" (use an address such as 127.0.0.1)`);
   }
   return raw;
+}
+
+/** Options for {@linkcode checkOutputPath}. */
+export interface OutputPathOptions {
+  /** Whether the path names a folder the run creates (else a file). @default {false} */
+  folder?: boolean;
+}
+
+/**
+ * Checks, before a run, that an output path given by a flag can be written:
+ * not empty; a file path is not a folder and its folder exists; a folder path
+ * is not a file and sits under a folder. Results are written at the end, so a
+ * typo found then would cost the whole run.
+ *
+ * @param what What the value is, for the message (`--json`).
+ * @param path The path given.
+ * @param options Whether it names a folder.
+ *
+ * @example Usage
+ * ```ts
+ * import { checkOutputPath } from "./args.ts";
+ * checkOutputPath("--json", "result.json");
+ * checkOutputPath("--out", "report", { folder: true });
+ * ```
+ */
+export function checkOutputPath(what: string, path: string, options: OutputPathOptions = {}): void {
+  const kind = options.folder ? "folder" : "file";
+  if (path === "") throw new UsageError(`Invalid ${what} "" (give a ${kind} path)`);
+  const info = statOrUndefined(path);
+  if (info && info.isDirectory !== (options.folder ?? false)) {
+    throw new UsageError(
+      `Cannot write ${what} "${path}": it is ${
+        info.isDirectory ? "a folder" : "a file"
+      } (give a ${kind} path)`,
+    );
+  }
+  if (info) return;
+  // A folder is created with its missing parents; a file needs its folder.
+  let dir = dirname(path);
+  while (options.folder && !statOrUndefined(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  const parent = statOrUndefined(dir);
+  if (!parent?.isDirectory) {
+    const why = parent ? `"${dir}" is not a directory` : `directory "${dir}" does not exist`;
+    throw new UsageError(`Cannot write ${what} "${path}": ${why}`);
+  }
+}
+
+function statOrUndefined(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.statSync(path);
+  } catch {
+    return undefined;
+  }
 }

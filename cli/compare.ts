@@ -21,7 +21,14 @@ import { writeReport } from "../compare/write_report.ts";
 import { mergeReport, readLoadResultFile, readServerStatsFile } from "../compare/merge.ts";
 import type { CompareReport } from "../compare/types.ts";
 import { MODES } from "../servers/types.ts";
-import { type Command, numberFlag, oneOf, parseFlags, parseNumber } from "./args.ts";
+import {
+  checkOutputPath,
+  type Command,
+  numberFlag,
+  oneOf,
+  parseFlags,
+  parseNumber,
+} from "./args.ts";
 
 /** Loop scale of the default run: about three minutes for 4 modes × 2 plans on 2 cores. */
 export const DEFAULT_SCALE = 0.5;
@@ -165,6 +172,7 @@ export const compareCommand: Command = {
       ? undefined
       : oneOf("--memory-policy", String(values["memory-policy"]), ["cap", "skip"] as const);
     const out = values.out === undefined ? undefined : String(values.out);
+    if (out !== undefined) checkOutputPath("--out", out, { folder: true });
     const tty = Deno.stderr.isTerminal();
     const command = `echokit compare${args.length ? " " + args.join(" ") : ""}`;
 
@@ -325,6 +333,8 @@ async function runMerge(args: string[]): Promise<number> {
     throw new UsageError("Nothing to merge (give the load --json files of each host)");
   }
   const format = oneOf("--format", String(values.format ?? "table"), FORMATS);
+  const out = values.out === undefined ? undefined : String(values.out);
+  if (out !== undefined) checkOutputPath("--out", out, { folder: true });
   const inputs = [];
   for (const file of positionals) inputs.push(await readLoadResultFile(file));
   const statsFile = values["server-stats"];
@@ -332,7 +342,7 @@ async function runMerge(args: string[]): Promise<number> {
     serverStats: statsFile === undefined ? undefined : await readServerStatsFile(String(statsFile)),
     command: `echokit compare merge ${args.join(" ")}`,
   });
-  await printReport(report, format, values.out === undefined ? undefined : String(values.out));
+  await printReport(report, format, out);
   return 0;
 }
 

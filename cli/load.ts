@@ -20,8 +20,17 @@ import { procAvailable } from "../loadgen/resource_monitor.ts";
 import { readProcStat } from "../servers/proc_stats.ts";
 import { writeFileAtomic } from "../atomic_write.ts";
 import { formatJsonDocument, formatReport } from "../loadgen/report.ts";
+import { jtlThreadGroupName } from "../loadgen/jtl.ts";
 import { MODES } from "../servers/types.ts";
-import { type Command, numberFlag, oneOf, parseDuration, parseFlags, parseHost } from "./args.ts";
+import {
+  checkOutputPath,
+  type Command,
+  numberFlag,
+  oneOf,
+  parseDuration,
+  parseFlags,
+  parseHost,
+} from "./args.ts";
 
 const HELP = `Usage: echokit load [--plan NAME|FILE] [--host H --port P | --spawn MODE] [options]
 
@@ -131,6 +140,8 @@ export const loadCommand: Command = {
     if (jtlThreadPrefix !== undefined && values.jtl === undefined) {
       throw new UsageError("--jtl-thread-prefix names the threads of a JTL (add --jtl FILE)");
     }
+    jtlThreadGroupName(jtlThreadPrefix);
+    if (values.jtl !== undefined) checkOutputPath("--jtl", String(values.jtl));
     const pid = numberFlag(values, "pid", { min: 1 });
     // Else the run goes ahead and its server columns quietly say "n/a".
     if (pid !== undefined && procAvailable() && readProcStat(pid) === undefined) {
@@ -139,6 +150,7 @@ export const loadCommand: Command = {
       );
     }
     const json = values.json === undefined ? undefined : String(values.json);
+    if (json !== undefined && json !== "-") checkOutputPath("--json", json);
     const jsonToStdout = json === "-";
     // With --json -, stdout carries the JSON document only; lines go to stderr.
     const out = jsonToStdout ? console.error : console.log;

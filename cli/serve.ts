@@ -17,7 +17,6 @@ import {
   MODES,
 } from "../servers/types.ts";
 import { parseWork } from "../servers/work.ts";
-import { dirname } from "node:path";
 import { UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../atomic_write.ts";
 import { libcUnavailableReason } from "../servers/os/libc.ts";
@@ -29,6 +28,7 @@ import {
   type StatsInterval,
 } from "../servers/stats_interval.ts";
 import {
+  checkOutputPath,
   type Command,
   type FlagValues,
   numberFlag,
@@ -115,7 +115,7 @@ export const serveCommand: Command = {
     const files = raiseOpenFileLimit();
     const statsIntervalMs = statsIntervalFlag(values["stats-interval"]);
     const statsJson = values["stats-json"] === undefined ? undefined : String(values["stats-json"]);
-    if (statsJson !== undefined) checkWritableDir("--stats-json", statsJson);
+    if (statsJson !== undefined) checkOutputPath("--stats-json", statsJson);
     const processes = numberFlag(values, "processes", { min: 1, max: 256 });
     if ((processes ?? 1) > 1 && (statsIntervalMs !== undefined || statsJson !== undefined)) {
       throw new UsageError(
@@ -262,20 +262,6 @@ function statsIntervalFlag(raw: unknown): number | undefined {
     throw new UsageError(`Invalid --stats-interval "${raw}" (use at least 0.01 seconds)`);
   }
   return ms;
-}
-
-// Checked before serving, so a typo fails now rather than after an hour's run.
-function checkWritableDir(flag: string, path: string): void {
-  const dir = dirname(path);
-  let isDir = false;
-  try {
-    isDir = Deno.statSync(dir).isDirectory;
-  } catch {
-    // Reported below.
-  }
-  if (!isDir) {
-    throw new UsageError(`Cannot write ${flag} "${path}": directory "${dir}" does not exist`);
-  }
 }
 
 function isLoopback(host: string): boolean {

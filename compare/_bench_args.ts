@@ -3,7 +3,14 @@
  *
  * @module
  */
-import { numberFlag, oneOf, parseDuration, parseFlags, parseNumber } from "../cli/args.ts";
+import {
+  checkOutputPath,
+  numberFlag,
+  oneOf,
+  parseDuration,
+  parseFlags,
+  parseNumber,
+} from "../cli/args.ts";
 import { UsageError } from "../errors.ts";
 import { MODES } from "../servers/types.ts";
 import { SHIPPED_PEERS } from "./peers.ts";
@@ -115,6 +122,7 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
   if (durationMs < 200 || durationMs > 3_600_000) {
     throw new UsageError(`Invalid --duration "${values.duration}" (use 0.2s to 1h)`);
   }
+  if (values.json !== undefined) checkOutputPath("--json", String(values.json));
   const servers = values.servers === undefined
     ? [...BENCH_SERVERS]
     : list("--servers", String(values.servers)).map((s) => oneOf("--servers", s, BENCH_SERVERS));

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { type Command, numberFlag, parseFlags, parseNumber } from "../cli/args.ts";
+import { checkOutputPath, type Command, numberFlag, parseFlags, parseNumber } from "../cli/args.ts";
 import { EchokitError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../atomic_write.ts";
 import { startServerProcess } from "./child.ts";
@@ -276,6 +276,7 @@ export const soakCommand: Command = {
       }
     }
     const connections = numberFlag(values, "connections", { min: 1, max: 10_000 }) ?? 32;
+    if (values.json !== undefined) checkOutputPath("--json", String(values.json));
     const sampleEvery = values["sample-every"] === undefined ? 5 : parseNumber(
       "--sample-every",
       String(values["sample-every"]),
