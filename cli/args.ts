@@ -217,3 +217,25 @@ function statOrUndefined(path: string): Deno.FileInfo | undefined {
     return undefined;
   }
 }
+
+/**
+ * Splits a comma-separated flag value. A blank item (`"a,,b"`, `"a,"`, `""`)
+ * is an error, so a list that is empty by mistake never means "none".
+ *
+ * @param what What the value is, for the message (`--mode`).
+ * @param raw The text given.
+ * @returns The items, trimmed.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseList } from "./args.ts";
+ * console.log(parseList("--mode", "stream, protocol")); // ["stream", "protocol"]
+ * ```
+ */
+export function parseList(what: string, raw: string): string[] {
+  const items = raw.split(",").map((s) => s.trim());
+  if (items.some((s) => s === "")) {
+    throw new UsageError(`Invalid ${what} "${raw}" (use a comma-separated list without blanks)`);
+  }
+  return items;
+}

@@ -27,6 +27,7 @@ import {
   numberFlag,
   oneOf,
   parseFlags,
+  parseList,
   parseNumber,
 } from "./args.ts";
 
@@ -137,13 +138,17 @@ export const compareCommand: Command = {
     const format = oneOf("--format", String(values.format ?? "table"), FORMATS);
     const modes = values.mode === undefined
       ? [...MODES]
-      : list(String(values.mode)).map((m) => oneOf("--mode", m, MODES));
+      : parseList("--mode", String(values.mode)).map((m) => oneOf("--mode", m, MODES));
     const peers = parsePeers((values.peer as string[] | undefined) ?? []);
-    const works = values.work === undefined ? undefined : checkWorks(list(String(values.work)));
-    const offloads = values.offload === undefined ? undefined : list(String(values.offload));
+    const works = values.work === undefined
+      ? undefined
+      : checkWorks(parseList("--work", String(values.work)));
+    const offloads = values.offload === undefined
+      ? undefined
+      : parseList("--offload", String(values.offload));
     const processes = values.processes === undefined
       ? undefined
-      : list(String(values.processes)).map((n) =>
+      : parseList("--processes", String(values.processes)).map((n) =>
         parseNumber("--processes level", n, { min: 1, max: 256 })
       );
     const columns = modeColumns(modes, { offloads, processes }).columns;
@@ -158,12 +163,12 @@ export const compareCommand: Command = {
     }
     const connections = values.connections === undefined
       ? undefined
-      : list(String(values.connections)).map((c) =>
+      : parseList("--connections", String(values.connections)).map((c) =>
         parseNumber("--connections level", c, { min: 1, max: 100_000 })
       );
     const rates = values.rate === undefined
       ? undefined
-      : list(String(values.rate)).map((r) =>
+      : parseList("--rate", String(values.rate)).map((r) =>
         parseNumber("--rate level", r, { min: 0.001, max: 10_000_000, fraction: true })
       );
     const repeat = numberFlag(values, "repeat", { min: 1, max: 100 }) ?? 1;
@@ -230,7 +235,7 @@ export const compareCommand: Command = {
         throw new UsageError("--micro-time needs --micro (add --micro)");
       }
       const sweep = connections !== undefined || rates !== undefined;
-      const specs = list(String(values.plan ?? (sweep ? "plan2" : "plan1,plan2")));
+      const specs = parseList("--plan", String(values.plan ?? (sweep ? "plan2" : "plan1,plan2")));
       const plans: Plan[] = [];
       for (const spec of specs) plans.push(scalePlan(await resolvePlan(spec, {}), scale));
       const notes: string[] = [];
@@ -361,10 +366,6 @@ function showProgress(e: CompareProgress, tty: boolean): void {
         `${formatClock(e.elapsedMs)} elapsed${eta}`,
     ),
   );
-}
-
-function list(text: string): string[] {
-  return text.split(",").map((s) => s.trim()).filter(Boolean);
 }
 
 function encode(text: string): Uint8Array {

@@ -9,6 +9,7 @@ import {
   oneOf,
   parseDuration,
   parseFlags,
+  parseList,
   parseNumber,
 } from "../cli/args.ts";
 import { UsageError } from "../errors.ts";
@@ -113,7 +114,7 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
   const quick = values.quick === true;
   const connections = values.connections === undefined
     ? [1, 100, 1000]
-    : list("--connections", String(values.connections)).map((c) =>
+    : parseList("--connections", String(values.connections)).map((c) =>
       parseNumber("--connections", c, { min: 1, max: 50000 })
     );
   const durationMs = values.duration === undefined
@@ -125,7 +126,9 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
   if (values.json !== undefined) checkOutputPath("--json", String(values.json));
   const servers = values.servers === undefined
     ? [...BENCH_SERVERS]
-    : list("--servers", String(values.servers)).map((s) => oneOf("--servers", s, BENCH_SERVERS));
+    : parseList("--servers", String(values.servers)).map((s) =>
+      oneOf("--servers", s, BENCH_SERVERS)
+    );
   return {
     quick,
     repeat: numberFlag(values, "repeat", { min: 1, max: 100 }) ?? (quick ? 1 : 3),
@@ -140,12 +143,4 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
     pin: values.pin === undefined ? "none" : oneOf("--pin", String(values.pin), PIN_MODES),
     syscalls: values["no-syscalls"] !== true,
   };
-}
-
-function list(flag: string, raw: string): string[] {
-  const items = raw.split(",").map((s) => s.trim());
-  if (items.some((s) => s === "")) {
-    throw new UsageError(`Invalid ${flag} "${raw}" (use a comma-separated list without blanks)`);
-  }
-  return items;
 }
