@@ -153,8 +153,12 @@ export const compareCommand: Command = {
       );
     const columns = modeColumns(modes, { offloads, processes }).columns;
     const names = [...columns.map((c) => c.name), ...peers.map((p) => p.name)];
-    if (new Set(names).size !== names.length) {
-      throw new UsageError(`A peer is named like a mode in "${names.join(",")}" (rename the peer)`);
+    // parsePeers keeps peer names unique, so a repeat is a peer named like a mode column.
+    const clash = names.find((n, i) => names.indexOf(n) !== i);
+    if (clash !== undefined) {
+      throw new UsageError(
+        `The --peer name "${clash}" is taken by a mode's column (rename the peer)`,
+      );
     }
     if (names.length === 0) throw new UsageError("No servers to compare (give --mode or --peer)");
     const baseline = values.baseline === undefined ? undefined : String(values.baseline);
