@@ -258,8 +258,9 @@ function raiseOpenFileLimit(): FileLimit | undefined {
 function statsIntervalFlag(raw: unknown): number | undefined {
   if (raw === undefined) return undefined;
   const ms = parseDuration("--stats-interval", String(raw), "s");
-  if (ms < 10) {
-    throw new UsageError(`Invalid --stats-interval "${raw}" (use at least 0.01 seconds)`);
+  // Past a day is a typo; past ~24 days setInterval overflows and fires every millisecond.
+  if (ms < 10 || ms > 86_400_000) {
+    throw new UsageError(`Invalid --stats-interval "${raw}" (use 0.01 to 86400 seconds)`);
   }
   return ms;
 }
