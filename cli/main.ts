@@ -5,7 +5,7 @@
  */
 import denoJson from "../deno.json" with { type: "json" };
 import { EchokitError, UsageError } from "../errors.ts";
-import type { Command } from "./args.ts";
+import { type Command, parseFlags } from "./args.ts";
 import { compareCommand } from "./compare.ts";
 import { loadCommand } from "./load.ts";
 import { offloadWorkerCommand } from "./offload_worker.ts";
@@ -54,13 +54,31 @@ function usageLine(command: Command): string {
  */
 export async function main(args: string[]): Promise<number> {
   const [name, ...rest] = args;
-  if (name === undefined || name === "-h" || name === "--help" || name === "help") {
-    const topic = name === "help" ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
-    console.log(topic ? topic.help : USAGE);
+  if (name === undefined) {
+    console.log(USAGE);
     return 0;
   }
-  if (name === "-V" || name === "--version") {
-    console.log(`echokit ${VERSION}`);
+  if (name.startsWith("-")) {
+    // Top-level options only: the same strict parser, so `--bogus` and
+    // `--version extra` get the same reasons as a subcommand's flags.
+    let values;
+    try {
+      ({ values } = parseFlags(args, { version: { type: "boolean", short: "V" } }));
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      console.error(`error: ${err.message}\n\n${USAGE}`);
+      return err.exitCode;
+    }
+    console.log(values.version ? `echokit ${VERSION}` : USAGE);
+    return 0;
+  }
+  if (name === "help") {
+    const topic = COMMANDS.find((c) => c.name === rest[0]);
+    if (rest[0] !== undefined && !topic) {
+      console.error(`error: Unknown command "${rest[0]}"\n\n${USAGE}`);
+      return 2;
+    }
+    console.log(topic ? topic.help : USAGE);
     return 0;
   }
   const command = COMMANDS.find((c) => c.name === name) ??
