@@ -224,7 +224,7 @@ export async function resolvePlan(
     try {
       text = await read(spec);
     } catch (err) {
-      throw new UsageError(`Cannot read plan file "${spec}": ${fileErrorReason(err)}`);
+      throw new UsageError(`Cannot read --plan file "${spec}": ${fileErrorReason(err)}`);
     }
     if (/\.json$/i.test(spec)) {
       plan = parsePlanJson(text, spec);
@@ -235,7 +235,7 @@ export async function resolvePlan(
     }
   } else {
     throw new UsageError(
-      `Unknown plan "${spec}" (use ${
+      `Unknown --plan "${spec}" (use ${
         Object.keys(BUILTIN_PLANS).join(", ")
       }, a .json file or a .jmx file)`,
     );
