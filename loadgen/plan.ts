@@ -182,6 +182,10 @@ export function applyOverrides(plan: Readonly<Plan>, overrides: PlanOverrides): 
   if (Object.hasOwn(overrides, "message") && !Object.hasOwn(overrides, "messageSize")) {
     delete out.messageSize;
   }
+  // In the flags' words: without a duration, an endless plan is `--loops infinite` alone.
+  if (overrides.loops === -1 && out.duration === undefined) {
+    throw new UsageError("--loops infinite needs a duration (add --duration TIME)");
+  }
   return checkPlan(out, "plan override");
 }
 
