@@ -26,6 +26,7 @@ import {
   type Command,
   numberFlag,
   oneOf,
+  type OptionSpecs,
   parseFlags,
   parseList,
   parseNumber,
@@ -92,6 +93,29 @@ Merge the results of several load hosts:  echokit compare merge --help
 
 Ctrl-C stops after the current run and reports what ran.`;
 
+/** The flags of `echokit compare`, as {@linkcode parseFlags} takes them. */
+export const COMPARE_FLAGS: OptionSpecs = {
+  mode: { type: "string" },
+  plan: { type: "string" },
+  peer: { type: "string", multiple: true },
+  baseline: { type: "string" },
+  scale: { type: "string" },
+  full: { type: "boolean" },
+  quick: { type: "boolean" },
+  repeat: { type: "string" },
+  connections: { type: "string" },
+  rate: { type: "string" },
+  "thread-mb": { type: "string" },
+  "memory-policy": { type: "string" },
+  format: { type: "string" },
+  out: { type: "string" },
+  micro: { type: "boolean" },
+  "micro-time": { type: "string" },
+  work: { type: "string" },
+  offload: { type: "string" },
+  processes: { type: "string" },
+};
+
 /** The `compare` subcommand. */
 export const compareCommand: Command = {
   name: "compare",
@@ -99,27 +123,7 @@ export const compareCommand: Command = {
   help: HELP,
   async run(args: string[]): Promise<number> {
     if (args[0] === "merge") return await runMerge(args.slice(1));
-    const { values } = parseFlags(args, {
-      mode: { type: "string" },
-      plan: { type: "string" },
-      peer: { type: "string", multiple: true },
-      baseline: { type: "string" },
-      scale: { type: "string" },
-      full: { type: "boolean" },
-      quick: { type: "boolean" },
-      repeat: { type: "string" },
-      connections: { type: "string" },
-      rate: { type: "string" },
-      "thread-mb": { type: "string" },
-      "memory-policy": { type: "string" },
-      format: { type: "string" },
-      out: { type: "string" },
-      micro: { type: "boolean" },
-      "micro-time": { type: "string" },
-      work: { type: "string" },
-      offload: { type: "string" },
-      processes: { type: "string" },
-    });
+    const { values } = parseFlags(args, COMPARE_FLAGS);
     if (values.help) {
       console.log(HELP);
       return 0;
@@ -310,7 +314,9 @@ async function printReport(
   }
 }
 
-const MERGE_HELP = `Usage: echokit compare merge FILE.json… [--server-stats FILE] [options]
+/** Help text of `echokit compare merge`. */
+export const MERGE_HELP: string =
+  `Usage: echokit compare merge FILE.json… [--server-stats FILE] [options]
 
 Combines "load --json" results from several load hosts that ran the same plan
 against the same server at the same time into one table: a column per host and a
@@ -328,12 +334,15 @@ averaged), and the span is the union of the hosts' spans.
 JTLs from several hosts: run each "load" with its own --jtl-thread-prefix and
 concatenate with the header once:  { cat a.jtl; tail -n +2 b.jtl; } > all.jtl`;
 
+/** The flags of `echokit compare merge`, as {@linkcode parseFlags} takes them. */
+export const MERGE_FLAGS: OptionSpecs = {
+  "server-stats": { type: "string" },
+  format: { type: "string" },
+  out: { type: "string" },
+};
+
 async function runMerge(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, {
-    "server-stats": { type: "string" },
-    format: { type: "string" },
-    out: { type: "string" },
-  }, true);
+  const { values, positionals } = parseFlags(args, MERGE_FLAGS, true);
   if (values.help) {
     console.log(MERGE_HELP);
     return 0;

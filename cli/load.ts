@@ -27,6 +27,7 @@ import {
   type Command,
   numberFlag,
   oneOf,
+  type OptionSpecs,
   parseDuration,
   parseFlags,
   parseHost,
@@ -76,28 +77,31 @@ function progressLine(p: LoadProgress): string {
   }`;
 }
 
+/** The flags of `echokit load`, as {@linkcode parseFlags} takes them. */
+export const LOAD_FLAGS: OptionSpecs = {
+  ...PLAN_OPTIONS,
+  plan: { type: "string" },
+  host: { type: "string" },
+  port: { type: "string" },
+  spawn: { type: "string" },
+  pid: { type: "string" },
+  interval: { type: "string" },
+  warmup: { type: "string" },
+  engine: { type: "string" },
+  workers: { type: "string" },
+  rate: { type: "string" },
+  jtl: { type: "string" },
+  "jtl-thread-prefix": { type: "string" },
+  json: { type: "string" },
+};
+
 /** The `load` subcommand. */
 export const loadCommand: Command = {
   name: "load",
   summary: "run a JMeter-style plan against a server",
   help: HELP,
   async run(args: string[]): Promise<number> {
-    const { values } = parseFlags(args, {
-      ...PLAN_OPTIONS,
-      plan: { type: "string" },
-      host: { type: "string" },
-      port: { type: "string" },
-      spawn: { type: "string" },
-      pid: { type: "string" },
-      interval: { type: "string" },
-      warmup: { type: "string" },
-      engine: { type: "string" },
-      workers: { type: "string" },
-      rate: { type: "string" },
-      jtl: { type: "string" },
-      "jtl-thread-prefix": { type: "string" },
-      json: { type: "string" },
-    });
+    const { values } = parseFlags(args, LOAD_FLAGS);
     if (values.help) {
       console.log(HELP);
       return 0;

@@ -5,7 +5,7 @@
  */
 import denoJson from "../deno.json" with { type: "json" };
 import { EchokitError, UsageError } from "../errors.ts";
-import { type Command, parseFlags } from "./args.ts";
+import { type Command, type OptionSpecs, parseFlags } from "./args.ts";
 import { compareCommand } from "./compare.ts";
 import { loadCommand } from "./load.ts";
 import { offloadWorkerCommand } from "./offload_worker.ts";
@@ -41,6 +41,9 @@ Options:
 
 Run with Deno: deno run -A mod.ts <command> …`;
 
+/** The top-level flags (before any command), as {@linkcode parseFlags} takes them. */
+export const MAIN_FLAGS: OptionSpecs = { version: { type: "boolean", short: "V" } };
+
 /** The first help line and a pointer to the rest, printed after a usage error. */
 function usageLine(command: Command): string {
   return `${command.help.split("\n")[0]}\nRun "echokit ${command.name} --help" for all options.`;
@@ -63,7 +66,7 @@ export async function main(args: string[]): Promise<number> {
     // `--version extra` get the same reasons as a subcommand's flags.
     let values;
     try {
-      ({ values } = parseFlags(args, { version: { type: "boolean", short: "V" } }));
+      ({ values } = parseFlags(args, MAIN_FLAGS));
     } catch (err) {
       if (!(err instanceof UsageError)) throw err;
       console.error(`error: ${err.message}\n\n${USAGE}`);

@@ -33,6 +33,7 @@ import {
   type FlagValues,
   numberFlag,
   oneOf,
+  type OptionSpecs,
   parseDuration,
   parseFlags,
   parseHost,
@@ -74,30 +75,33 @@ Options:
   --stats-json FILE    at exit write that series as JSON (sampled every 1 s without --stats-interval)
   -h, --help           show this help`;
 
+/** The flags of `echokit serve`, as {@linkcode parseFlags} takes them. */
+export const SERVE_FLAGS: OptionSpecs = {
+  mode: { type: "string" },
+  host: { type: "string" },
+  port: { type: "string" },
+  backlog: { type: "string" },
+  "max-buffer": { type: "string" },
+  "max-connections": { type: "string" },
+  "idle-timeout": { type: "string" },
+  backend: { type: "string" },
+  "max-threads": { type: "string" },
+  prespawn: { type: "string" },
+  work: { type: "string" },
+  offload: { type: "string" },
+  processes: { type: "string" },
+  "reuse-port": { type: "boolean" },
+  "stats-interval": { type: "string" },
+  "stats-json": { type: "string" },
+};
+
 /** The `serve` subcommand. */
 export const serveCommand: Command = {
   name: "serve",
   summary: "run one echo server (stream, protocol, blocking, nonblocking)",
   help: HELP,
   async run(args: string[]): Promise<number> {
-    const { values } = parseFlags(args, {
-      mode: { type: "string" },
-      host: { type: "string" },
-      port: { type: "string" },
-      backlog: { type: "string" },
-      "max-buffer": { type: "string" },
-      "max-connections": { type: "string" },
-      "idle-timeout": { type: "string" },
-      backend: { type: "string" },
-      "max-threads": { type: "string" },
-      prespawn: { type: "string" },
-      work: { type: "string" },
-      offload: { type: "string" },
-      processes: { type: "string" },
-      "reuse-port": { type: "boolean" },
-      "stats-interval": { type: "string" },
-      "stats-json": { type: "string" },
-    });
+    const { values } = parseFlags(args, SERVE_FLAGS);
     if (values.help) {
       console.log(HELP);
       return 0;

@@ -7,6 +7,7 @@ import {
   checkOutputPath,
   numberFlag,
   oneOf,
+  type OptionSpecs,
   parseDuration,
   parseFlags,
   parseList,
@@ -83,6 +84,20 @@ Options:
   --no-syscalls        skip the perf pass that counts syscalls per message
   -h, --help           show this help`;
 
+/** The flags of `deno task bench`, as {@linkcode parseFlags} takes them. */
+export const BENCH_FLAGS: OptionSpecs = {
+  quick: { type: "boolean" },
+  repeat: { type: "string" },
+  connections: { type: "string" },
+  duration: { type: "string" },
+  only: { type: "string" },
+  servers: { type: "string" },
+  size: { type: "string" },
+  json: { type: "string" },
+  pin: { type: "string" },
+  "no-syscalls": { type: "boolean" },
+};
+
 /**
  * Parses `bench` flags.
  *
@@ -98,18 +113,7 @@ Options:
  * ```
  */
 export function parseBenchArgs(args: string[]): BenchOptions | "help" {
-  const { values } = parseFlags(args, {
-    quick: { type: "boolean" },
-    repeat: { type: "string" },
-    connections: { type: "string" },
-    duration: { type: "string" },
-    only: { type: "string" },
-    servers: { type: "string" },
-    size: { type: "string" },
-    json: { type: "string" },
-    pin: { type: "string" },
-    "no-syscalls": { type: "boolean" },
-  });
+  const { values } = parseFlags(args, BENCH_FLAGS);
   if (values.help) return "help";
   const quick = values.quick === true;
   const connections = values.connections === undefined

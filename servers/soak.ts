@@ -12,7 +12,14 @@
  *
  * @module
  */
-import { checkOutputPath, type Command, numberFlag, parseFlags, parseNumber } from "../cli/args.ts";
+import {
+  checkOutputPath,
+  type Command,
+  numberFlag,
+  type OptionSpecs,
+  parseFlags,
+  parseNumber,
+} from "../cli/args.ts";
 import { EchokitError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../atomic_write.ts";
 import { startServerProcess } from "./child.ts";
@@ -242,19 +249,22 @@ Options:
   --json FILE        also write the results (with every sample) as JSON
   -h, --help         show this help`;
 
+/** The flags of `deno task soak`, as {@linkcode parseFlags} takes them. */
+export const SOAK_FLAGS: OptionSpecs = {
+  minutes: { type: "string" },
+  modes: { type: "string" },
+  connections: { type: "string" },
+  "sample-every": { type: "string" },
+  json: { type: "string" },
+};
+
 /** The soak script as a command (exit code 1 when any round trip failed). */
 export const soakCommand: Command = {
   name: "soak",
   summary: "steady-load soak per mode with RSS samples",
   help: HELP,
   async run(args: string[]): Promise<number> {
-    const { values } = parseFlags(args, {
-      minutes: { type: "string" },
-      modes: { type: "string" },
-      connections: { type: "string" },
-      "sample-every": { type: "string" },
-      json: { type: "string" },
-    });
+    const { values } = parseFlags(args, SOAK_FLAGS);
     if (values.help) {
       console.log(HELP);
       return 0;
