@@ -353,11 +353,15 @@ async function runMerge(args: string[]): Promise<number> {
   const format = oneOf("--format", String(values.format ?? "table"), FORMATS);
   const out = values.out === undefined ? undefined : String(values.out);
   if (out !== undefined) checkOutputPath("--out", out, { folder: true });
+  // Flags first, like --format and --out, then the hosts' files.
+  const statsFile = values["server-stats"];
+  const serverStats = statsFile === undefined
+    ? undefined
+    : await readServerStatsFile(String(statsFile));
   const inputs = [];
   for (const file of positionals) inputs.push(await readLoadResultFile(file));
-  const statsFile = values["server-stats"];
   const report = mergeReport(inputs, {
-    serverStats: statsFile === undefined ? undefined : await readServerStatsFile(String(statsFile)),
+    serverStats,
     command: `echokit compare merge ${args.join(" ")}`,
   });
   await printReport(report, format, out);
