@@ -88,6 +88,7 @@ Output:
   --micro              instead: one connection's round-trip latency per server
                        (tinybench mean, p99, ops/s, ± margin of error)
   --micro-time TIME    tinybench time per server, ms (default: 1000)
+  -h, --help           show this help
 
 Merge the results of several load hosts:  echokit compare merge --help
 
@@ -330,6 +331,7 @@ averaged), and the span is the union of the hosts' spans.
   --format F           table, markdown, json or csv on stdout (default: table)
   --out DIR            also write report.md, results.json, results.csv, charts
                        and report.html into DIR
+  -h, --help           show this help
 
 JTLs from several hosts: run each "load" with its own --jtl-thread-prefix and
 concatenate with the header once:  { cat a.jtl; tail -n +2 b.jtl; } > all.jtl`;

@@ -61,6 +61,7 @@ Output:
                        name) and concatenate the JTLs with the header once:
                          { cat a.jtl; tail -n +2 b.jtl; } > all.jtl
   --json FILE|-        write the full result as JSON ("-": stdout, and nothing else there)
+  -h, --help           show this help
 
 ${PLAN_OPTIONS_HELP}`;
 
