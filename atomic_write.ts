@@ -60,7 +60,7 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
 
 /**
  * Why a file could not be read or written, in the user's words, for the end
- * of an error message: `Cannot read plan file "p.json": no such file`.
+ * of an error message: `Cannot read --plan file "p.json": no such file`.
  *
  * @param err What the file call threw.
  * @param notFound What `NotFound` means here. @default {"no such file"}

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { dirname } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../errors.ts";
 
@@ -140,4 +141,101 @@ export function oneOf<T extends string>(what: string, raw: string, allowed: read
     throw new UsageError(`Invalid ${what} "${raw}" (use ${allowed.join(", ")})`);
   }
   return raw as T;
+}
+
+/**
+ * Checks a host name or address given by the user: 1 to 255 characters, no
+ * spaces or slashes, so a typo fails here rather than as a connect or bind
+ * error after the run has started.
+ *
+ * @param what What the value is, for the message (`--host`).
+ * @param raw The text given.
+ * @returns The host.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseHost } from "./args.ts";
+ * console.log(parseHost("--host", "127.0.0.1")); // 127.0.0.1
+ * ```
+ */
+export function parseHost(what: string, raw: string): string {
+  if (!/^[^\s/]{1,255}$/.test(raw)) {
+    throw new UsageError(`Invalid ${what} "${raw}" (use an address such as 127.0.0.1)`);
+  }
+  return raw;
+}
+
+/** Options for {@linkcode checkOutputPath}. */
+export interface OutputPathOptions {
+  /** Whether the path names a folder the run creates (else a file). @default {false} */
+  folder?: boolean;
+}
+
+/**
+ * Checks, before a run, that an output path given by a flag can be written:
+ * not empty; a file path is not a folder and its folder exists; a folder path
+ * is not a file and sits under a folder. Results are written at the end, so a
+ * typo found then would cost the whole run.
+ *
+ * @param what What the value is, for the message (`--json`).
+ * @param path The path given.
+ * @param options Whether it names a folder.
+ *
+ * @example Usage
+ * ```ts
+ * import { checkOutputPath } from "./args.ts";
+ * checkOutputPath("--json", "result.json");
+ * checkOutputPath("--out", "report", { folder: true });
+ * ```
+ */
+export function checkOutputPath(what: string, path: string, options: OutputPathOptions = {}): void {
+  const kind = options.folder ? "folder" : "file";
+  if (path === "") throw new UsageError(`Invalid ${what} "" (give a ${kind} path)`);
+  const info = statOrUndefined(path);
+  if (info && info.isDirectory !== (options.folder ?? false)) {
+    throw new UsageError(
+      `Cannot write ${what} "${path}": it is ${
+        info.isDirectory ? "a folder" : "a file"
+      } (give a ${kind} path)`,
+    );
+  }
+  if (info) return;
+  // A folder is created with its missing parents; a file needs its folder.
+  let dir = dirname(path);
+  while (options.folder && !statOrUndefined(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  const parent = statOrUndefined(dir);
+  if (!parent?.isDirectory) {
+    const why = parent ? `"${dir}" is not a directory` : `directory "${dir}" does not exist`;
+    throw new UsageError(`Cannot write ${what} "${path}": ${why}`);
+  }
+}
+
+function statOrUndefined(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Splits a comma-separated flag value. A blank item (`"a,,b"`, `"a,"`, `""`)
+ * is an error, so a list that is empty by mistake never means "none".
+ *
+ * @param what What the value is, for the message (`--mode`).
+ * @param raw The text given.
+ * @returns The items, trimmed.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseList } from "./args.ts";
+ * console.log(parseList("--mode", "stream, protocol")); // ["stream", "protocol"]
+ * ```
+ */
+export function parseList(what: string, raw: string): string[] {
+  const items = raw.split(",").map((s) => s.trim());
+  if (items.some((s) => s === "")) {
+    throw new UsageError(`Invalid ${what} "${raw}" (use a comma-separated list without blanks)`);
+  }
+  return items;
 }

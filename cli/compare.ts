@@ -21,7 +21,16 @@ import { writeReport } from "../compare/write_report.ts";
 import { mergeReport, readLoadResultFile, readServerStatsFile } from "../compare/merge.ts";
 import type { CompareReport } from "../compare/types.ts";
 import { MODES } from "../servers/types.ts";
-import { type Command, numberFlag, oneOf, parseFlags, parseNumber } from "./args.ts";
+import {
+  checkOutputPath,
+  type Command,
+  numberFlag,
+  oneOf,
+  type OptionSpecs,
+  parseFlags,
+  parseList,
+  parseNumber,
+} from "./args.ts";
 
 /** Loop scale of the default run: about three minutes for 4 modes × 2 plans on 2 cores. */
 export const DEFAULT_SCALE = 0.5;
@@ -79,10 +88,34 @@ Output:
   --micro              instead: one connection's round-trip latency per server
                        (tinybench mean, p99, ops/s, ± margin of error)
   --micro-time TIME    tinybench time per server, ms (default: 1000)
+  -h, --help           show this help
 
 Merge the results of several load hosts:  echokit compare merge --help
 
 Ctrl-C stops after the current run and reports what ran.`;
+
+/** The flags of `echokit compare`, as {@linkcode parseFlags} takes them. */
+export const COMPARE_FLAGS: OptionSpecs = {
+  mode: { type: "string" },
+  plan: { type: "string" },
+  peer: { type: "string", multiple: true },
+  baseline: { type: "string" },
+  scale: { type: "string" },
+  full: { type: "boolean" },
+  quick: { type: "boolean" },
+  repeat: { type: "string" },
+  connections: { type: "string" },
+  rate: { type: "string" },
+  "thread-mb": { type: "string" },
+  "memory-policy": { type: "string" },
+  format: { type: "string" },
+  out: { type: "string" },
+  micro: { type: "boolean" },
+  "micro-time": { type: "string" },
+  work: { type: "string" },
+  offload: { type: "string" },
+  processes: { type: "string" },
+};
 
 /** The `compare` subcommand. */
 export const compareCommand: Command = {
@@ -91,27 +124,7 @@ export const compareCommand: Command = {
   help: HELP,
   async run(args: string[]): Promise<number> {
     if (args[0] === "merge") return await runMerge(args.slice(1));
-    const { values } = parseFlags(args, {
-      mode: { type: "string" },
-      plan: { type: "string" },
-      peer: { type: "string", multiple: true },
-      baseline: { type: "string" },
-      scale: { type: "string" },
-      full: { type: "boolean" },
-      quick: { type: "boolean" },
-      repeat: { type: "string" },
-      connections: { type: "string" },
-      rate: { type: "string" },
-      "thread-mb": { type: "string" },
-      "memory-policy": { type: "string" },
-      format: { type: "string" },
-      out: { type: "string" },
-      micro: { type: "boolean" },
-      "micro-time": { type: "string" },
-      work: { type: "string" },
-      offload: { type: "string" },
-      processes: { type: "string" },
-    });
+    const { values } = parseFlags(args, COMPARE_FLAGS);
     if (values.help) {
       console.log(HELP);
       return 0;
@@ -130,19 +143,27 @@ export const compareCommand: Command = {
     const format = oneOf("--format", String(values.format ?? "table"), FORMATS);
     const modes = values.mode === undefined
       ? [...MODES]
-      : list(String(values.mode)).map((m) => oneOf("--mode", m, MODES));
+      : parseList("--mode", String(values.mode)).map((m) => oneOf("--mode", m, MODES));
     const peers = parsePeers((values.peer as string[] | undefined) ?? []);
-    const works = values.work === undefined ? undefined : checkWorks(list(String(values.work)));
-    const offloads = values.offload === undefined ? undefined : list(String(values.offload));
+    const works = values.work === undefined
+      ? undefined
+      : checkWorks(parseList("--work", String(values.work)));
+    const offloads = values.offload === undefined
+      ? undefined
+      : parseList("--offload", String(values.offload));
     const processes = values.processes === undefined
       ? undefined
-      : list(String(values.processes)).map((n) =>
+      : parseList("--processes", String(values.processes)).map((n) =>
         parseNumber("--processes level", n, { min: 1, max: 256 })
       );
     const columns = modeColumns(modes, { offloads, processes }).columns;
     const names = [...columns.map((c) => c.name), ...peers.map((p) => p.name)];
-    if (new Set(names).size !== names.length) {
-      throw new UsageError(`A peer is named like a mode in "${names.join(",")}" (rename the peer)`);
+    // parsePeers keeps peer names unique, so a repeat is a peer named like a mode column.
+    const clash = names.find((n, i) => names.indexOf(n) !== i);
+    if (clash !== undefined) {
+      throw new UsageError(
+        `The --peer name "${clash}" is taken by a mode's column (rename the peer)`,
+      );
     }
     if (names.length === 0) throw new UsageError("No servers to compare (give --mode or --peer)");
     const baseline = values.baseline === undefined ? undefined : String(values.baseline);
@@ -151,12 +172,12 @@ export const compareCommand: Command = {
     }
     const connections = values.connections === undefined
       ? undefined
-      : list(String(values.connections)).map((c) =>
+      : parseList("--connections", String(values.connections)).map((c) =>
         parseNumber("--connections level", c, { min: 1, max: 100_000 })
       );
     const rates = values.rate === undefined
       ? undefined
-      : list(String(values.rate)).map((r) =>
+      : parseList("--rate", String(values.rate)).map((r) =>
         parseNumber("--rate level", r, { min: 0.001, max: 10_000_000, fraction: true })
       );
     const repeat = numberFlag(values, "repeat", { min: 1, max: 100 }) ?? 1;
@@ -165,6 +186,7 @@ export const compareCommand: Command = {
       ? undefined
       : oneOf("--memory-policy", String(values["memory-policy"]), ["cap", "skip"] as const);
     const out = values.out === undefined ? undefined : String(values.out);
+    if (out !== undefined) checkOutputPath("--out", out, { folder: true });
     const tty = Deno.stderr.isTerminal();
     const command = `echokit compare${args.length ? " " + args.join(" ") : ""}`;
 
@@ -222,7 +244,7 @@ export const compareCommand: Command = {
         throw new UsageError("--micro-time needs --micro (add --micro)");
       }
       const sweep = connections !== undefined || rates !== undefined;
-      const specs = list(String(values.plan ?? (sweep ? "plan2" : "plan1,plan2")));
+      const specs = parseList("--plan", String(values.plan ?? (sweep ? "plan2" : "plan1,plan2")));
       const plans: Plan[] = [];
       for (const spec of specs) plans.push(scalePlan(await resolvePlan(spec, {}), scale));
       const notes: string[] = [];
@@ -293,7 +315,9 @@ async function printReport(
   }
 }
 
-const MERGE_HELP = `Usage: echokit compare merge FILE.json… [--server-stats FILE] [options]
+/** Help text of `echokit compare merge`. */
+export const MERGE_HELP: string =
+  `Usage: echokit compare merge FILE.json… [--server-stats FILE] [options]
 
 Combines "load --json" results from several load hosts that ran the same plan
 against the same server at the same time into one table: a column per host and a
@@ -307,16 +331,20 @@ averaged), and the span is the union of the hosts' spans.
   --format F           table, markdown, json or csv on stdout (default: table)
   --out DIR            also write report.md, results.json, results.csv, charts
                        and report.html into DIR
+  -h, --help           show this help
 
 JTLs from several hosts: run each "load" with its own --jtl-thread-prefix and
 concatenate with the header once:  { cat a.jtl; tail -n +2 b.jtl; } > all.jtl`;
 
+/** The flags of `echokit compare merge`, as {@linkcode parseFlags} takes them. */
+export const MERGE_FLAGS: OptionSpecs = {
+  "server-stats": { type: "string" },
+  format: { type: "string" },
+  out: { type: "string" },
+};
+
 async function runMerge(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, {
-    "server-stats": { type: "string" },
-    format: { type: "string" },
-    out: { type: "string" },
-  }, true);
+  const { values, positionals } = parseFlags(args, MERGE_FLAGS, true);
   if (values.help) {
     console.log(MERGE_HELP);
     return 0;
@@ -325,14 +353,20 @@ async function runMerge(args: string[]): Promise<number> {
     throw new UsageError("Nothing to merge (give the load --json files of each host)");
   }
   const format = oneOf("--format", String(values.format ?? "table"), FORMATS);
+  const out = values.out === undefined ? undefined : String(values.out);
+  if (out !== undefined) checkOutputPath("--out", out, { folder: true });
+  // Flags first, like --format and --out, then the hosts' files.
+  const statsFile = values["server-stats"];
+  const serverStats = statsFile === undefined
+    ? undefined
+    : await readServerStatsFile(String(statsFile));
   const inputs = [];
   for (const file of positionals) inputs.push(await readLoadResultFile(file));
-  const statsFile = values["server-stats"];
   const report = await mergeReport(inputs, {
-    serverStats: statsFile === undefined ? undefined : await readServerStatsFile(String(statsFile)),
+    serverStats,
     command: `echokit compare merge ${args.join(" ")}`,
   });
-  await printReport(report, format, values.out === undefined ? undefined : String(values.out));
+  await printReport(report, format, out);
   return 0;
 }
 
@@ -351,10 +385,6 @@ function showProgress(e: CompareProgress, tty: boolean): void {
         `${formatClock(e.elapsedMs)} elapsed${eta}`,
     ),
   );
-}
-
-function list(text: string): string[] {
-  return text.split(",").map((s) => s.trim()).filter(Boolean);
 }
 
 function encode(text: string): Uint8Array {

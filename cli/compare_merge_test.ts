@@ -173,9 +173,12 @@ Deno.test("compare merge combines two load hosts that ran at the same time", asy
         [[file("serve.json")], /Cannot read ".*serve\.json": schema "undefined" is not/],
         [
           [file("hostA.json"), "--server-stats", file("hostB.json")],
-          /Cannot read server stats ".*hostB\.json": not a series written by serve/,
+          /Cannot read --server-stats ".*hostB\.json": not a series written by serve/,
         ],
-        [[file("hostA.json"), "--server-stats", skewed], /Server stats ".*skewed\.json" cover /],
+        [
+          [file("hostA.json"), "--server-stats", skewed],
+          /The --server-stats series ".*skewed\.json" covers /,
+        ],
         [[], /Nothing to merge/],
         [[file("hostA.json"), "--format", "xml"], /Invalid --format "xml"/],
       ];

@@ -8,6 +8,7 @@
 import { EchokitError, UsageError } from "../errors.ts";
 import type { EngineName } from "../loadgen/_engine_types.ts";
 import {
+  MAX_RAMP_UP_S,
   PLAN_OPTIONS,
   PLAN_OPTIONS_HELP,
   planOverridesFromFlags,
@@ -15,10 +16,22 @@ import {
 } from "../loadgen/plan.ts";
 import { ENGINES, type LoadProgress, runLoad } from "../loadgen/run.ts";
 import type { LoadResult } from "../loadgen/types.ts";
+import { procAvailable } from "../loadgen/resource_monitor.ts";
+import { readProcStat } from "../servers/proc_stats.ts";
 import { writeFileAtomic } from "../atomic_write.ts";
 import { formatJsonDocument, formatReport } from "../loadgen/report.ts";
+import { jtlThreadGroupName } from "../loadgen/jtl.ts";
 import { MODES } from "../servers/types.ts";
-import { type Command, numberFlag, oneOf, parseDuration, parseFlags } from "./args.ts";
+import {
+  checkOutputPath,
+  type Command,
+  numberFlag,
+  oneOf,
+  type OptionSpecs,
+  parseDuration,
+  parseFlags,
+  parseHost,
+} from "./args.ts";
 
 const HELP = `Usage: echokit load [--plan NAME|FILE] [--host H --port P | --spawn MODE] [options]
 
@@ -48,6 +61,7 @@ Output:
                        name) and concatenate the JTLs with the header once:
                          { cat a.jtl; tail -n +2 b.jtl; } > all.jtl
   --json FILE|-        write the full result as JSON ("-": stdout, and nothing else there)
+  -h, --help           show this help
 
 ${PLAN_OPTIONS_HELP}`;
 
@@ -64,28 +78,31 @@ function progressLine(p: LoadProgress): string {
   }`;
 }
 
+/** The flags of `echokit load`, as {@linkcode parseFlags} takes them. */
+export const LOAD_FLAGS: OptionSpecs = {
+  ...PLAN_OPTIONS,
+  plan: { type: "string" },
+  host: { type: "string" },
+  port: { type: "string" },
+  spawn: { type: "string" },
+  pid: { type: "string" },
+  interval: { type: "string" },
+  warmup: { type: "string" },
+  engine: { type: "string" },
+  workers: { type: "string" },
+  rate: { type: "string" },
+  jtl: { type: "string" },
+  "jtl-thread-prefix": { type: "string" },
+  json: { type: "string" },
+};
+
 /** The `load` subcommand. */
 export const loadCommand: Command = {
   name: "load",
   summary: "run a JMeter-style plan against a server",
   help: HELP,
   async run(args: string[]): Promise<number> {
-    const { values } = parseFlags(args, {
-      ...PLAN_OPTIONS,
-      plan: { type: "string" },
-      host: { type: "string" },
-      port: { type: "string" },
-      spawn: { type: "string" },
-      pid: { type: "string" },
-      interval: { type: "string" },
-      warmup: { type: "string" },
-      engine: { type: "string" },
-      workers: { type: "string" },
-      rate: { type: "string" },
-      jtl: { type: "string" },
-      "jtl-thread-prefix": { type: "string" },
-      json: { type: "string" },
-    });
+    const { values } = parseFlags(args, LOAD_FLAGS);
     if (values.help) {
       console.log(HELP);
       return 0;
@@ -109,9 +126,16 @@ export const loadCommand: Command = {
       }
       intervalSeconds = ms / 1000;
     }
-    const warmupSeconds = values.warmup === undefined
-      ? undefined
-      : parseDuration("--warmup", String(values.warmup)) / 1000;
+    let warmupSeconds: number | undefined;
+    if (values.warmup !== undefined) {
+      warmupSeconds = parseDuration("--warmup", String(values.warmup)) / 1000;
+      // Unbounded, a typo such as 99999999h overflows the warm-up timer, which then fires at once.
+      if (warmupSeconds > MAX_RAMP_UP_S) {
+        throw new UsageError(
+          `Invalid --warmup "${values.warmup}" (use 0 to ${MAX_RAMP_UP_S} seconds)`,
+        );
+      }
+    }
     const engine = values.engine === undefined
       ? undefined
       : oneOf("--engine", String(values.engine), ENGINES) as EngineName;
@@ -121,7 +145,17 @@ export const loadCommand: Command = {
     if (jtlThreadPrefix !== undefined && values.jtl === undefined) {
       throw new UsageError("--jtl-thread-prefix names the threads of a JTL (add --jtl FILE)");
     }
+    jtlThreadGroupName(jtlThreadPrefix);
+    if (values.jtl !== undefined) checkOutputPath("--jtl", String(values.jtl));
+    const pid = numberFlag(values, "pid", { min: 1 });
+    // Else the run goes ahead and its server columns quietly say "n/a".
+    if (pid !== undefined && procAvailable() && readProcStat(pid) === undefined) {
+      throw new UsageError(
+        `Invalid --pid "${values.pid}" (no such process; give the server's pid)`,
+      );
+    }
     const json = values.json === undefined ? undefined : String(values.json);
+    if (json !== undefined && json !== "-") checkOutputPath("--json", json);
     const jsonToStdout = json === "-";
     // With --json -, stdout carries the JSON document only; lines go to stderr.
     const out = jsonToStdout ? console.error : console.log;
@@ -152,10 +186,10 @@ export const loadCommand: Command = {
     try {
       result = await runLoad({
         plan,
-        hostname: values.host === undefined ? undefined : String(values.host),
+        hostname: values.host === undefined ? undefined : parseHost("--host", String(values.host)),
         port: numberFlag(values, "port", { min: 1, max: 65535 }),
         spawn,
-        pid: numberFlag(values, "pid", { min: 1 }),
+        pid,
         intervalSeconds,
         warmupSeconds,
         engine,

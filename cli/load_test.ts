@@ -91,7 +91,7 @@ Deno.test("load --jtl-thread-prefix needs --jtl and a plain host label", async (
     ],
     [
       ["--jtl", "/nonexistent/x.jtl", "--jtl-thread-prefix", "host A"],
-      /Invalid JTL thread prefix "host A"/,
+      /Invalid --jtl-thread-prefix "host A"/,
     ],
   ];
   for (const [args, message] of cases) {

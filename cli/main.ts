@@ -5,7 +5,7 @@
  */
 import denoJson from "../deno.json" with { type: "json" };
 import { EchokitError, UsageError } from "../errors.ts";
-import type { Command } from "./args.ts";
+import { type Command, type OptionSpecs, parseFlags } from "./args.ts";
 import { compareCommand } from "./compare.ts";
 import { loadCommand } from "./load.ts";
 import { offloadWorkerCommand } from "./offload_worker.ts";
@@ -41,6 +41,9 @@ Options:
 
 Run with Deno: deno run -A mod.ts <command> …`;
 
+/** The top-level flags (before any command), as {@linkcode parseFlags} takes them. */
+export const MAIN_FLAGS: OptionSpecs = { version: { type: "boolean", short: "V" } };
+
 /** The first help line and a pointer to the rest, printed after a usage error. */
 function usageLine(command: Command): string {
   return `${command.help.split("\n")[0]}\nRun "echokit ${command.name} --help" for all options.`;
@@ -54,13 +57,31 @@ function usageLine(command: Command): string {
  */
 export async function main(args: string[]): Promise<number> {
   const [name, ...rest] = args;
-  if (name === undefined || name === "-h" || name === "--help" || name === "help") {
-    const topic = name === "help" ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
-    console.log(topic ? topic.help : USAGE);
+  if (name === undefined) {
+    console.log(USAGE);
     return 0;
   }
-  if (name === "-V" || name === "--version") {
-    console.log(`echokit ${VERSION}`);
+  if (name.startsWith("-")) {
+    // Top-level options only: the same strict parser, so `--bogus` and
+    // `--version extra` get the same reasons as a subcommand's flags.
+    let values;
+    try {
+      ({ values } = parseFlags(args, MAIN_FLAGS));
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      console.error(`error: ${err.message}\n\n${USAGE}`);
+      return err.exitCode;
+    }
+    console.log(values.version ? `echokit ${VERSION}` : USAGE);
+    return 0;
+  }
+  if (name === "help") {
+    const topic = COMMANDS.find((c) => c.name === rest[0]);
+    if (rest[0] !== undefined && !topic) {
+      console.error(`error: Unknown command "${rest[0]}"\n\n${USAGE}`);
+      return 2;
+    }
+    console.log(topic ? topic.help : USAGE);
     return 0;
   }
   const command = COMMANDS.find((c) => c.name === name) ??

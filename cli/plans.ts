@@ -4,7 +4,7 @@
  * @module
  */
 import { BUILTIN_PLANS } from "../loadgen/plans.ts";
-import { type Command, parseFlags } from "./args.ts";
+import { type Command, type OptionSpecs, parseFlags } from "./args.ts";
 
 const HELP = `Usage: echokit plans [--json]
 
@@ -14,13 +14,16 @@ Options:
   --json       print the plans as JSON
   -h, --help   show this help`;
 
+/** The flags of `echokit plans`, as {@linkcode parseFlags} takes them. */
+export const PLANS_FLAGS: OptionSpecs = { json: { type: "boolean" } };
+
 /** The `plans` subcommand. */
 export const plansCommand: Command = {
   name: "plans",
   summary: "list the built-in plans",
   help: HELP,
   run(args: string[]): Promise<number> {
-    const { values } = parseFlags(args, { json: { type: "boolean" } });
+    const { values } = parseFlags(args, PLANS_FLAGS);
     if (values.help) {
       console.log(HELP);
     } else if (values.json) {

@@ -17,7 +17,6 @@ import {
   MODES,
 } from "../servers/types.ts";
 import { parseWork } from "../servers/work.ts";
-import { dirname } from "node:path";
 import { UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../atomic_write.ts";
 import { libcUnavailableReason } from "../servers/os/libc.ts";
@@ -29,12 +28,15 @@ import {
   type StatsInterval,
 } from "../servers/stats_interval.ts";
 import {
+  checkOutputPath,
   type Command,
   type FlagValues,
   numberFlag,
   oneOf,
+  type OptionSpecs,
   parseDuration,
   parseFlags,
+  parseHost,
 } from "./args.ts";
 
 const HELP = `Usage: echokit serve [--mode MODE] [--host HOST] [--port PORT] [options]
@@ -73,39 +75,39 @@ Options:
   --stats-json FILE    at exit write that series as JSON (sampled every 1 s without --stats-interval)
   -h, --help           show this help`;
 
+/** The flags of `echokit serve`, as {@linkcode parseFlags} takes them. */
+export const SERVE_FLAGS: OptionSpecs = {
+  mode: { type: "string" },
+  host: { type: "string" },
+  port: { type: "string" },
+  backlog: { type: "string" },
+  "max-buffer": { type: "string" },
+  "max-connections": { type: "string" },
+  "idle-timeout": { type: "string" },
+  backend: { type: "string" },
+  "max-threads": { type: "string" },
+  prespawn: { type: "string" },
+  work: { type: "string" },
+  offload: { type: "string" },
+  processes: { type: "string" },
+  "reuse-port": { type: "boolean" },
+  "stats-interval": { type: "string" },
+  "stats-json": { type: "string" },
+};
+
 /** The `serve` subcommand. */
 export const serveCommand: Command = {
   name: "serve",
   summary: "run one echo server (stream, protocol, blocking, nonblocking)",
   help: HELP,
   async run(args: string[]): Promise<number> {
-    const { values } = parseFlags(args, {
-      mode: { type: "string" },
-      host: { type: "string" },
-      port: { type: "string" },
-      backlog: { type: "string" },
-      "max-buffer": { type: "string" },
-      "max-connections": { type: "string" },
-      "idle-timeout": { type: "string" },
-      backend: { type: "string" },
-      "max-threads": { type: "string" },
-      prespawn: { type: "string" },
-      work: { type: "string" },
-      offload: { type: "string" },
-      processes: { type: "string" },
-      "reuse-port": { type: "boolean" },
-      "stats-interval": { type: "string" },
-      "stats-json": { type: "string" },
-    });
+    const { values } = parseFlags(args, SERVE_FLAGS);
     if (values.help) {
       console.log(HELP);
       return 0;
     }
     const mode = oneOf("--mode", String(values.mode ?? "stream"), MODES);
-    const hostname = String(values.host ?? "127.0.0.1");
-    if (hostname.trim() === "") {
-      throw new UsageError(`Invalid --host "${hostname}" (use an address such as 127.0.0.1)`);
-    }
+    const hostname = parseHost("--host", String(values.host ?? "127.0.0.1"));
     const maxConnections = numberFlag(values, "max-connections", { min: 1, max: 1 << 24 }) ??
       DEFAULT_MAX_CONNECTIONS;
     const idleTimeout = values["idle-timeout"] === undefined
@@ -117,7 +119,7 @@ export const serveCommand: Command = {
     const files = raiseOpenFileLimit();
     const statsIntervalMs = statsIntervalFlag(values["stats-interval"]);
     const statsJson = values["stats-json"] === undefined ? undefined : String(values["stats-json"]);
-    if (statsJson !== undefined) checkWritableDir("--stats-json", statsJson);
+    if (statsJson !== undefined) checkOutputPath("--stats-json", statsJson);
     const processes = numberFlag(values, "processes", { min: 1, max: 256 });
     if ((processes ?? 1) > 1 && (statsIntervalMs !== undefined || statsJson !== undefined)) {
       throw new UsageError(
@@ -260,24 +262,11 @@ function raiseOpenFileLimit(): FileLimit | undefined {
 function statsIntervalFlag(raw: unknown): number | undefined {
   if (raw === undefined) return undefined;
   const ms = parseDuration("--stats-interval", String(raw), "s");
-  if (ms < 10) {
-    throw new UsageError(`Invalid --stats-interval "${raw}" (use at least 0.01 seconds)`);
+  // Past a day is a typo; past ~24 days setInterval overflows and fires every millisecond.
+  if (ms < 10 || ms > 86_400_000) {
+    throw new UsageError(`Invalid --stats-interval "${raw}" (use 0.01 to 86400 seconds)`);
   }
   return ms;
-}
-
-// Checked before serving, so a typo fails now rather than after an hour's run.
-function checkWritableDir(flag: string, path: string): void {
-  const dir = dirname(path);
-  let isDir = false;
-  try {
-    isDir = Deno.statSync(dir).isDirectory;
-  } catch {
-    // Reported below.
-  }
-  if (!isDir) {
-    throw new UsageError(`Cannot write ${flag} "${path}": directory "${dir}" does not exist`);
-  }
 }
 
 function isLoopback(host: string): boolean {

@@ -3,7 +3,16 @@
  *
  * @module
  */
-import { numberFlag, oneOf, parseDuration, parseFlags, parseNumber } from "../cli/args.ts";
+import {
+  checkOutputPath,
+  numberFlag,
+  oneOf,
+  type OptionSpecs,
+  parseDuration,
+  parseFlags,
+  parseList,
+  parseNumber,
+} from "../cli/args.ts";
 import { UsageError } from "../errors.ts";
 import { MODES } from "../servers/types.ts";
 import { SHIPPED_PEERS } from "./peers.ts";
@@ -75,6 +84,20 @@ Options:
   --no-syscalls        skip the perf pass that counts syscalls per message
   -h, --help           show this help`;
 
+/** The flags of `deno task bench`, as {@linkcode parseFlags} takes them. */
+export const BENCH_FLAGS: OptionSpecs = {
+  quick: { type: "boolean" },
+  repeat: { type: "string" },
+  connections: { type: "string" },
+  duration: { type: "string" },
+  only: { type: "string" },
+  servers: { type: "string" },
+  size: { type: "string" },
+  json: { type: "string" },
+  pin: { type: "string" },
+  "no-syscalls": { type: "boolean" },
+};
+
 /**
  * Parses `bench` flags.
  *
@@ -90,23 +113,12 @@ Options:
  * ```
  */
 export function parseBenchArgs(args: string[]): BenchOptions | "help" {
-  const { values } = parseFlags(args, {
-    quick: { type: "boolean" },
-    repeat: { type: "string" },
-    connections: { type: "string" },
-    duration: { type: "string" },
-    only: { type: "string" },
-    servers: { type: "string" },
-    size: { type: "string" },
-    json: { type: "string" },
-    pin: { type: "string" },
-    "no-syscalls": { type: "boolean" },
-  });
+  const { values } = parseFlags(args, BENCH_FLAGS);
   if (values.help) return "help";
   const quick = values.quick === true;
   const connections = values.connections === undefined
     ? [1, 100, 1000]
-    : list("--connections", String(values.connections)).map((c) =>
+    : parseList("--connections", String(values.connections)).map((c) =>
       parseNumber("--connections", c, { min: 1, max: 50000 })
     );
   const durationMs = values.duration === undefined
@@ -115,9 +127,12 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
   if (durationMs < 200 || durationMs > 3_600_000) {
     throw new UsageError(`Invalid --duration "${values.duration}" (use 0.2s to 1h)`);
   }
+  if (values.json !== undefined) checkOutputPath("--json", String(values.json));
   const servers = values.servers === undefined
     ? [...BENCH_SERVERS]
-    : list("--servers", String(values.servers)).map((s) => oneOf("--servers", s, BENCH_SERVERS));
+    : parseList("--servers", String(values.servers)).map((s) =>
+      oneOf("--servers", s, BENCH_SERVERS)
+    );
   return {
     quick,
     repeat: numberFlag(values, "repeat", { min: 1, max: 100 }) ?? (quick ? 1 : 3),
@@ -132,12 +147,4 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
     pin: values.pin === undefined ? "none" : oneOf("--pin", String(values.pin), PIN_MODES),
     syscalls: values["no-syscalls"] !== true,
   };
-}
-
-function list(flag: string, raw: string): string[] {
-  const items = raw.split(",").map((s) => s.trim());
-  if (items.some((s) => s === "")) {
-    throw new UsageError(`Invalid ${flag} "${raw}" (use a comma-separated list without blanks)`);
-  }
-  return items;
 }

@@ -42,6 +42,8 @@ import {
 } from "./_bench_run.ts";
 import { SyscallCounter } from "./_bench_proc.ts";
 
+export { BENCH_FLAGS, BENCH_HELP } from "./_bench_args.ts";
+
 const GENERATOR_CONNECTIONS = 100;
 const GENERATOR_SERVERS = ["c-epoll", "py-selectors"];
 

@@ -110,13 +110,15 @@ export async function readLoadResultFile(path: string): Promise<LoadInput> {
  * ```
  */
 export async function readServerStatsFile(path: string): Promise<ServerStatsInput> {
-  const text = await readText(path, "server stats");
+  const text = await readText(path, "--server-stats");
   let doc: Partial<ServerStatsSeries>;
   try {
     doc = JSON.parse(text);
   } catch (err) {
     throw new UsageError(
-      `Cannot read server stats "${path}": not JSON (${err instanceof Error ? err.message : err})`,
+      `Cannot read --server-stats "${path}": not JSON (${
+        err instanceof Error ? err.message : err
+      })`,
     );
   }
   const samplesOk = Array.isArray(doc?.samples) &&
@@ -127,7 +129,7 @@ export async function readServerStatsFile(path: string): Promise<ServerStatsInpu
     );
   if (doc?.version !== 1 || !samplesOk) {
     throw new UsageError(
-      `Cannot read server stats "${path}": not a series written by serve --stats-json (give the file of serve --stats-interval S --stats-json FILE)`,
+      `Cannot read --server-stats "${path}": not a series written by serve --stats-json (give the file of serve --stats-interval S --stats-json FILE)`,
     );
   }
   return { source: path, series: doc as ServerStatsSeries };
@@ -368,7 +370,7 @@ function serverFromSeries(
   }
   if (coveredMs === 0) {
     throw new UsageError(
-      `Server stats "${source}" cover ${iso(series.startTime)} to ${
+      `The --server-stats series "${source}" covers ${iso(series.startTime)} to ${
         iso(series.endTime)
       }, the load ran ${iso(load.startTime)} to ${
         iso(load.endTime)

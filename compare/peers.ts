@@ -7,6 +7,7 @@
  */
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseList } from "../cli/args.ts";
 import { UsageError } from "../errors.ts";
 import { isCompiled } from "../servers/child.ts";
 import type { ServerColumn } from "./types.ts";
@@ -151,7 +152,7 @@ export function splitCommand(line: string): string[] {
       inWord = true;
     }
   }
-  if (quote) throw new UsageError(`Unterminated ${quote} quote in peer command "${line}"`);
+  if (quote) throw new UsageError(`Unterminated ${quote} quote in --peer command "${line}"`);
   if (inWord) words.push(word);
   return words;
 }
@@ -178,7 +179,7 @@ export function parsePeers(values: readonly string[]): PeerSpec[] {
   const add = (peer: PeerSpec) => {
     if (peers.some((p) => p.name === peer.name)) {
       throw new UsageError(
-        `Peer name "${peer.name}" is used twice (give each --peer its own name)`,
+        `The --peer name "${peer.name}" is used twice (give each --peer its own name)`,
       );
     }
     peers.push(peer);
@@ -186,12 +187,12 @@ export function parsePeers(values: readonly string[]): PeerSpec[] {
   for (const value of values) {
     const eq = value.indexOf("=");
     if (eq === -1) {
-      for (const name of value.split(",").map((s) => s.trim()).filter(Boolean)) {
+      for (const name of parseList("--peer", value)) {
         for (const n of GROUPS[name] ?? [name]) {
           const shipped = SHIPPED_PEERS.find((p) => p.name === n);
           if (!shipped) {
             throw new UsageError(
-              `Unknown peer "${n}" (use name='command … {port}', or one of ${
+              `Unknown --peer "${n}" (use name='command … {port}', or one of ${
                 [...SHIPPED_PEERS.map((p) => p.name), ...Object.keys(GROUPS)].join(", ")
               })`,
             );
@@ -206,13 +207,19 @@ export function parsePeers(values: readonly string[]): PeerSpec[] {
     // Accept the quotes a user typed around the whole command in a config file.
     if (/^'.*'$|^".*"$/s.test(text)) text = text.slice(1, -1);
     if (!/^[\w.-]+$/.test(name)) {
-      throw new UsageError(`Invalid peer name "${name}" (use letters, digits, ".", "-" or "_")`);
+      throw new UsageError(
+        `Invalid --peer name "${name}" (use letters, digits, ".", "-" or "_")`,
+      );
     }
     const command = splitCommand(text);
-    if (command.length === 0) throw new UsageError(`Peer "${name}" has an empty command`);
+    if (command.length === 0) {
+      throw new UsageError(
+        `Invalid --peer "${value}": the command is empty (use ${name}='command … {port}')`,
+      );
+    }
     if (!command.some((w) => w.includes("{port}"))) {
       throw new UsageError(
-        `Peer "${name}" command "${text}" has no {port} (add {port} where the port goes)`,
+        `Invalid --peer "${value}": the command has no {port} (add {port} where the port goes)`,
       );
     }
     add({ name, command });

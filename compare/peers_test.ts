@@ -40,10 +40,10 @@ Deno.test("parsePeers() expands shipped names and groups", () => {
 
 Deno.test("parsePeers() rejects a command without {port}, unknown names and duplicates", () => {
   assert.throws(() => parsePeers(["x=python3 server.py 7000"]), /has no \{port\}/);
-  assert.throws(() => parsePeers(["py-fast"]), /Unknown peer "py-fast"/);
+  assert.throws(() => parsePeers(["py-fast"]), /Unknown --peer "py-fast"/);
   assert.throws(() => parsePeers(["x=a {port}", "x=b {port}"]), /used twice/);
-  assert.throws(() => parsePeers(["bad name=a {port}"]), /Invalid peer name "bad name"/);
-  assert.throws(() => parsePeers(["x="]), /empty command/);
+  assert.throws(() => parsePeers(["bad name=a {port}"]), /Invalid --peer name "bad name"/);
+  assert.throws(() => parsePeers(["x="]), /command is empty/);
 });
 
 Deno.test("missingRuntime() names a program that is not on PATH", () => {

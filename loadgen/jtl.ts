@@ -92,7 +92,7 @@ export function jtlThreadGroupName(prefix?: string): string {
   if (prefix === undefined) return JTL_THREAD_GROUP;
   if (!/^[\w.:@\[\]-]{1,64}$/.test(prefix)) {
     throw new UsageError(
-      `Invalid JTL thread prefix "${prefix}" (use up to 64 letters, digits, ".", "_", ":", "@", "[", "]" or "-", e.g. the host name)`,
+      `Invalid --jtl-thread-prefix "${prefix}" (use up to 64 letters, digits, ".", "_", ":", "@", "[", "]" or "-", e.g. the host name)`,
     );
   }
   return `${prefix}-${JTL_THREAD_GROUP}`;

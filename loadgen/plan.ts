@@ -182,6 +182,10 @@ export function applyOverrides(plan: Readonly<Plan>, overrides: PlanOverrides): 
   if (Object.hasOwn(overrides, "message") && !Object.hasOwn(overrides, "messageSize")) {
     delete out.messageSize;
   }
+  // In the flags' words: without a duration, an endless plan is `--loops infinite` alone.
+  if (overrides.loops === -1 && out.duration === undefined) {
+    throw new UsageError("--loops infinite needs a duration (add --duration TIME)");
+  }
   return checkPlan(out, "plan override");
 }
 
@@ -224,7 +228,7 @@ export async function resolvePlan(
     try {
       text = await read(spec);
     } catch (err) {
-      throw new UsageError(`Cannot read plan file "${spec}": ${fileErrorReason(err)}`);
+      throw new UsageError(`Cannot read --plan file "${spec}": ${fileErrorReason(err)}`);
     }
     if (/\.json$/i.test(spec)) {
       plan = parsePlanJson(text, spec);
@@ -235,7 +239,7 @@ export async function resolvePlan(
     }
   } else {
     throw new UsageError(
-      `Unknown plan "${spec}" (use ${
+      `Unknown --plan "${spec}" (use ${
         Object.keys(BUILTIN_PLANS).join(", ")
       }, a .json file or a .jmx file)`,
     );

@@ -175,20 +175,20 @@ Deno.test("resolvePlan() applies overrides and checks them", async () => {
 Deno.test("resolvePlan() explains unknown names and unreadable files", async () => {
   await usageAsync(
     resolvePlan("plan3"),
-    'Unknown plan "plan3" (use plan1, plan2, a .json file or a .jmx file)',
+    'Unknown --plan "plan3" (use plan1, plan2, a .json file or a .jmx file)',
   );
   await usageAsync(
     resolvePlan("/nonexistent/p.json"),
-    'Cannot read plan file "/nonexistent/p.json": no such file',
+    'Cannot read --plan file "/nonexistent/p.json": no such file',
   );
   await usageAsync(
     resolvePlan(new URL("../fixtures", import.meta.url).pathname + "/"),
-    /Unknown plan/,
+    /Unknown --plan/,
   );
   const dir = await Deno.makeTempDir();
   try {
     await Deno.mkdir(`${dir}/d.json`);
-    await usageAsync(resolvePlan(`${dir}/d.json`), /^Cannot read plan file ".*d\.json": /);
+    await usageAsync(resolvePlan(`${dir}/d.json`), /^Cannot read --plan file ".*d\.json": /);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -12,7 +12,14 @@
  *
  * @module
  */
-import { type Command, numberFlag, parseFlags, parseNumber } from "../cli/args.ts";
+import {
+  checkOutputPath,
+  type Command,
+  numberFlag,
+  type OptionSpecs,
+  parseFlags,
+  parseNumber,
+} from "../cli/args.ts";
 import { EchokitError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../atomic_write.ts";
 import { startServerProcess } from "./child.ts";
@@ -276,21 +283,24 @@ Options:
   --json FILE        also write the results (with every sample) as JSON
   -h, --help         show this help`;
 
+/** The flags of `deno task soak`, as {@linkcode parseFlags} takes them. */
+export const SOAK_FLAGS: OptionSpecs = {
+  minutes: { type: "string" },
+  modes: { type: "string" },
+  connections: { type: "string" },
+  "sample-every": { type: "string" },
+  json: { type: "string" },
+  parallel: { type: "boolean" },
+  rate: { type: "string" },
+};
+
 /** The soak script as a command (exit code 1 when any round trip failed). */
 export const soakCommand: Command = {
   name: "soak",
   summary: "steady-load soak per mode with RSS samples",
   help: HELP,
   async run(args: string[]): Promise<number> {
-    const { values } = parseFlags(args, {
-      minutes: { type: "string" },
-      modes: { type: "string" },
-      connections: { type: "string" },
-      "sample-every": { type: "string" },
-      json: { type: "string" },
-      parallel: { type: "boolean" },
-      rate: { type: "string" },
-    });
+    const { values } = parseFlags(args, SOAK_FLAGS);
     if (values.help) {
       console.log(HELP);
       return 0;
@@ -312,11 +322,14 @@ export const soakCommand: Command = {
       }
     }
     const connections = numberFlag(values, "connections", { min: 1, max: 10_000 }) ?? 32;
+    if (values.json !== undefined) checkOutputPath("--json", String(values.json));
     const sampleEvery = values["sample-every"] === undefined ? 5 : parseNumber(
       "--sample-every",
       String(values["sample-every"]),
       { min: 0.1, max: 600, fraction: true },
     );
+    const rate = numberFlag(values, "rate", { min: 1, max: 10_000_000 });
+    const parallel = values.parallel === true;
     // A mode that is not built (or cannot run here) is skipped unless asked
     // for by name; find out first so the others share the whole time.
     const runnable: Mode[] = [];
@@ -329,8 +342,6 @@ export const soakCommand: Command = {
         console.error(`soak: skipping ${mode}: ${err.message.trim().split("\n").pop()}`);
       }
     }
-    const rate = numberFlag(values, "rate", { min: 1, max: 10_000_000 });
-    const parallel = values.parallel === true;
     const seconds = parallel ? minutes * 60 : minutes * 60 / Math.max(1, runnable.length);
     const soak = (mode: Mode) => {
       console.error(

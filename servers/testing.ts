@@ -34,12 +34,27 @@ export function spawnEchokit(args: string[]): Deno.ChildProcess {
  * Waits for a process started with piped output and decodes what it printed.
  *
  * @param child The process.
+ * @param options `timeoutMs`: kill it after this long, so a hang fails the test.
  * @returns Its exit code and output.
  */
-export async function childOutput(child: Deno.ChildProcess): Promise<ChildOutput> {
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+export async function childOutput(
+  child: Deno.ChildProcess,
+  options: { timeoutMs?: number } = {},
+): Promise<ChildOutput> {
+  const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }, options.timeoutMs);
+  try {
+    const out = await child.output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -53,16 +68,7 @@ export function runEchokit(
   args: string[],
   options: { timeoutMs?: number } = {},
 ): Promise<ChildOutput> {
-  const child = spawnEchokit(args);
-  if (options.timeoutMs === undefined) return childOutput(child);
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  }, options.timeoutMs);
-  return childOutput(child).finally(() => clearTimeout(timer));
+  return childOutput(spawnEchokit(args), options);
 }
 
 /**
