@@ -74,8 +74,8 @@ console.log(JSON.stringify({ iterationsPerMs, tookMs, cpu: cpu() - c0 }));`);
     assert.ok(tookMs >= 80, `calibration took ${tookMs} ms`);
     // 0.3 s asked; ticks are 10 ms and runtime threads add a little. A core
     // shared with a busy neighbour runs fewer iterations per CPU ms than it
-    // did at calibration, so the upper bound is loose: what this catches is a
+    // did at calibration, so the bounds are loose (either way): what this catches is a
     // burn that does nothing, or one that ignores the calibration.
-    assert.ok(cpu >= 0.2 && cpu <= 1.2, `used ${cpu} s of CPU for 0.3 s asked`);
+    assert.ok(cpu >= 0.1 && cpu <= 1.2, `used ${cpu} s of CPU for 0.3 s asked`);
   },
 });
