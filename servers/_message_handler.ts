@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { readFile } from "node:fs";
 import { UsageError } from "../errors.ts";
 import { formatOffload, OffloadPool, type TaskCallback } from "./offload.ts";
 import type { ServeOptions, ServerStats } from "./types.ts";
@@ -98,7 +97,7 @@ export async function createMessageHandler(
           burnCpu(w.ms, iterationsPerMs);
           break;
         case "file":
-          readFile(w.path, (err) => done(err, chunk));
+          Deno.readFile(w.path).then(() => done(null, chunk), (err: Error) => done(err, chunk));
           return;
       }
       done(null, chunk);

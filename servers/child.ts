@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { fileURLToPath as fromFileUrl } from "node:url";
 import { EchokitError } from "../errors.ts";
 import type { Mode, ServerAddr } from "./types.ts";
 
@@ -275,4 +274,9 @@ async function waitConnectable(
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+}
+
+/** A file URL's path; not node:url's, for the reason in `_node_process.ts`. */
+function fromFileUrl(url: URL): string {
+  return decodeURIComponent(url.pathname);
 }

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import process from "node:process";
+import { nodeProcess } from "./_node_process.ts";
 
 /** CPU times and a few facts about one process, from `/proc/<pid>/stat`. */
 export interface ProcStat {
@@ -259,6 +259,6 @@ export function readSelfUsage(): SelfUsage {
       vszBytes: stat.vszBytes,
     };
   }
-  const cpu = process.cpuUsage();
+  const cpu = nodeProcess()?.cpuUsage() ?? { user: NaN, system: NaN };
   return { userMs: cpu.user / 1000, systemMs: cpu.system / 1000, rssBytes: Deno.memoryUsage().rss };
 }

@@ -9,9 +9,9 @@
  *
  * @module
  */
-import process from "node:process";
 import { UsageError } from "../errors.ts";
 import { parseDuration } from "../units.ts";
+import { nodeProcess } from "./_node_process.ts";
 
 /** What the handler does per message. */
 export type Work =
@@ -195,7 +195,7 @@ export function calibrateCpu(budgetMs = 80): CpuCalibration {
 /** This process's CPU time (user + system), ms; the wall clock where it cannot be read. */
 function cpuMs(): number {
   try {
-    const { user, system } = process.cpuUsage();
+    const { user, system } = nodeProcess()!.cpuUsage();
     return (user + system) / 1000;
   } catch {
     return performance.now();
