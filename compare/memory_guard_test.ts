@@ -22,7 +22,7 @@ Deno.test("guardThreads() caps threads to what fits and says so", () => {
   const d = guardThreads({ connections: 10_000, maxThreads: 10_000, memAvailableBytes: 10 * GiB });
   assert.equal(d.action, "cap");
   assert.equal(d.threads, Math.floor((10 * GiB * 0.6) / BLOCKING_THREAD_BYTES));
-  assert.match(d.message, /10000 threads × 7\.7 MB ≈ 75\.2 GB exceeds the 6\.0 GB budget/);
+  assert.match(d.message, /10000 threads × 9\.0 MB ≈ 87\.9 GB exceeds the 6\.0 GB budget/);
   assert.match(d.message, /capped at --max-threads \d+/);
 });
 
@@ -58,6 +58,6 @@ Deno.test("runCompare() skips the blocking mode with the guard's message when me
     onProgress: (e) => e.type === "warning" && warnings.push(e.message),
   });
   assert.equal(loads, 0);
-  assert.match(report.cells[0].skipped ?? "", /^memory guard: 1000 threads × 7\.7 MB/);
+  assert.match(report.cells[0].skipped ?? "", /^memory guard: 1000 threads × 9\.0 MB/);
   assert.match(warnings[0], /blocking · plan1: memory guard/);
 });
