@@ -383,6 +383,8 @@ const SOAK: Case[] = [
   [["--rate", "0"], /^Invalid --rate "0"/],
   [["--rate", "10000001"], /^Invalid --rate "10000001"/],
   [["--parallel=yes"], /^Option '--parallel' does not take an argument$/],
+  [["--heap-mb", "x"], /^Invalid --heap-mb "x" \(use a whole number from 16 to 65536\)$/],
+  [["--heap-mb", "8"], /^Invalid --heap-mb "8"/],
   [["extra"], /^Unexpected argument 'extra'$/],
 ];
 

@@ -43,6 +43,14 @@ export interface SoakOptions {
   rate?: number;
   /** Extra `serve` flags. */
   serveArgs?: string[];
+  /**
+   * Caps the server's V8 old generation, MiB (`DENO_V8_FLAGS=--max-old-space-size`).
+   * V8 collects its old generation lazily, growing toward a limit sized from
+   * the machine's memory, which a short soak can mistake for a leak; under a
+   * cap, garbage is collected and only a real leak keeps growing (and ends in
+   * an out-of-memory exit, counted as an error).
+   */
+  heapMb?: number;
   /** Called with each sample (progress). */
   onSample?: (sample: RssSample) => void;
 }
@@ -110,7 +118,11 @@ export async function soakMode(mode: Mode, options: SoakOptions): Promise<SoakRe
   const connections = options.connections ?? 32;
   const sampleEvery = options.sampleEvery ?? 5;
   const reconnectEvery = options.reconnectEvery ?? 1000;
-  const server = await startServerProcess({ mode, args: options.serveArgs });
+  const server = await startServerProcess({
+    mode,
+    args: options.serveArgs,
+    env: options.heapMb ? { DENO_V8_FLAGS: `--max-old-space-size=${options.heapMb}` } : undefined,
+  });
   const started = performance.now();
   const end = started + options.seconds * 1000;
   let roundTrips = 0;
@@ -277,6 +289,8 @@ Options:
                      whole time with --parallel (default: 10)
   --parallel         soak every mode at the same time, each for M minutes
   --rate N           round trips/s per mode, paced (default: flat out)
+  --heap-mb MB       cap each server's V8 old generation, so lazy GC cannot
+                     pass for a leak (default: V8's own limit)
   --modes LIST       comma-separated modes (default: every mode that starts)
   --connections N    concurrent clients (default: 32)
   --sample-every S   seconds between RSS samples (default: 5)
@@ -292,6 +306,7 @@ export const SOAK_FLAGS: OptionSpecs = {
   json: { type: "string" },
   parallel: { type: "boolean" },
   rate: { type: "string" },
+  "heap-mb": { type: "string" },
 };
 
 /** The soak script as a command (exit code 1 when any round trip failed). */
@@ -329,6 +344,7 @@ export const soakCommand: Command = {
       { min: 0.1, max: 600, fraction: true },
     );
     const rate = numberFlag(values, "rate", { min: 1, max: 10_000_000 });
+    const heapMb = numberFlag(values, "heap-mb", { min: 16, max: 65_536 });
     const parallel = values.parallel === true;
     // A mode that is not built (or cannot run here) is skipped unless asked
     // for by name; find out first so the others share the whole time.
@@ -354,6 +370,7 @@ export const soakCommand: Command = {
         connections,
         sampleEvery,
         rate,
+        heapMb,
         onSample: (s) =>
           console.error(
             `soak: ${mode} t=${s.seconds.toFixed(0)}s rss=${
