@@ -162,3 +162,31 @@ Deno.test("spreadOf() ignores missing values and averages the middle pair", () =
   assert.deepEqual(spreadOf([4, undefined, 1, NaN, 3, 2]), { median: 2.5, min: 1, max: 4, n: 4 });
   assert.equal(spreadOf([undefined]), undefined);
 });
+
+Deno.test({
+  name: "deno task bench runs end to end: a mode and C epoll, figures and targets printed",
+  ignore: !hasCc,
+  async fn() {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        fileURLToPath(new URL("./bench.ts", import.meta.url)),
+        ...["--quick", "--only", "servers", "--servers", "nonblocking,c-epoll"],
+        ...["--connections", "10", "--duration", "0.5", "--no-syscalls"],
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(120_000),
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.match(stdout, /^## Servers \(driven by the native C client\)$/m);
+    // Each server's row: a rate in msgs/s and its RSS per 1000 open connections.
+    for (const name of ["nonblocking", "c-epoll"]) {
+      assert.match(stdout, new RegExp(`^${name} +\\d+(\\.\\d)?k? +`, "m"), `${name} row`);
+    }
+    assert.match(stdout, /^nonblocking CPU\/msg ≤ 1\.25× c-epoll @100 +– +not measured/m);
+  },
+});
