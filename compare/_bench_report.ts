@@ -372,6 +372,12 @@ function table(header: string[], rows: string[][], rightFrom = 1, leftFrom = Inf
   return [line(header), ...rows.map(line)].join("\n");
 }
 
+/** The runtime floor line of the header, if anything was measured. */
+function idleRssLine(idle: Record<string, number>): string[] {
+  const parts = Object.entries(idle).map(([k, v]) => `${k} ${(v / 2 ** 20).toFixed(1)} MiB`);
+  return parts.length ? [`idle runtime RSS (a program that only sleeps): ${parts.join("; ")}`] : [];
+}
+
 /**
  * Renders the header block: command, date, commit, machine.
  *
@@ -389,6 +395,7 @@ export function formatHeader(command: string, machine: MachineInfo, notes: strin
       (machine.memTotalBytes / 2 ** 30).toFixed(1)
     } GiB, ${machine.kernel}`,
     `software: deno ${machine.deno}${tools ? `; ${tools}` : ""}`,
+    ...idleRssLine(machine.idleRssBytes),
     ...notes,
   ].join("\n");
 }

@@ -9,7 +9,7 @@ import { parseStatsLine } from "../servers/stats_line.ts";
 import { EchokitError } from "../errors.ts";
 import { ResourceMonitor } from "../loadgen/resource_monitor.ts";
 import { echokitArgv, type ServerProcess, startServerProcess } from "../servers/child.ts";
-import { readExactly } from "../servers/testing.ts";
+import { readExactly, rssBytes } from "../servers/testing.ts";
 import { DEFAULT_MAX_THREADS, type Mode, MODES } from "../servers/types.ts";
 import { NATIVE_SERVER, type PinMode } from "./_bench_args.ts";
 import { type NativeClientResult, runNativeClient } from "./_bench_client.ts";
@@ -533,6 +533,11 @@ export interface MachineInfo {
   deno: string;
   /** Python, Node and C compiler versions (missing ones absent). */
   tools: Record<string, string>;
+  /**
+   * RSS of a program that does nothing, per runtime (deno, python3, node;
+   * missing ones absent), bytes: the floor under any server in that runtime.
+   */
+  idleRssBytes: Record<string, number>;
 }
 
 /**
@@ -585,5 +590,46 @@ export async function machineInfo(): Promise<MachineInfo> {
     kernel: `${Deno.build.os} ${Deno.osRelease()}`,
     deno: Deno.version.deno,
     tools,
+    idleRssBytes: await idleRuntimeRss(Object.keys(tools)),
   };
+}
+
+/** How long an idle program runs before its RSS is read, ms. */
+const IDLE_PROGRAM_SETTLE_MS = 1000;
+
+/**
+ * Measures the RSS of a program that only sleeps, in Deno and in each of the
+ * other runtimes present (python3, node): what a server in that runtime costs
+ * before it does anything. Linux only (/proc); elsewhere empty.
+ *
+ * @param runtimes Other runtimes found on this machine.
+ * @returns Bytes per runtime.
+ */
+export async function idleRuntimeRss(runtimes: string[]): Promise<Record<string, number>> {
+  if (Deno.build.os !== "linux") return {};
+  const sleep = `${IDLE_PROGRAM_SETTLE_MS * 3}`;
+  const programs: Record<string, string[]> = {
+    deno: [Deno.execPath(), "eval", `setTimeout(() => {}, ${sleep})`],
+    python3: ["python3", "-c", `import time; time.sleep(${sleep} / 1000)`],
+    node: ["node", "-e", `setTimeout(() => {}, ${sleep})`],
+  };
+  const chosen = Object.entries(programs).filter(([name]) =>
+    name === "deno" || runtimes.includes(name)
+  );
+  const measured = await Promise.all(chosen.map(async ([name, [cmd, ...args]]) => {
+    try {
+      const child = new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).spawn();
+      await new Promise((r) => setTimeout(r, IDLE_PROGRAM_SETTLE_MS));
+      const rss = rssBytes(child.pid);
+      child.kill("SIGKILL");
+      await child.status;
+      return [name, rss] as const;
+    } catch {
+      return [name, undefined] as const;
+    }
+  }));
+  return Object.fromEntries(measured.filter(([, rss]) => rss !== undefined)) as Record<
+    string,
+    number
+  >;
 }

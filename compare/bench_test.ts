@@ -183,6 +183,10 @@ Deno.test({
     const stdout = new TextDecoder().decode(out.stdout);
     assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
     assert.match(stdout, /^## Servers \(driven by the native C client\)$/m);
+    // The runtime floor: what an idle Deno program costs before any server code.
+    if (Deno.build.os === "linux") {
+      assert.match(stdout, /^idle runtime RSS \(a program that only sleeps\): deno \d+\.\d MiB/m);
+    }
     // Each server's row: a rate in msgs/s and its RSS per 1000 open connections.
     for (const name of ["nonblocking", "c-epoll"]) {
       assert.match(stdout, new RegExp(`^${name} +\\d+(\\.\\d)?k? +`, "m"), `${name} row`);
