@@ -63,48 +63,51 @@ export async function createMessageHandler(
     };
   }
 
-  const w = work as Work;
+  // Chosen once: the message's work as the model does it inline.
+  const run = inlineWork(work as Work, iterationsPerMs);
   return {
     notes,
-    async handle(chunk) {
-      messages++;
-      switch (w.kind) {
-        case "sleep":
-          await new Promise((r) => setTimeout(r, w.ms));
-          break;
-        case "block":
-          blockFor(w.ms);
-          break;
-        case "cpu":
-          burnCpu(w.ms, iterationsPerMs);
-          break;
-        case "file":
-          await Deno.readFile(w.path);
-          break;
-      }
-      return chunk;
-    },
+    handle: (chunk) =>
+      new Promise((resolve, reject) => {
+        messages++;
+        run((err) => err ? reject(err) : resolve(chunk));
+      }),
     handleWithCallback(chunk, done) {
       messages++;
-      switch (w.kind) {
-        case "sleep":
-          setTimeout(() => done(null, chunk), w.ms);
-          return;
-        case "block":
-          blockFor(w.ms);
-          break;
-        case "cpu":
-          burnCpu(w.ms, iterationsPerMs);
-          break;
-        case "file":
-          Deno.readFile(w.path).then(() => done(null, chunk), (err: Error) => done(err, chunk));
-          return;
-      }
-      done(null, chunk);
+      run((err) => done(err, chunk));
     },
     stats: () => ({ workMessages: messages }),
     close: () => Promise.resolve(),
   };
+}
+
+/**
+ * One message's work in callback form, `done` called when it is over: a timer
+ * for sleep, an asynchronous read for file, and for block and cpu a
+ * synchronous stall of the calling thread before `done`.
+ */
+function inlineWork(
+  work: Work,
+  iterationsPerMs: number,
+): (done: (err: Error | null) => void) => void {
+  switch (work.kind) {
+    case "sleep":
+      return (done) => setTimeout(done, work.ms, null);
+    case "block":
+      return (done) => {
+        blockFor(work.ms);
+        done(null);
+      };
+    case "cpu":
+      return (done) => {
+        burnCpu(work.ms, iterationsPerMs);
+        done(null);
+      };
+    case "file":
+      return (done) => {
+        Deno.readFile(work.path).then(() => done(null), done);
+      };
+  }
 }
 
 /** What every mode needs before serving `--work`. */
