@@ -19,8 +19,7 @@ import {
 import { parseWork } from "../servers/work.ts";
 import { UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../atomic_write.ts";
-import { libcUnavailableReason } from "../servers/os/libc.ts";
-import { type FileLimit, setFileLimit } from "../servers/os/socket.ts";
+import { raiseFileLimit } from "../servers/os/socket.ts";
 import {
   formatStatsInterval,
   type ServerStatsSeries,
@@ -116,7 +115,7 @@ export const serveCommand: Command = {
     checkModeFlags(mode, values);
     const maxBuffer = numberFlag(values, "max-buffer", { min: 1, max: 1 << 30 }) ??
       DEFAULT_MAX_BUFFER;
-    const files = raiseOpenFileLimit();
+    const files = raiseFileLimit();
     const statsIntervalMs = statsIntervalFlag(values["stats-interval"]);
     const statsJson = values["stats-json"] === undefined ? undefined : String(values["stats-json"]);
     if (statsJson !== undefined) checkOutputPath("--stats-json", statsJson);
@@ -242,20 +241,6 @@ function checkModeFlags(mode: Mode, values: FlagValues): void {
     throw new UsageError(
       `Invalid --prespawn "${prespawn}" (use at most --max-threads, ${maxThreads})`,
     );
-  }
-}
-
-/**
- * Raises the soft open-files limit to the hard one (each connection is an
- * fd; the usual soft limit, 1024, is far below what a benchmark opens).
- * Needs libc through FFI; where that is unavailable the limit stays.
- */
-function raiseOpenFileLimit(): FileLimit | undefined {
-  if (libcUnavailableReason() !== undefined) return undefined;
-  try {
-    return setFileLimit();
-  } catch {
-    return undefined;
   }
 }
 

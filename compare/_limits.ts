@@ -1,31 +1,10 @@
 /**
- * OS limits a connection sweep runs into: open files (raised through the
- * servers' libc layer when allowed) and the local port range. Private to
- * `compare/`; where `/proc` is missing the limits are unknown.
+ * The local port range a connection sweep runs into (the open-file limit is
+ * raised by `raiseFileLimit` in `servers/os/socket.ts`). Private to
+ * `compare/`; where `/proc` is missing the range is unknown.
  *
  * @module
  */
-import { libcUnavailableReason } from "../servers/os/libc.ts";
-import { type FileLimit, setFileLimit } from "../servers/os/socket.ts";
-
-export type { FileLimit };
-
-/**
- * Raises the soft open-file limit to the hard limit (children inherit it), so
- * this process and the servers it starts can hold as many sockets as allowed.
- *
- * @returns The limits afterwards, or undefined where unknown.
- */
-export function raiseFileLimit(): FileLimit | undefined {
-  if (libcUnavailableReason() === undefined) {
-    try {
-      return setFileLimit();
-    } catch {
-      // Keep the limit in force; the caller reports what it is.
-    }
-  }
-  return undefined;
-}
 
 /**
  * The ephemeral port range: how many connections one client address can

@@ -16,8 +16,13 @@
 import * as libc from "../servers/os/libc.ts";
 import { openPoller, READABLE, WRITABLE } from "../servers/os/poller.ts";
 import { parseIpv4 } from "../servers/os/sockaddr.ts";
-import { connectTcp, OsError, sendFlags, socketError } from "../servers/os/socket.ts";
-import { raiseFileLimit } from "./_fd_limit.ts";
+import {
+  connectTcp,
+  OsError,
+  raiseFileLimit,
+  sendFlags,
+  socketError,
+} from "../servers/os/socket.ts";
 import { type EngineConfig, KIND } from "./_engine_types.ts";
 import { nowMs } from "./_sample_stats.ts";
 import { type EngineHooks, STOP_GRACE_MS } from "./engine_async.ts";

@@ -8,6 +8,7 @@
  * @module
  */
 import { EchokitError, UsageError } from "../errors.ts";
+import { raiseFileLimit } from "../servers/os/socket.ts";
 import { type ServerProcess, startServerProcess } from "../servers/child.ts";
 import type { Mode } from "../servers/types.ts";
 import {
@@ -23,7 +24,6 @@ import {
 } from "./_engine_types.ts";
 import { libcUnavailableReason } from "../servers/os/libc.ts";
 import { parseIpv4 } from "../servers/os/sockaddr.ts";
-import { raiseFileLimit } from "./_fd_limit.ts";
 import { jtlThreadGroupName, JtlWriter } from "./jtl.ts";
 import { histogramFigures, LatencyHistogram, loadLatencyHistogram } from "./histogram.ts";
 import {

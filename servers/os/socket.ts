@@ -331,25 +331,50 @@ export interface FileLimit {
 
 /**
  * Raises the soft open-files limit (`RLIMIT_NOFILE`) toward `wanted`, capped
- * by the hard limit. Lowering is also allowed (tests provoke `EMFILE` that way).
+ * by the hard limit. Lowering is also allowed (tests provoke `EMFILE` that way)
+ * unless `options.raiseOnly`.
  *
  * @param wanted The soft limit to ask for. @default {the hard limit}
+ * @param options `raiseOnly`: keep a soft limit already above `wanted`.
  * @returns The limits in force afterwards.
  * @throws {OsError} When the limit cannot be read or set.
  */
-export function setFileLimit(wanted?: number): FileLimit {
+export function setFileLimit(
+  wanted?: number,
+  options: { raiseOnly?: boolean } = {},
+): FileLimit {
   const p = libc.platform();
   const rl = new BigUint64Array(2);
   const bytes = new Uint8Array(rl.buffer);
   if (libc.getrlimit(p.RLIMIT_NOFILE, bytes) < 0) throw new OsError("getrlimit", libc.errno());
   const hard = rl[1];
-  const target = wanted === undefined ? hard : BigInt(wanted) < hard ? BigInt(wanted) : hard;
+  let target = wanted === undefined ? hard : BigInt(wanted) < hard ? BigInt(wanted) : hard;
+  if (options.raiseOnly && target < rl[0]) target = rl[0];
   if (target !== rl[0]) {
     rl[0] = target;
     if (libc.setrlimit(p.RLIMIT_NOFILE, bytes) < 0) throw new OsError("setrlimit", libc.errno());
   }
   const toNumber = (v: bigint) => v > BigInt(Number.MAX_SAFE_INTEGER) ? Infinity : Number(v);
   return { soft: toNumber(rl[0]), hard: toNumber(rl[1]) };
+}
+
+/**
+ * Raises (never lowers) the soft open-files limit toward `wanted`, capped by
+ * the hard limit; children inherit it. Every socket is an fd, and the usual
+ * soft limit (1024) is far below what a benchmark opens. Where libc is out of
+ * reach or the call fails, the limit in force stays and running out shows
+ * later as EMFILE (servers back off) or connect errors.
+ *
+ * @param wanted The soft limit needed. @default {the hard limit}
+ * @returns The limits afterwards, or undefined where unknown.
+ */
+export function raiseFileLimit(wanted?: number): FileLimit | undefined {
+  if (libc.libcUnavailableReason() !== undefined) return undefined;
+  try {
+    return setFileLimit(wanted, { raiseOnly: true });
+  } catch {
+    return undefined;
+  }
 }
 
 /**
