@@ -49,6 +49,7 @@ import { openFdCount } from "./_fd_limit.ts";
 import { listenForServer } from "./_ffi_listen.ts";
 import { prepareWork } from "./_message_handler.ts";
 import { checkReusePort } from "./_reuse_port.ts";
+import { warnOnce } from "./_warn_once.ts";
 import * as libc from "./os/libc.ts";
 import { attachWaker, openWaker, READABLE } from "./os/poller.ts";
 import {
@@ -186,8 +187,14 @@ const EMFILE_BACKOFF_MS = 100;
  * @param config Listener, waker, shared memory, pool cap.
  * @param spawn Asks the spawner thread to start connection thread `index`,
  *   whose mailbox already holds its first fd.
+ * @param warn Reports a condition the user should see (the Worker posts it to
+ *   the server's `onWarning`). @default {stderr}
  */
-export function runAcceptor(config: AcceptorConfig, spawn: (index: number) => void): void {
+export function runAcceptor(
+  config: AcceptorConfig,
+  spawn: (index: number) => void,
+  warn: (message: string) => void = console.error,
+): void {
   const p = libc.platform();
   const control = new Int32Array(config.control);
   const jobs = new Int32Array(config.jobs);
@@ -351,7 +358,7 @@ export function runAcceptor(config: AcceptorConfig, spawn: (index: number) => vo
   function warnFds(message: string): void {
     if (warnedFds) return;
     warnedFds = true;
-    console.error(message);
+    warn(message);
   }
 
   function publish(): void {
@@ -555,6 +562,7 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
       `Mode "blocking" binds IPv4 only, not "${hostname}" (use an IPv4 address such as 127.0.0.1)`,
     );
   }
+  const warn = warnOnce(options);
   let maxThreads = options.maxThreads ?? DEFAULT_MAX_THREADS;
   let prespawn = options.prespawn ?? 0;
   if (prespawn > maxThreads) {
@@ -664,7 +672,8 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
   let acceptorStarted = false;
   acceptor.onmessage = (e: MessageEvent<{ kind: string; message?: string }>) => {
     const msg = e.data;
-    if (msg.kind === "ready") {
+    if (msg.kind === "warning") warn(msg.message!, msg.message!);
+    else if (msg.kind === "ready") {
       acceptorStarted = true;
       acceptorReady.resolve();
     } else if (msg.kind === "exited") acceptorExited.resolve();
@@ -714,7 +723,7 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
       Atomics.notify(control, Control.busy);
       Atomics.notify(control, Control.stop);
       if (!await withTimeout(acceptorExited.promise, 1000)) {
-        console.error("blocking: the acceptor did not stop within 1 s; terminating it");
+        warn("stop", "blocking: the acceptor did not stop within 1 s; terminating it");
       }
       acceptor.terminate();
       libc.close(listener.fd);
@@ -744,10 +753,10 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
         await new Promise((r) => setTimeout(r, 5));
       }
       if (openConnections() > 0) {
-        console.error("blocking: connection threads did not stop within 1 s; leaving them");
+        warn("stop-threads", "blocking: connection threads did not stop within 1 s; leaving them");
       }
       spawner.terminate();
-      if (failure && acceptorStarted) console.error(`blocking: a thread failed: ${failure}`);
+      if (failure && acceptorStarted) warn("failure", `blocking: a thread failed: ${failure}`);
       stopped = true;
       closedSignal.resolve();
       setTimeout(() => {

@@ -18,7 +18,11 @@ scope.onmessage = (e) => {
     scope.postMessage({ kind: "ready" });
     // The port's messages are queued to the spawner at once, even though
     // this thread never returns to its event loop while accepting.
-    runAcceptor(config, (index) => port.postMessage({ index }));
+    runAcceptor(
+      config,
+      (index) => port.postMessage({ index }),
+      (message) => scope.postMessage({ kind: "warning", message }),
+    );
     scope.postMessage({ kind: "exited" });
   } catch (err) {
     scope.postMessage({ kind: "error", message: err instanceof Error ? err.stack : String(err) });

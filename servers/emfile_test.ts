@@ -68,3 +68,48 @@ for (const { mode, args, what, limit, expect } of CASES) {
     },
   });
 }
+
+for (const { mode, args, limit, expect } of CASES) {
+  Deno.test({
+    name: `serve({ mode: "${mode}" }) passes the open-files warning from its thread to onWarning`,
+    ignore: Deno.build.os === "windows",
+    sanitizeOps: false,
+    sanitizeResources: false,
+    async fn() {
+      const options = {
+        mode,
+        ...(mode === "blocking" ? { maxThreads: Number(args[1]) } : {}),
+      };
+      // The library, not the CLI: warnings go to onWarning, printed here on stdout.
+      const script = `
+        import { serve } from "${new URL("./serve.ts", import.meta.url).href}";
+        const server = await serve({
+          ...${JSON.stringify(options)},
+          port: {port},
+          onWarning: (m) => console.log("onWarning: " + m),
+        });
+        console.log("listening 127.0.0.1:" + server.addr.port + " mode=${mode} pid=" + Deno.pid);
+        Deno.addSignalListener("SIGTERM", () => server.close().then(() => Deno.exit(0)));
+      `;
+      // `ulimit -n` lowers the hard limit too, which the server cannot raise back.
+      const server = await startServerProcess({
+        name: mode,
+        command: ["sh", "-c", `ulimit -n ${limit} && exec "$0" eval "$1"`, Deno.execPath(), script],
+      });
+      const conns: Deno.TcpConn[] = [];
+      const warned = new RegExp(`^onWarning: ${mode}: .*${expect.source}`, "m");
+      try {
+        for (let i = 0; i < 60; i++) conns.push(await connectLocal(server.addr.port));
+        const deadline = Date.now() + 10_000;
+        while (!warned.test(server.stdout()) && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.match(server.stdout(), warned);
+        assert.doesNotMatch(server.stderr(), expect, "the warning went to onWarning, not stderr");
+      } finally {
+        for (const c of conns) c.close();
+        await server.stop();
+      }
+    },
+  });
+}

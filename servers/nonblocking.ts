@@ -30,6 +30,7 @@ import { idleSweepInterval } from "./_idle_sweeper.ts";
 import { listenForServer } from "./_ffi_listen.ts";
 import { prepareWork } from "./_message_handler.ts";
 import { checkReusePort } from "./_reuse_port.ts";
+import { warnOnce } from "./_warn_once.ts";
 import * as libc from "./os/libc.ts";
 import {
   attachWaker,
@@ -123,8 +124,13 @@ interface Connection {
  * the waker fires. Blocks the thread: run it on a Worker.
  *
  * @param config Sockets, backend, bound and shared memory.
+ * @param warn Reports a condition the user should see (the Worker posts it to
+ *   the server's `onWarning`). @default {stderr}
  */
-export function runEchoLoop(config: EchoLoopConfig): void {
+export function runEchoLoop(
+  config: EchoLoopConfig,
+  warn: (message: string) => void = console.error,
+): void {
   const p = libc.platform();
   const { listenFd, maxBuffer, maxConnections, idleTimeout } = config;
   const readSize = Math.min(READ_SIZE, maxBuffer);
@@ -234,7 +240,7 @@ export function runEchoLoop(config: EchoLoopConfig): void {
           errors++;
           if (!loggedEmfile) {
             loggedEmfile = true;
-            console.error(
+            warn(
               `nonblocking: accept failed: ${libc.strerror(e)}; pausing accepts for ` +
                 `${EMFILE_BACKOFF_MS} ms at a time (raise the open-files limit: ulimit -n)`,
             );
@@ -529,7 +535,9 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
   const ready = Promise.withResolvers<void>();
   const stopped = Promise.withResolvers<void>();
   let failure: string | undefined;
+  const warn = warnOnce(options);
   worker.onmessage = (e: MessageEvent<{ kind: string; message?: string }>) => {
+    if (e.data.kind === "warning") warn(e.data.message!, e.data.message!);
     if (e.data.kind === "ready") ready.resolve();
     if (e.data.kind === "stopped") stopped.resolve();
     if (e.data.kind === "error") {
@@ -569,14 +577,14 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
       Atomics.store(control, 0, 1);
       waker.wake();
       const timer = setTimeout(() => {
-        console.error("nonblocking: the loop did not stop within 1 s; terminating it");
+        warn("stop", "nonblocking: the loop did not stop within 1 s; terminating it");
         stopped.resolve();
       }, 1000);
       await stopped.promise;
       clearTimeout(timer);
       worker.terminate();
       waker.close();
-      if (failure) console.error(`nonblocking: the loop failed: ${failure}`);
+      if (failure) warn("failure", `nonblocking: the loop failed: ${failure}`);
       closedSignal.resolve();
     })();
     return closeCall;

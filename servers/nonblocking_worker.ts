@@ -16,7 +16,7 @@ scope.onmessage = (e) => {
   scope.onmessage = null;
   try {
     scope.postMessage({ kind: "ready" });
-    runEchoLoop(e.data);
+    runEchoLoop(e.data, (message) => scope.postMessage({ kind: "warning", message }));
     scope.postMessage({ kind: "stopped" });
   } catch (err) {
     scope.postMessage({ kind: "error", message: err instanceof Error ? err.stack : String(err) });
