@@ -8,18 +8,17 @@ import { parseSummaryLine } from "./summariser.ts";
 import { BUILTIN_PLANS } from "./plans.ts";
 import type { Plan } from "./types.ts";
 
-const MISBEHAVING = fileURLToPath(
-  new URL("../fixtures/peers/misbehaving_echo.ts", import.meta.url),
-);
+const HOSTILE = fileURLToPath(new URL("../fixtures/hostile_server.ts", import.meta.url));
 
 function plan(overrides: Partial<Plan>): Plan {
   return { ...BUILTIN_PLANS.plan2, name: "test", rampUp: 0.2, ...overrides };
 }
 
-function misbehaving(...args: string[]): Promise<ServerProcess> {
+/** Starts fixtures/hostile_server.ts, e.g. `hostile("delay:30")`. */
+function hostile(behaviour: string): Promise<ServerProcess> {
   return startServerProcess({
-    command: [Deno.execPath(), "run", "-A", MISBEHAVING, "{port}", ...args],
-    name: "misbehaving",
+    command: [Deno.execPath(), "run", "-A", HOSTILE, "--behaviour", behaviour, "--port", "{port}"],
+    name: `hostile-${behaviour}`,
   });
 }
 
@@ -66,7 +65,7 @@ for (const engine of ENGINES) {
 }
 
 Deno.test("runLoad() measures a known server delay: min and avg are at least the delay", async () => {
-  await withServer(() => misbehaving("--delay", "30"), async (s) => {
+  await withServer(() => hostile("delay:30"), async (s) => {
     for (const engine of ENGINES) {
       const r = await runLoad({
         plan: plan({ threads: 5, loops: 10 }),
@@ -86,7 +85,7 @@ Deno.test("runLoad() measures a known server delay: min and avg are at least the
 });
 
 Deno.test("runLoad() counts dropped connections as eof errors and reconnects (onError continue)", async () => {
-  await withServer(() => misbehaving("--drop-after", "5"), async (s) => {
+  await withServer(() => hostile("close-after:5"), async (s) => {
     for (const engine of ENGINES) {
       const r = await runLoad({
         plan: plan({ threads: 4, loops: 30 }),
@@ -103,7 +102,7 @@ Deno.test("runLoad() counts dropped connections as eof errors and reconnects (on
 });
 
 Deno.test("runLoad() with onError stopTest stops the whole test at the first failure", async () => {
-  await withServer(() => misbehaving("--drop-after", "3"), async (s) => {
+  await withServer(() => hostile("close-after:3"), async (s) => {
     const r = await runLoad({
       plan: plan({ threads: 3, loops: 100, onError: "stopTest" }),
       hostname: "127.0.0.1",
@@ -116,7 +115,7 @@ Deno.test("runLoad() with onError stopTest stops the whole test at the first fai
 });
 
 Deno.test("runLoad() reports a response timeout as a timeout error", async () => {
-  await withServer(() => misbehaving("--delay", "400"), async (s) => {
+  await withServer(() => hostile("delay:400"), async (s) => {
     for (const engine of ENGINES) {
       const r = await runLoad({
         plan: plan({ threads: 2, loops: 2, responseTimeout: 100 }),
@@ -180,7 +179,7 @@ Deno.test("runLoad() excludes the warm-up from the figures and reports it apart"
 Deno.test("runLoad() writes a JTL row per sample with JMeter's 17 columns", async () => {
   const path = await Deno.makeTempFile({ suffix: ".jtl" });
   try {
-    await withServer(() => misbehaving("--drop-after", "4"), async (s) => {
+    await withServer(() => hostile("close-after:4"), async (s) => {
       const r = await runLoad({
         plan: plan({ threads: 3, loops: 10 }),
         hostname: "127.0.0.1",
@@ -246,7 +245,7 @@ Deno.test("planMessage() builds messageSize bytes ending in a newline", () => {
 });
 
 Deno.test("runLoad() on abort drops samples stuck on a silent server after a grace period", async () => {
-  await withServer(() => misbehaving("--delay", "20000"), async (s) => {
+  await withServer(() => hostile("silent"), async (s) => {
     for (const engine of ENGINES) {
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 300);
