@@ -239,9 +239,19 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
       poller.add(u.fd, READABLE);
       u.watched = true;
     }
-    send(u, nowMs());
+    request(u, nowMs());
   };
 
+  /**
+   * Sends a sample's request. The response timeout starts here for every
+   * sample, on a new connection or a reused (keep-alive) one.
+   */
+  const request = (u: User, now: number) => {
+    u.deadline = config.responseTimeout > 0 ? now + config.responseTimeout : 0;
+    send(u, now);
+  };
+
+  /** Sends (the rest of) the request; `Sending` calls it again when there is room. */
   const send = (u: User, now: number) => {
     const n = u.sent === 0
       ? libc.send(u.fd, msg, msgLen, flags)
@@ -251,9 +261,6 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
       if (e !== p.EAGAIN) return complete(u, kindOfErrno(e, false), now);
     } else {
       u.sent += n;
-    }
-    if (u.state !== State.Receiving && u.state !== State.Sending) {
-      u.deadline = config.responseTimeout > 0 ? now + config.responseTimeout : 0;
     }
     if (u.sent < msgLen) {
       // Rare (a full send buffer): watch for room, then finish the request.
@@ -309,7 +316,7 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
     if (e !== 0) return complete(u, kindOfErrno(e, true), now);
     u.connectMs = now - u.sampleStart;
     poller.modify(u.fd, READABLE);
-    send(u, now);
+    request(u, now);
   };
 
   let lastTick = nowMs();

@@ -130,6 +130,42 @@ Deno.test("runLoad() reports a response timeout as a timeout error", async () =>
   });
 });
 
+Deno.test("runLoad() times out a stalled sample on a reused (keep-alive) connection", async () => {
+  // Each connection answers 2 samples, then stalls without closing: samples
+  // 3 and 6 of every thread go out on a reused connection and must time out.
+  await withServer(() => hostile("stall-after:2"), async (s) => {
+    for (const engine of ENGINES) {
+      // Bounds the test if a stalled sample never times out.
+      const controller = new AbortController();
+      const guard = setTimeout(() => controller.abort(), 8000);
+      const t0 = performance.now();
+      try {
+        const r = await runLoad({
+          plan: plan({ threads: 2, loops: 6, responseTimeout: 200, rampUp: 0 }),
+          hostname: "127.0.0.1",
+          port: s.addr.port,
+          engine,
+          signal: controller.signal,
+        });
+        const took = performance.now() - t0;
+        assert.equal(r.interrupted, false, `${engine}: stopped by the guard after ${took} ms`);
+        assert.equal(r.samples, 12, engine);
+        assert.equal(r.errors, 4, `${engine}: ${JSON.stringify(r.errorsByKind)}`);
+        assert.deepEqual(r.errorsByKind, { timeout: 4 }, engine);
+        // A timed-out sample lasts the response timeout, not much longer.
+        assert.ok(
+          r.latency.maxMs >= 200 && r.latency.maxMs < 1500,
+          `${engine}: ${r.latency.maxMs}`,
+        );
+        // Two timeouts in a row per thread, plus start-up: well under the guard.
+        assert.ok(took < 6000, `${engine}: took ${took} ms`);
+      } finally {
+        clearTimeout(guard);
+      }
+    }
+  });
+});
+
 Deno.test("runLoad() in JMeter EOL mode ends each response at the EOL byte", async () => {
   for (const engine of ENGINES) {
     const r = await runLoad({
