@@ -47,6 +47,8 @@ interface User {
   loop: number;
   intended: number;
   sampleStart: number;
+  /** When the connect call was made, epoch ms: Connect time counts from here. */
+  connectStart: number;
   connectMs: number;
   firstByte: number;
   got: number;
@@ -137,6 +139,7 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
     loop: 0,
     intended: 0,
     sampleStart: 0,
+    connectStart: 0,
     connectMs: 0,
     firstByte: 0,
     got: 0,
@@ -217,6 +220,9 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
     u.sent = 0;
     if (u.fd < 0) {
       let inProgress: boolean;
+      // Not `now` (taken before this turn's other work, or the open model's
+      // intended start): Connect is the connect call's own time.
+      u.connectStart = nowMs();
       try {
         const c = connectTcp(addr, { nonblocking: true });
         u.fd = c.fd;
@@ -230,11 +236,11 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
       if (inProgress) {
         poller.add(u.fd, WRITABLE);
         u.state = State.Connecting;
-        u.deadline = config.connectTimeout > 0 ? now + config.connectTimeout : 0;
+        u.deadline = config.connectTimeout > 0 ? u.connectStart + config.connectTimeout : 0;
         return;
       }
       poller.add(u.fd, READABLE);
-      u.connectMs = nowMs() - now;
+      u.connectMs = nowMs() - u.connectStart;
     } else if (!u.watched) {
       poller.add(u.fd, READABLE);
       u.watched = true;
@@ -314,7 +320,7 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
       e = err instanceof OsError ? err.errno : -1;
     }
     if (e !== 0) return complete(u, kindOfErrno(e, true), now);
-    u.connectMs = now - u.sampleStart;
+    u.connectMs = now - u.connectStart;
     poller.modify(u.fd, READABLE);
     request(u, now);
   };
