@@ -48,7 +48,7 @@ interface LoadRun {
   summary: { count: number; errors: number };
 }
 
-async function runLoad(port: number, args: string[]): Promise<LoadRun> {
+async function runLoad(port: number, args: string[], timeoutMs = 60_000): Promise<LoadRun> {
   const dir = await Deno.makeTempDir();
   try {
     const loadArgs = [
@@ -63,9 +63,16 @@ async function runLoad(port: number, args: string[]): Promise<LoadRun> {
     ];
     const started = performance.now();
     // A hang is a failure, not a stuck test run.
-    const { code, stdout, stderr } = await runEchokit(loadArgs, { timeoutMs: 60_000 });
+    const { code, stdout, stderr } = await runEchokit(loadArgs, { timeoutMs });
     const seconds = (performance.now() - started) / 1000;
-    const doc = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
+    const json = await Deno.readTextFile(`${dir}/r.json`).catch((err) => {
+      throw new Error(
+        `load wrote no JSON (exit code ${code} after ${seconds.toFixed(1)} s; ` +
+          `a run still going after ${timeoutMs} ms is killed):\n${stderr}`,
+        { cause: err },
+      );
+    });
+    const doc = JSON.parse(json);
     const lines = (await Deno.readTextFile(`${dir}/r.jtl`)).split("\n");
     assert.equal(lines.at(-1), "", "the JTL ends with a whole row");
     const header = splitJtlRow(lines[0]);
@@ -152,6 +159,18 @@ const CASES: {
     within: 15,
   },
   {
+    // Each connection answers 2 samples, then stalls without closing: the
+    // third sample, on the reused connection, must time out (then the thread
+    // reconnects), so every thread meets 2 timeouts in 6 loops.
+    behaviour: "stall-after:2",
+    args: ["--threads", "2", "--loops", "6", ...TIMEOUTS],
+    expect: (r) => {
+      assert.deepEqual(r.doc.errorsByKind, { timeout: 4 });
+      assert.equal(r.doc.samples - r.doc.errors, 8);
+    },
+    within: 2 * 0.3 + 15,
+  },
+  {
     behaviour: "reset",
     args: ["--threads", "3", "--loops", "4", ...TIMEOUTS],
     expect: (r) => assert.deepEqual(r.doc.errorsByKind, { reset: 12 }),
@@ -166,7 +185,8 @@ for (const c of CASES) {
     async fn() {
       const server = await startHostile(c.behaviour);
       try {
-        const run = await runLoad(server.addr.port, c.args);
+        // A hang past the limit is killed (and then fails) rather than waited out.
+        const run = await runLoad(server.addr.port, c.args, (c.within + 5) * 1000);
         assert.equal(run.code, 0, run.stderr);
         c.expect(run);
         assertErrorsAgree(run);

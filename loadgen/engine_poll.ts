@@ -52,6 +52,8 @@ interface User {
   loop: number;
   intended: number;
   sampleStart: number;
+  /** When the connect call was made, epoch ms: Connect time counts from here. */
+  connectStart: number;
   connectMs: number;
   firstByte: number;
   got: number;
@@ -142,6 +144,7 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
     loop: 0,
     intended: 0,
     sampleStart: 0,
+    connectStart: 0,
     connectMs: 0,
     firstByte: 0,
     got: 0,
@@ -222,6 +225,9 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
     u.sent = 0;
     if (u.fd < 0) {
       let inProgress: boolean;
+      // Not `now` (taken before this turn's other work, or the open model's
+      // intended start): Connect is the connect call's own time.
+      u.connectStart = nowMs();
       try {
         const c = connectTcp(addr, { nonblocking: true });
         u.fd = c.fd;
@@ -235,18 +241,28 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
       if (inProgress) {
         poller.add(u.fd, WRITABLE);
         u.state = State.Connecting;
-        u.deadline = config.connectTimeout > 0 ? now + config.connectTimeout : 0;
+        u.deadline = config.connectTimeout > 0 ? u.connectStart + config.connectTimeout : 0;
         return;
       }
       poller.add(u.fd, READABLE);
-      u.connectMs = nowMs() - now;
+      u.connectMs = nowMs() - u.connectStart;
     } else if (!u.watched) {
       poller.add(u.fd, READABLE);
       u.watched = true;
     }
-    send(u, nowMs());
+    request(u, nowMs());
   };
 
+  /**
+   * Sends a sample's request. The response timeout starts here for every
+   * sample, on a new connection or a reused (keep-alive) one.
+   */
+  const request = (u: User, now: number) => {
+    u.deadline = config.responseTimeout > 0 ? now + config.responseTimeout : 0;
+    send(u, now);
+  };
+
+  /** Sends (the rest of) the request; `Sending` calls it again when there is room. */
   const send = (u: User, now: number) => {
     const n = u.sent === 0
       ? libc.send(u.fd, msg, msgLen, flags)
@@ -256,9 +272,6 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
       if (e !== p.EAGAIN) return complete(u, kindOfErrno(e, false), now);
     } else {
       u.sent += n;
-    }
-    if (u.state !== State.Receiving && u.state !== State.Sending) {
-      u.deadline = config.responseTimeout > 0 ? now + config.responseTimeout : 0;
     }
     if (u.sent < msgLen) {
       // Rare (a full send buffer): watch for room, then finish the request.
@@ -312,9 +325,9 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
       e = err instanceof OsError ? err.errno : -1;
     }
     if (e !== 0) return complete(u, kindOfErrno(e, true), now);
-    u.connectMs = now - u.sampleStart;
+    u.connectMs = now - u.connectStart;
     poller.modify(u.fd, READABLE);
-    send(u, now);
+    request(u, now);
   };
 
   let lastTick = nowMs();

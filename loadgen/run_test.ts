@@ -3,23 +3,23 @@ import { fileURLToPath } from "node:url";
 import { EchokitError } from "../errors.ts";
 import { freePort, type ServerProcess, startServerProcess } from "../servers/child.ts";
 import type { EngineName } from "./_engine_types.ts";
+import { splitJtlRow } from "./jtl.ts";
 import { fairnessOf, planMessage, runLoad } from "./run.ts";
 import { parseSummaryLine } from "./summariser.ts";
 import { BUILTIN_PLANS } from "./plans.ts";
 import type { Plan } from "./types.ts";
 
-const MISBEHAVING = fileURLToPath(
-  new URL("../fixtures/peers/misbehaving_echo.ts", import.meta.url),
-);
+const HOSTILE = fileURLToPath(new URL("../fixtures/hostile_server.ts", import.meta.url));
 
 function plan(overrides: Partial<Plan>): Plan {
   return { ...BUILTIN_PLANS.plan2, name: "test", rampUp: 0.2, ...overrides };
 }
 
-function misbehaving(...args: string[]): Promise<ServerProcess> {
+/** Starts fixtures/hostile_server.ts, e.g. `hostile("delay:30")`. */
+function hostile(behaviour: string): Promise<ServerProcess> {
   return startServerProcess({
-    command: [Deno.execPath(), "run", "-A", MISBEHAVING, "{port}", ...args],
-    name: "misbehaving",
+    command: [Deno.execPath(), "run", "-A", HOSTILE, "--behaviour", behaviour, "--port", "{port}"],
+    name: `hostile-${behaviour}`,
   });
 }
 
@@ -66,7 +66,7 @@ for (const engine of ENGINES) {
 }
 
 Deno.test("runLoad() measures a known server delay: min and avg are at least the delay", async () => {
-  await withServer(() => misbehaving("--delay", "30"), async (s) => {
+  await withServer(() => hostile("delay:30"), async (s) => {
     for (const engine of ENGINES) {
       const r = await runLoad({
         plan: plan({ threads: 5, loops: 10 }),
@@ -86,7 +86,7 @@ Deno.test("runLoad() measures a known server delay: min and avg are at least the
 });
 
 Deno.test("runLoad() counts dropped connections as eof errors and reconnects (onError continue)", async () => {
-  await withServer(() => misbehaving("--drop-after", "5"), async (s) => {
+  await withServer(() => hostile("close-after:5"), async (s) => {
     for (const engine of ENGINES) {
       const r = await runLoad({
         plan: plan({ threads: 4, loops: 30 }),
@@ -103,7 +103,7 @@ Deno.test("runLoad() counts dropped connections as eof errors and reconnects (on
 });
 
 Deno.test("runLoad() with onError stopTest stops the whole test at the first failure", async () => {
-  await withServer(() => misbehaving("--drop-after", "3"), async (s) => {
+  await withServer(() => hostile("close-after:3"), async (s) => {
     const r = await runLoad({
       plan: plan({ threads: 3, loops: 100, onError: "stopTest" }),
       hostname: "127.0.0.1",
@@ -116,7 +116,7 @@ Deno.test("runLoad() with onError stopTest stops the whole test at the first fai
 });
 
 Deno.test("runLoad() reports a response timeout as a timeout error", async () => {
-  await withServer(() => misbehaving("--delay", "400"), async (s) => {
+  await withServer(() => hostile("delay:400"), async (s) => {
     for (const engine of ENGINES) {
       const r = await runLoad({
         plan: plan({ threads: 2, loops: 2, responseTimeout: 100 }),
@@ -129,6 +129,81 @@ Deno.test("runLoad() reports a response timeout as a timeout error", async () =>
       assert.ok(r.latency.minMs >= 100 && r.latency.maxMs < 400, engine);
     }
   });
+});
+
+Deno.test("runLoad() times out a stalled sample on a reused (keep-alive) connection", async () => {
+  // Each connection answers 2 samples, then stalls without closing: samples
+  // 3 and 6 of every thread go out on a reused connection and must time out.
+  await withServer(() => hostile("stall-after:2"), async (s) => {
+    for (const engine of ENGINES) {
+      // Bounds the test if a stalled sample never times out.
+      const controller = new AbortController();
+      const guard = setTimeout(() => controller.abort(), 8000);
+      const t0 = performance.now();
+      try {
+        const r = await runLoad({
+          plan: plan({ threads: 2, loops: 6, responseTimeout: 200, rampUp: 0 }),
+          hostname: "127.0.0.1",
+          port: s.addr.port,
+          engine,
+          signal: controller.signal,
+        });
+        const took = performance.now() - t0;
+        assert.equal(r.interrupted, false, `${engine}: stopped by the guard after ${took} ms`);
+        assert.equal(r.samples, 12, engine);
+        assert.equal(r.errors, 4, `${engine}: ${JSON.stringify(r.errorsByKind)}`);
+        assert.deepEqual(r.errorsByKind, { timeout: 4 }, engine);
+        // A timed-out sample lasts the response timeout, not much longer.
+        assert.ok(
+          r.latency.maxMs >= 200 && r.latency.maxMs < 1500,
+          `${engine}: ${r.latency.maxMs}`,
+        );
+        // Two timeouts in a row per thread, plus start-up: well under the guard.
+        assert.ok(took < 6000, `${engine}: took ${took} ms`);
+      } finally {
+        clearTimeout(guard);
+      }
+    }
+  });
+});
+
+Deno.test("runLoad() measures Connect from the connect call, not from the open model's intended start", async () => {
+  // Open model, a new connection per sample, a server slower than the pace:
+  // each sample starts later than intended (elapsed rightly counts that lag,
+  // ~200 ms more per sample), but connecting over loopback takes about 0 ms.
+  const path = await Deno.makeTempFile({ suffix: ".jtl" });
+  try {
+    await withServer(() => hostile("delay:300"), async (s) => {
+      for (const engine of ENGINES) {
+        const r = await runLoad({
+          plan: plan({ threads: 1, loops: 5, rampUp: 0, reuseConnection: false }),
+          hostname: "127.0.0.1",
+          port: s.addr.port,
+          engine,
+          rate: 10,
+          jtl: path,
+        });
+        assert.equal(r.samples, 5, engine);
+        assert.equal(r.errors, 0, `${engine}: ${JSON.stringify(r.errorsByKind)}`);
+        const [header, ...rows] = (await Deno.readTextFile(path)).trimEnd().split("\n");
+        const col = (name: string) => splitJtlRow(header).indexOf(name);
+        const [elapsed, connect] = [col("elapsed"), col("Connect")];
+        const figures = rows.map((row) => splitJtlRow(row)).map((f) => ({
+          elapsed: Number(f[elapsed]),
+          connect: Number(f[connect]),
+        }));
+        assert.equal(figures.length, 5, engine);
+        // The lag is real (so the test can tell the two starts apart)...
+        assert.ok(figures.at(-1)!.elapsed >= 700, `${engine}: ${JSON.stringify(figures)}`);
+        // ...and is not connect time.
+        for (const f of figures) {
+          assert.ok(f.connect < 150, `${engine}: ${JSON.stringify(figures)}`);
+        }
+      }
+    });
+  } finally {
+    await Deno.remove(path);
+  }
 });
 
 Deno.test("runLoad() in JMeter EOL mode ends each response at the EOL byte", async () => {
@@ -180,7 +255,7 @@ Deno.test("runLoad() excludes the warm-up from the figures and reports it apart"
 Deno.test("runLoad() writes a JTL row per sample with JMeter's 17 columns", async () => {
   const path = await Deno.makeTempFile({ suffix: ".jtl" });
   try {
-    await withServer(() => misbehaving("--drop-after", "4"), async (s) => {
+    await withServer(() => hostile("close-after:4"), async (s) => {
       const r = await runLoad({
         plan: plan({ threads: 3, loops: 10 }),
         hostname: "127.0.0.1",
@@ -246,7 +321,7 @@ Deno.test("planMessage() builds messageSize bytes ending in a newline", () => {
 });
 
 Deno.test("runLoad() on abort drops samples stuck on a silent server after a grace period", async () => {
-  await withServer(() => misbehaving("--delay", "20000"), async (s) => {
+  await withServer(() => hostile("silent"), async (s) => {
     for (const engine of ENGINES) {
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 300);
