@@ -10,8 +10,10 @@ import { DEFAULT_MAX_THREADS } from "../servers/types.ts";
 
 /**
  * RSS one `blocking`-mode Worker thread costs, bytes: a whole V8 isolate.
- * Measured 8.8–8.9 MiB on Linux x86_64 with 50 and 100 connections open and
- * quiet (`deno task bench` reports it as MiB per 1000 connections).
+ * On Linux x86_64,
+ * `deno task bench --quick --only servers --servers blocking --connections 100 --no-syscalls`
+ * measured 8 953 MiB per 1000 connections (its "MiB/1k conns" column), about
+ * 9 MiB per thread; rerun it to check this figure on another machine.
  */
 export const BLOCKING_THREAD_BYTES: number = 9 * 1024 * 1024;
 
