@@ -23,7 +23,7 @@ import {
 import { EchokitError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../atomic_write.ts";
 import { startServerProcess } from "./child.ts";
-import { rssBytes } from "./testing.ts";
+import { readExactly, rssBytes, writeAll } from "./testing.ts";
 import { type Mode, MODES } from "./types.ts";
 
 /** Options for {@linkcode soakMode}. */
@@ -146,7 +146,6 @@ export async function soakMode(mode: Mode, options: SoakOptions): Promise<SoakRe
   async function client(id: number): Promise<void> {
     let next = performance.now() + interval * id / connections;
     const msg = new TextEncoder().encode(`soak ${id} `.padEnd(MESSAGE_SIZE - 1, ".") + "\n");
-    const back = new Uint8Array(MESSAGE_SIZE);
     while (performance.now() < end) {
       let conn: Deno.TcpConn | undefined;
       try {
@@ -158,13 +157,9 @@ export async function soakMode(mode: Mode, options: SoakOptions): Promise<SoakRe
             if (wait > 0) await new Promise((r) => setTimeout(r, wait));
             next = Math.max(next + interval, performance.now());
           }
-          await conn.write(msg);
-          let got = 0;
-          while (got < MESSAGE_SIZE) {
-            const n = await conn.read(back.subarray(got));
-            if (n === null) throw new Error(`EOF after ${got} bytes`);
-            got += n;
-          }
+          // A short write would leave the echo waiting for bytes never sent.
+          await writeAll(conn, msg);
+          const back = await readExactly(conn, MESSAGE_SIZE);
           if (!back.every((b, j) => b === msg[j])) throw new Error("Echo mismatch");
           roundTrips++;
         }
