@@ -385,6 +385,12 @@ const SOAK: Case[] = [
   [["--parallel=yes"], /^Option '--parallel' does not take an argument$/],
   [["--heap-mb", "x"], /^Invalid --heap-mb "x" \(use a whole number from 16 to 65536\)$/],
   [["--heap-mb", "8"], /^Invalid --heap-mb "8"/],
+  [
+    ["--reconnect-every", "x"],
+    /^Invalid --reconnect-every "x" \(use a whole number of at least 1\)$/,
+  ],
+  [["--reconnect-every", "0"], /^Invalid --reconnect-every "0"/],
+  [["--reconnect-every", "1.5"], /^Invalid --reconnect-every "1\.5"/],
   [["extra"], /^Unexpected argument 'extra'$/],
 ];
 

@@ -18,7 +18,7 @@ import { ENGINES, type LoadProgress, runLoad } from "../loadgen/run.ts";
 import type { LoadResult } from "../loadgen/types.ts";
 import { procAvailable } from "../loadgen/resource_monitor.ts";
 import { readProcStat } from "../servers/proc_stats.ts";
-import { writeFileAtomic } from "../atomic_write.ts";
+import { fileErrorReason, writeFileAtomic } from "../atomic_write.ts";
 import { formatJsonDocument, formatReport } from "../loadgen/report.ts";
 import { jtlThreadGroupName } from "../loadgen/jtl.ts";
 import { MODES } from "../servers/types.ts";
@@ -228,8 +228,13 @@ export const loadCommand: Command = {
         try {
           await writeFileAtomic(json, text);
         } catch (err) {
+          // writeFileAtomic's own error says "Cannot write" and the path too: name them once.
+          const cause = err instanceof EchokitError && err.cause !== undefined ? err.cause : err;
           throw new EchokitError(
-            `Cannot write JSON file "${json}": ${err instanceof Error ? err.message : err}`,
+            `Cannot write --json "${json}": ${
+              fileErrorReason(cause, "the directory does not exist")
+            }`,
+            { cause },
           );
         }
       }

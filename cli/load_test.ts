@@ -54,6 +54,45 @@ Deno.test("load on SIGINT prints the final summary and leaves complete JSON and 
   }
 });
 
+Deno.test("load --json says once why it cannot write the file when its folder goes away", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/sub`);
+    // The folder exists when the flags are checked, so the run starts.
+    const child = load([
+      "--spawn",
+      "stream",
+      "--threads",
+      "2",
+      "--loops",
+      "infinite",
+      "--duration",
+      "60",
+      "--json",
+      `${dir}/sub/r.json`,
+    ]);
+    const reader = child.stderr.getReader();
+    let err = "";
+    while (!err.includes("started stream server")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      err += new TextDecoder().decode(value);
+    }
+    reader.releaseLock();
+    // Gone by the time the result is written (on Ctrl-C, as at the end of a run).
+    await Deno.remove(`${dir}/sub`);
+    child.kill("SIGINT");
+    const { code, stdout, stderr } = await output(child, { timeoutMs: 60_000 });
+    assert.equal(code, 1, err + stderr);
+    assert.match(stdout, /^summary = /m);
+    const line = `error: Cannot write --json "${dir}/sub/r.json": the directory does not exist`;
+    assert.ok(stderr.split("\n").includes(line), stderr);
+    assert.equal(stderr.match(/Cannot write/g)?.length, 1, stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("load --json - prints only the JSON document on stdout", async () => {
   const { code, stdout, stderr } = await output(
     load(["--spawn", "stream", "--threads", "3", "--loops", "20", "--json", "-"]),

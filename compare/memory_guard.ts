@@ -6,15 +6,16 @@
  * @module
  */
 
+import { DEFAULT_MAX_THREADS } from "../servers/types.ts";
+
 /**
  * RSS one `blocking`-mode Worker thread costs, bytes: a whole V8 isolate.
- * Measured 8.8–8.9 MiB on Linux x86_64 with 50 and 100 connections open and
- * quiet (`deno task bench` reports it as MiB per 1000 connections).
+ * On Linux x86_64,
+ * `deno task bench --quick --only servers --servers blocking --connections 100 --no-syscalls`
+ * measured 8 953 MiB per 1000 connections (its "MiB/1k conns" column), about
+ * 9 MiB per thread; rerun it to check this figure on another machine.
  */
 export const BLOCKING_THREAD_BYTES: number = 9 * 1024 * 1024;
-
-/** The `blocking` server's default thread cap (`serve --max-threads`). */
-export const BLOCKING_DEFAULT_MAX_THREADS = 1024;
 
 /** Inputs of {@linkcode guardThreads}. */
 export interface ThreadGuardOptions {
@@ -22,7 +23,11 @@ export interface ThreadGuardOptions {
   connections: number;
   /** Bytes available to new processes now (`MemAvailable`); undefined = unknown, no guard. */
   memAvailableBytes: number | undefined;
-  /** Thread cap the server would use on its own. @default {1024} */
+  /**
+   * Thread cap the server would use on its own.
+   *
+   * @default {DEFAULT_MAX_THREADS} (the `blocking` server's `--max-threads` default)
+   */
   maxThreads?: number;
   /** Memory one thread costs, bytes. @default {BLOCKING_THREAD_BYTES} */
   perThreadBytes?: number;
@@ -62,13 +67,21 @@ export interface ThreadGuardDecision {
  * @example Usage
  * ```ts
  * import { guardThreads } from "./memory_guard.ts";
+ * // The server's own cap (128 threads) fits in 60% of 4 GiB:
  * const d = guardThreads({ connections: 10_000, memAvailableBytes: 4 * 2 ** 30 });
- * console.log(d.action, d.threads); // "cap" 319
+ * console.log(d.action, d.threads); // "ok" 128
+ * // One thread per connection does not:
+ * const all = guardThreads({
+ *   connections: 10_000,
+ *   maxThreads: 10_000,
+ *   memAvailableBytes: 4 * 2 ** 30,
+ * });
+ * console.log(all.action, all.threads); // "cap" 273
  * ```
  */
 export function guardThreads(options: ThreadGuardOptions): ThreadGuardDecision {
   const perThread = options.perThreadBytes ?? BLOCKING_THREAD_BYTES;
-  const wanted = Math.min(options.connections, options.maxThreads ?? BLOCKING_DEFAULT_MAX_THREADS);
+  const wanted = Math.min(options.connections, options.maxThreads ?? DEFAULT_MAX_THREADS);
   const estimateBytes = wanted * perThread;
   const available = options.memAvailableBytes;
   if (available === undefined) {

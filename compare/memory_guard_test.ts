@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { BUILTIN_PLANS } from "../loadgen/plans.ts";
+import { DEFAULT_MAX_THREADS } from "../servers/types.ts";
 import { BLOCKING_THREAD_BYTES, guardThreads, readMemAvailable } from "./memory_guard.ts";
 import { runCompare } from "./run.ts";
 
@@ -16,6 +17,20 @@ Deno.test("guardThreads() lets a plan run when threads × cost fits 60% of avail
   assert.equal(d.action, "ok");
   assert.equal(d.threads, 1000);
   assert.equal(d.message, "");
+});
+
+Deno.test("guardThreads() defaults to the blocking server's own --max-threads cap", () => {
+  // No maxThreads: the estimate is for the threads `serve --mode blocking` would start.
+  const d = guardThreads({ connections: 10_000, memAvailableBytes: undefined });
+  assert.equal(DEFAULT_MAX_THREADS, 128);
+  assert.equal(d.wanted, DEFAULT_MAX_THREADS);
+  assert.equal(d.estimateBytes, DEFAULT_MAX_THREADS * BLOCKING_THREAD_BYTES);
+  // 128 threads × 9 MiB fit 60% of 4 GiB; 1024 threads would not.
+  const fits = guardThreads({ connections: 10_000, memAvailableBytes: 4 * GiB });
+  assert.equal(fits.action, "ok");
+  assert.equal(fits.threads, DEFAULT_MAX_THREADS);
+  // Fewer connections than the cap: one thread each.
+  assert.equal(guardThreads({ connections: 50, memAvailableBytes: undefined }).wanted, 50);
 });
 
 Deno.test("guardThreads() caps threads to what fits and says so", () => {

@@ -7,8 +7,9 @@
  * of a 64-byte message (every echo checked), each reconnecting every
  * `reconnectEvery` round trips so connection setup and teardown are soaked too.
  *
- * Run: `deno task soak [--minutes 10] [--modes stream,protocol] [--connections 32]`
- * (the minutes are shared by the modes).
+ * Run: `deno task soak [--minutes 10] [--modes stream,protocol] [--connections 32]
+ * [--reconnect-every 1000]` (the minutes are shared by the modes);
+ * `--reconnect-every 1` opens a connection per round trip, a soak of connection churn.
  *
  * @module
  */
@@ -23,7 +24,7 @@ import {
 import { EchokitError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../atomic_write.ts";
 import { startServerProcess } from "./child.ts";
-import { rssBytes } from "./testing.ts";
+import { readExactly, rssBytes, writeAll } from "./testing.ts";
 import { type Mode, MODES } from "./types.ts";
 
 /** Options for {@linkcode soakMode}. */
@@ -146,7 +147,6 @@ export async function soakMode(mode: Mode, options: SoakOptions): Promise<SoakRe
   async function client(id: number): Promise<void> {
     let next = performance.now() + interval * id / connections;
     const msg = new TextEncoder().encode(`soak ${id} `.padEnd(MESSAGE_SIZE - 1, ".") + "\n");
-    const back = new Uint8Array(MESSAGE_SIZE);
     while (performance.now() < end) {
       let conn: Deno.TcpConn | undefined;
       try {
@@ -158,13 +158,9 @@ export async function soakMode(mode: Mode, options: SoakOptions): Promise<SoakRe
             if (wait > 0) await new Promise((r) => setTimeout(r, wait));
             next = Math.max(next + interval, performance.now());
           }
-          await conn.write(msg);
-          let got = 0;
-          while (got < MESSAGE_SIZE) {
-            const n = await conn.read(back.subarray(got));
-            if (n === null) throw new Error(`EOF after ${got} bytes`);
-            got += n;
-          }
+          // A short write would leave the echo waiting for bytes never sent.
+          await writeAll(conn, msg);
+          const back = await readExactly(conn, MESSAGE_SIZE);
           if (!back.every((b, j) => b === msg[j])) throw new Error("Echo mismatch");
           roundTrips++;
         }
@@ -293,6 +289,9 @@ Options:
                      pass for a leak (default: V8's own limit)
   --modes LIST       comma-separated modes (default: every mode that starts)
   --connections N    concurrent clients (default: 32)
+  --reconnect-every N
+                     round trips per connection before it reconnects; 1 soaks
+                     connection churn (default: 1000)
   --sample-every S   seconds between RSS samples (default: 5)
   --json FILE        also write the results (with every sample) as JSON
   -h, --help         show this help`;
@@ -307,6 +306,7 @@ export const SOAK_FLAGS: OptionSpecs = {
   parallel: { type: "boolean" },
   rate: { type: "string" },
   "heap-mb": { type: "string" },
+  "reconnect-every": { type: "string" },
 };
 
 /** The soak script as a command (exit code 1 when any round trip failed). */
@@ -345,6 +345,7 @@ export const soakCommand: Command = {
     );
     const rate = numberFlag(values, "rate", { min: 1, max: 10_000_000 });
     const heapMb = numberFlag(values, "heap-mb", { min: 16, max: 65_536 });
+    const reconnectEvery = numberFlag(values, "reconnect-every", { min: 1 }) ?? 1000;
     const parallel = values.parallel === true;
     // A mode that is not built (or cannot run here) is skipped unless asked
     // for by name; find out first so the others share the whole time.
@@ -363,7 +364,7 @@ export const soakCommand: Command = {
       console.error(
         `soak: ${mode} for ${seconds.toFixed(0)} s, ${connections} connections, ${
           rate ? `${rate} round trips/s` : "flat out"
-        }`,
+        }, reconnecting every ${reconnectEvery} round trips`,
       );
       return soakMode(mode, {
         seconds,
@@ -371,6 +372,7 @@ export const soakCommand: Command = {
         sampleEvery,
         rate,
         heapMb,
+        reconnectEvery,
         onSample: (s) =>
           console.error(
             `soak: ${mode} t=${s.seconds.toFixed(0)}s rss=${

@@ -53,3 +53,39 @@ Deno.test("deno task soak --parallel soaks the modes at once, each for the whole
     assert.match(cells[10], /^(flat|rising|falling)$/);
   }
 });
+
+Deno.test("deno task soak --reconnect-every 1 opens a connection for every round trip", async () => {
+  const root = new URL("../", import.meta.url);
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = await childOutput(
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--quiet",
+          `--config=${fileURLToPath(new URL("deno.json", root))}`,
+          fileURLToPath(new URL("servers/soak.ts", root)),
+          ...["--minutes", "0.05", "--rate", "100", "--modes", "stream", "--connections", "2"],
+          ...["--sample-every", "0.5", "--reconnect-every", "1", "--json", `${dir}/soak.json`],
+        ],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn(),
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stderr, /reconnecting every 1 round trips/);
+    const [r] = JSON.parse(await Deno.readTextFile(`${dir}/soak.json`));
+    assert.equal(r.errors, 0, r.firstError);
+    assert.ok(r.roundTrips > 20, `${r.roundTrips} round trips`);
+    // One connection per round trip, plus at most one per client opened as time ran out.
+    assert.ok(
+      r.connections >= r.roundTrips && r.connections <= r.roundTrips + 2,
+      `${r.connections} connections for ${r.roundTrips} round trips`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -24,6 +24,7 @@ import { fileURLToPath } from "node:url";
 import denoJson from "../deno.json" with { type: "json" };
 import { EchokitError, UsageError } from "../errors.ts";
 import { startServerProcess } from "../servers/child.ts";
+import { roundTrip } from "../servers/testing.ts";
 import { type Mode, MODES } from "../servers/types.ts";
 import {
   ENTRYPOINT,
@@ -42,6 +43,9 @@ const DOWNLOAD_HOST = "dl.deno.land";
 
 /** How long to wait for dl.deno.land before calling it unreachable, ms. */
 export const PROBE_TIMEOUT_MS = 5000;
+
+/** How long the smoke test waits for a mode to echo its message, ms. */
+export const ECHO_TIMEOUT_MS = 10_000;
 
 /**
  * The binary's path for a target.
@@ -312,6 +316,70 @@ async function probe(url: string, timeoutMs: number): Promise<string | undefined
   }
 }
 
+/** Options for {@linkcode checkEcho}. */
+export interface CheckEchoOptions {
+  /** Who is checked, at the start of the error message. @default {"127.0.0.1:PORT"} */
+  name?: string;
+  /** Most time to connect, send and read the echo back, ms. @default {ECHO_TIMEOUT_MS} */
+  timeoutMs?: number;
+}
+
+/**
+ * The smoke test's echo step: connects to a server on 127.0.0.1, sends one
+ * line and checks that the same bytes come back, all within a deadline, so a
+ * server that accepts but never answers fails the check instead of hanging it.
+ *
+ * @param port The server's port on 127.0.0.1.
+ * @param options Name for the message, deadline.
+ * @returns Resolves when the message came back whole.
+ * @throws {EchokitError} `… did not echo the message within 10 s`, or with why
+ *   (connection refused, closed early, different bytes).
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { checkEcho } from "./compile.ts";
+ * await checkEcho(7000, { name: 'Mode "stream"', timeoutMs: 2000 });
+ * ```
+ */
+export async function checkEcho(port: number, options: CheckEchoOptions = {}): Promise<void> {
+  const name = options.name ?? `127.0.0.1:${port}`;
+  const timeoutMs = options.timeoutMs ?? ECHO_TIMEOUT_MS;
+  const message = new TextEncoder().encode("echokit smoke test\n");
+  const deadline = AbortSignal.timeout(timeoutMs);
+  let conn: Deno.TcpConn | undefined;
+  const close = () => {
+    try {
+      conn?.close();
+    } catch {
+      // Already closed.
+    }
+  };
+  // A read takes no signal; closing the connection ends one that waits.
+  deadline.addEventListener("abort", close);
+  let got: Uint8Array;
+  try {
+    conn = await Deno.connect({ hostname: "127.0.0.1", port, signal: deadline });
+    got = await roundTrip(conn, message);
+  } catch (err) {
+    if (deadline.aborted) {
+      throw new EchokitError(
+        `${name} did not echo the message within ${timeoutMs / 1000} s`,
+        { cause: err },
+      );
+    }
+    throw new EchokitError(
+      `${name} did not echo the message: ${err instanceof Error ? err.message : err}`,
+      { cause: err },
+    );
+  } finally {
+    deadline.removeEventListener("abort", close);
+    close();
+  }
+  if (!got.every((b, i) => b === message[i])) {
+    throw new EchokitError(`${name} did not echo the message (different bytes came back)`);
+  }
+}
+
 /** Options for {@linkcode smokeTest}. */
 export interface SmokeTestOptions {
   /** Modes to serve and echo through. @default {every mode} */
@@ -355,7 +423,6 @@ export async function smokeTest(argv: string[], options: SmokeTestOptions = {}):
         `not "echokit ${version}" (is DENORT_BIN a denort binary rather than deno?)`,
     );
   }
-  const message = new TextEncoder().encode("echokit smoke test\n");
   for (const mode of options.modes ?? MODES) {
     const server = await startServerProcess({
       name: `${program} serve --mode ${mode}`,
@@ -363,23 +430,7 @@ export async function smokeTest(argv: string[], options: SmokeTestOptions = {}):
       readyTimeout: 30_000,
     });
     try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
-      try {
-        await conn.write(message);
-        const got = new Uint8Array(message.length);
-        let n = 0;
-        const deadline = AbortSignal.timeout(10_000);
-        while (n < got.length && !deadline.aborted) {
-          const r = await conn.read(got.subarray(n));
-          if (r === null) break;
-          n += r;
-        }
-        if (n !== message.length || !got.every((b, i) => b === message[i])) {
-          throw new EchokitError(`Mode "${mode}" of "${program}" did not echo the message`);
-        }
-      } finally {
-        conn.close();
-      }
+      await checkEcho(server.addr.port, { name: `Mode "${mode}" of "${program}"` });
     } catch (err) {
       await server.stop();
       throw err;

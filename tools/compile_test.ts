@@ -7,8 +7,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { echokitArgv, freePort } from "../servers/child.ts";
+import { echokitArgv, freePort, startServerProcess } from "../servers/child.ts";
 import {
+  checkEcho,
   compileArgv,
   findRuntimeLoads,
   outputPath,
@@ -20,6 +21,7 @@ import { INCLUDE_MODULES, includeList, PERMISSIONS, RELEASE_TARGETS } from "./co
 
 const ROOT_URL = new URL("../", import.meta.url);
 const ROOT = fileURLToPath(ROOT_URL);
+const HOSTILE = fileURLToPath(new URL("fixtures/hostile_server.ts", ROOT_URL));
 
 async function task(
   args: string[],
@@ -309,4 +311,57 @@ Deno.test("smokeTest() rejects a program that does not print echokit's version",
     smokeTest([Deno.execPath()], { modes: [] }),
     { name: "EchokitError", message: /--version" printed "deno / },
   );
+});
+
+/** Starts fixtures/hostile_server.ts with a behaviour, as a real process on 127.0.0.1. */
+function hostile(behaviour: string) {
+  return startServerProcess({
+    name: `hostile ${behaviour}`,
+    command: [Deno.execPath(), "run", "-A", HOSTILE, "--behaviour", behaviour, "--port", "{port}"],
+    readyTimeout: 30_000,
+  });
+}
+
+Deno.test("checkEcho() gives up on a server that accepts and never answers, within its deadline", async () => {
+  const server = await hostile("silent");
+  try {
+    const started = performance.now();
+    // Were the read unbounded, this fails the test instead of hanging it.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const hung = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("checkEcho() still waiting after 20 s")), 20_000);
+    });
+    try {
+      await assert.rejects(
+        Promise.race([checkEcho(server.addr.port, { name: "silent", timeoutMs: 1000 }), hung]),
+        { name: "EchokitError", message: "silent did not echo the message within 1 s" },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+    const ms = performance.now() - started;
+    assert.ok(ms >= 900, `gave up after ${ms.toFixed(0)} ms, before its deadline`);
+    // The server took the connection: the wait was for the echo, not the connect.
+    assert.match(server.stdout(), /^accepted \d+$/m);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("checkEcho() rejects wrong bytes and passes a real echo", async () => {
+  const wrong = await hostile("wrong");
+  try {
+    await assert.rejects(checkEcho(wrong.addr.port, { name: "wrong", timeoutMs: 10_000 }), {
+      name: "EchokitError",
+      message: "wrong did not echo the message (different bytes came back)",
+    });
+  } finally {
+    await wrong.stop();
+  }
+  const echo = await hostile("echo");
+  try {
+    await checkEcho(echo.addr.port, { timeoutMs: 10_000 });
+  } finally {
+    await echo.stop();
+  }
 });
