@@ -97,6 +97,11 @@ const SERVE: Case[] = [
     ["--mode", "blocking", "--max-threads", "4", "--prespawn", "8"],
     /^Invalid --prespawn "8" \(use at most --max-threads, 4\)$/,
   ],
+  // Without --max-threads, the server's default cap (128) bounds --prespawn.
+  [
+    ["--mode", "blocking", "--prespawn", "200"],
+    /^Invalid --prespawn "200" \(use at most --max-threads, 128\)$/,
+  ],
   [
     ["--work", "spin:1ms"],
     /^Invalid --work "spin:1ms" \(use sleep:DURATION, block:DURATION, cpu:DURATION or file:PATH\)$/,

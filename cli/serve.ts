@@ -11,6 +11,7 @@ import {
   DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_BUFFER,
   DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_THREADS,
   type EchoServer,
   type Mode,
   MODE_SUMMARIES,
@@ -235,7 +236,8 @@ function checkModeFlags(mode: Mode, values: FlagValues): void {
       throw new UsageError(`Option --${flag} applies to --mode ${owner} only (got --mode ${mode})`);
     }
   }
-  const maxThreads = numberFlag(values, "max-threads", { min: 1, max: 1 << 20 }) ?? 1024;
+  const maxThreads = numberFlag(values, "max-threads", { min: 1, max: 1 << 20 }) ??
+    DEFAULT_MAX_THREADS;
   const prespawn = numberFlag(values, "prespawn", { min: 0, max: 1 << 20 }) ?? 0;
   if (prespawn > maxThreads) {
     throw new UsageError(
