@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { alignRows } from "../text_table.ts";
 import type { Mode } from "../servers/types.ts";
 import { NATIVE_SERVER } from "./_bench_args.ts";
 import {
@@ -364,12 +365,8 @@ function times(s: Spread | undefined): string {
 
 // Columns before `rightFrom` and from `leftFrom` on are left-aligned, the rest right-aligned.
 function table(header: string[], rows: string[][], rightFrom = 1, leftFrom = Infinity): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const left = (i: number) => i < rightFrom || i >= leftFrom;
-  const line = (cells: string[]) =>
-    cells.map((c, i) => left(i) ? c.padEnd(widths[i]) : c.padStart(widths[i])).join("  ")
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join("\n");
+  const align = (i: number) => i < rightFrom || i >= leftFrom ? "l" : "r";
+  return alignRows([header, ...rows], align).lines.join("\n");
 }
 
 /** The runtime floor line of the header, if anything was measured. */

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { alignRows } from "../text_table.ts";
 import { allGrids, type Grid, headerLines } from "./tables.ts";
 import type { CompareReport } from "./types.ts";
 
@@ -21,16 +22,12 @@ import type { CompareReport } from "./types.ts";
  * ```
  */
 export function drawGrid(grid: Grid): string {
-  const widths = grid.header.map((h, i) =>
-    Math.max(width(h), ...grid.rows.map((r) => width(r[i] ?? "")))
-  );
-  const line = (cells: string[]) =>
-    cells.map((c, i) => pad(c, widths[i], grid.align[i])).join("  ").trimEnd();
+  const { lines, widths } = alignRows([grid.header, ...grid.rows], (i) => grid.align[i]);
   const out = [
     grid.title,
-    line(grid.header),
+    lines[0],
     widths.map((w) => "─".repeat(w)).join("  "),
-    ...grid.rows.map(line),
+    ...lines.slice(1),
     ...grid.notes.map((n) => `  ${n}`),
   ];
   return out.join("\n");
@@ -51,14 +48,4 @@ export function drawGrid(grid: Grid): string {
  */
 export function renderTable(report: CompareReport): string {
   return [headerLines(report).join("\n"), ...allGrids(report).map(drawGrid)].join("\n\n") + "\n";
-}
-
-function width(s: string): number {
-  // Code points, not UTF-16 units: "µ", "×" and "–" are one column each.
-  return [...s].length;
-}
-
-function pad(s: string, w: number, align: "l" | "r"): string {
-  const gap = " ".repeat(Math.max(0, w - width(s)));
-  return align === "r" ? gap + s : s + gap;
 }

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { alignRows } from "../text_table.ts";
 import {
   connectLocal,
   pattern,
@@ -458,11 +459,6 @@ export function formatFigures(rows: { mode: string; figures: AttackFigures[] }[]
       ]);
     }
   }
-  const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
-  return lines.map((l) =>
-    l.map((cell, i) =>
-      i < 2 || i === l.length - 1 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])
-    )
-      .join("  ").trimEnd()
-  ).join("\n");
+  const last = lines[0].length - 1;
+  return alignRows(lines, (i) => i < 2 || i === last ? "l" : "r").lines.join("\n");
 }

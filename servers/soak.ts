@@ -23,6 +23,7 @@ import {
 } from "../cli/args.ts";
 import { EchokitError, UsageError } from "../errors.ts";
 import { writeFileAtomic } from "../atomic_write.ts";
+import { alignRows } from "../text_table.ts";
 import { startServerProcess } from "./child.ts";
 import { readExactly, rssBytes, writeAll } from "./testing.ts";
 import { type Mode, MODES } from "./types.ts";
@@ -268,11 +269,7 @@ export function formatSoak(results: SoakResult[]): string {
         : "falling",
     ]);
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) =>
-    r.map((c, i) => i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join("  ")
-  )
-    .join("\n");
+  return alignRows(rows, (i) => i === 0 ? "l" : "r").lines.join("\n");
 }
 
 const HELP = `Usage: deno task soak [--minutes M] [--modes LIST] [options]
