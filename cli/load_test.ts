@@ -7,6 +7,19 @@ const load = (args: string[]) => spawnEchokit(["load", ...args]);
 
 const output = childOutput;
 
+/** Reads the child's stderr until `text` appears (or it ends); returns what was read. */
+async function stderrUntil(child: Deno.ChildProcess, text: string): Promise<string> {
+  const reader = child.stderr.getReader();
+  let err = "";
+  while (!err.includes(text)) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    err += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  return err;
+}
+
 Deno.test("load on SIGINT prints the final summary and leaves complete JSON and JTL files", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -25,14 +38,7 @@ Deno.test("load on SIGINT prints the final summary and leaves complete JSON and 
       `${dir}/r.jtl`,
     ]);
     // Let it sample for a moment (the server start is part of the wait).
-    const reader = child.stderr.getReader();
-    let err = "";
-    while (!err.includes("started stream server")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      err += new TextDecoder().decode(value);
-    }
-    reader.releaseLock();
+    await stderrUntil(child, "started stream server");
     // Long enough for samples to complete even on a busy 2-core machine.
     await new Promise((r) => setTimeout(r, 2000));
     child.kill("SIGINT");
@@ -71,14 +77,7 @@ Deno.test("load --json says once why it cannot write the file when its folder go
       "--json",
       `${dir}/sub/r.json`,
     ]);
-    const reader = child.stderr.getReader();
-    let err = "";
-    while (!err.includes("started stream server")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      err += new TextDecoder().decode(value);
-    }
-    reader.releaseLock();
+    const err = await stderrUntil(child, "started stream server");
     // Gone by the time the result is written (on Ctrl-C, as at the end of a run).
     await Deno.remove(`${dir}/sub`);
     child.kill("SIGINT");
