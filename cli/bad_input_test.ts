@@ -385,6 +385,12 @@ const SOAK: Case[] = [
   [["--parallel=yes"], /^Option '--parallel' does not take an argument$/],
   [["--heap-mb", "x"], /^Invalid --heap-mb "x" \(use a whole number from 16 to 65536\)$/],
   [["--heap-mb", "8"], /^Invalid --heap-mb "8"/],
+  [
+    ["--semi-space-mb", "x"],
+    /^Invalid --semi-space-mb "x" \(use a whole number from 0 to 1024\)$/,
+  ],
+  [["--semi-space-mb", "-1"], /^Invalid --semi-space-mb "-1"/],
+  [["--semi-space-mb", "1025"], /^Invalid --semi-space-mb "1025"/],
   [["extra"], /^Unexpected argument 'extra'$/],
 ];
 

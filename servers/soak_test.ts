@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { childOutput } from "./testing.ts";
-import { soakMode } from "./soak.ts";
+import { SOAK_SEMI_SPACE_MB, soakMode, soakV8Flags } from "./soak.ts";
 
 Deno.test("soakMode() paces a real server's load, checks every echo and samples its RSS", async () => {
   const r = await soakMode("nonblocking", {
@@ -52,4 +52,51 @@ Deno.test("deno task soak --parallel soaks the modes at once, each for the whole
     assert.equal(cells[5], "0", "no errors");
     assert.match(cells[10], /^(flat|rising|falling)$/);
   }
+});
+
+Deno.test("soakV8Flags() caps the young generation by default, the old one when asked", () => {
+  assert.equal(SOAK_SEMI_SPACE_MB, 2);
+  assert.equal(soakV8Flags(), "--max-semi-space-size=2");
+  assert.equal(soakV8Flags(32), "--max-old-space-size=32,--max-semi-space-size=2");
+  assert.equal(soakV8Flags(32, 8), "--max-old-space-size=32,--max-semi-space-size=8");
+  assert.equal(soakV8Flags(32, 0), "--max-old-space-size=32");
+  assert.equal(soakV8Flags(undefined, 0), undefined);
+});
+
+Deno.test("V8 takes soakV8Flags() from DENO_V8_FLAGS: the young generation stays within the cap", async () => {
+  // Objects that keep surviving scavenges make V8 double the new space, up to
+  // 2 x 32 MiB on its own; under the soak's flags it stays within 2 x 2 MiB.
+  const script = `
+    import v8 from "node:v8";
+    const keep = [];
+    let most = 0;
+    for (let round = 0; round < 200; round++) {
+      for (let i = 0; i < 20000; i++) {
+        const o = { i, a: [i] };
+        if (i % 50 === 0) keep.push(o);
+      }
+      if (keep.length > 20000) keep.splice(0, 10000);
+      const space = v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space");
+      most = Math.max(most, space.space_size);
+    }
+    console.log(most);
+  `;
+  const newSpaceMost = async (v8Flags: string | undefined) => {
+    const out = await childOutput(
+      new Deno.Command(Deno.execPath(), {
+        args: ["eval", script],
+        env: v8Flags ? { DENO_V8_FLAGS: v8Flags } : {},
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn(),
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(out.code, 0, out.stderr);
+    return Number(out.stdout.trim()) / (1024 * 1024);
+  };
+  const capped = await newSpaceMost(soakV8Flags(32));
+  assert.ok(capped > 0 && capped <= 2 * SOAK_SEMI_SPACE_MB, `new space reached ${capped} MiB`);
+  const own = await newSpaceMost(soakV8Flags(undefined, 0));
+  assert.ok(own > 2 * SOAK_SEMI_SPACE_MB, `uncapped new space only reached ${own} MiB`);
 });
