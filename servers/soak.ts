@@ -412,12 +412,13 @@ export const soakCommand: Command = {
       }
     }
     const seconds = parallel ? minutes * 60 : minutes * 60 / Math.max(1, runnable.length);
+    // What each server runs with: ours replace an inherited DENO_V8_FLAGS.
     const v8Flags = soakV8Flags(heapMb, semiSpaceMb);
     const soak = (mode: Mode) => {
       console.error(
         `soak: ${mode} for ${seconds.toFixed(0)} s, ${connections} connections, ${
           rate ? `${rate} round trips/s` : "flat out"
-        }, DENO_V8_FLAGS=${v8Flags ?? "(unset)"}`,
+        }, DENO_V8_FLAGS=${v8Flags ?? Deno.env.get("DENO_V8_FLAGS") ?? "(unset)"}`,
       );
       return soakMode(mode, {
         seconds,
