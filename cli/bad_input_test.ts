@@ -396,6 +396,12 @@ const SOAK: Case[] = [
   ],
   [["--reconnect-every", "0"], /^Invalid --reconnect-every "0"/],
   [["--reconnect-every", "1.5"], /^Invalid --reconnect-every "1\.5"/],
+  [
+    ["--semi-space-mb", "x"],
+    /^Invalid --semi-space-mb "x" \(use a whole number from 0 to 1024\)$/,
+  ],
+  [["--semi-space-mb", "-1"], /^Invalid --semi-space-mb "-1"/],
+  [["--semi-space-mb", "1025"], /^Invalid --semi-space-mb "1025"/],
   [["extra"], /^Unexpected argument 'extra'$/],
 ];
 

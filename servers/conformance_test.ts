@@ -94,6 +94,25 @@ for (const { mode, args = [], servesAtMost } of CONFORMANCE_MODES) {
           conn.close();
         });
 
+        await t.step("a new connection gets only its own bytes after others closed", async () => {
+          // Closed connections' read buffers may be reused (stream pools
+          // them): a short message must not come back with a previous
+          // client's bytes after it.
+          for (const size of [2048, 1000, 64]) {
+            const old = await connectLocal(port);
+            const filler = new Uint8Array(size).fill(0x41);
+            assert.deepEqual(await roundTrip(old, filler), filler);
+            old.close();
+          }
+          const conn = await connectLocal(port);
+          const msg = new TextEncoder().encode("new\n");
+          const reading = readToEnd(conn);
+          await writeAll(conn, msg);
+          await conn.closeWrite();
+          assert.deepEqual(await reading, msg);
+          conn.close();
+        });
+
         await t.step("keeps serving a neighbour when a client resets mid-stream", async () => {
           const healthy = await connectLocal(port);
           try {

@@ -7,6 +7,14 @@
  * of a 64-byte message (every echo checked), each reconnecting every
  * `reconnectEvery` round trips so connection setup and teardown are soaked too.
  *
+ * Each server runs with V8's young generation capped (`--semi-space-mb`,
+ * default {@linkcode SOAK_SEMI_SPACE_MB} MiB per semi-space). Left to itself,
+ * V8 doubles the young generation in steps, up to 2 × 32 MiB on a large
+ * machine, as long as objects keep surviving scavenges, which under a steady
+ * load takes many minutes (and its memory reducer may shrink it back): RSS
+ * steps of 3 to 13 MiB each in our `stream` soaks, which a soak would take for
+ * a leak. Capped, the young generation reaches its size within seconds.
+ *
  * Run: `deno task soak [--minutes 10] [--modes stream,protocol] [--connections 32]
  * [--reconnect-every 1000]` (the minutes are shared by the modes);
  * `--reconnect-every 1` opens a connection per round trip, a soak of connection churn.
@@ -53,6 +61,14 @@ export interface SoakOptions {
    * an out-of-memory exit, counted as an error).
    */
   heapMb?: number;
+  /**
+   * Caps each of the server's two V8 semi-spaces (its young generation), MiB
+   * (`DENO_V8_FLAGS=--max-semi-space-size`), so V8's step-wise growth of it
+   * cannot pass for a leak; 0 leaves V8's own sizing.
+   *
+   * @default {SOAK_SEMI_SPACE_MB}
+   */
+  semiSpaceMb?: number;
   /** Called with each sample (progress). */
   onSample?: (sample: RssSample) => void;
 }
@@ -101,6 +117,36 @@ const MESSAGE_SIZE = 64;
 export const FLAT_MIB_PER_MINUTE = 1;
 
 /**
+ * The soak's default cap on each V8 semi-space of a server, MiB: the young
+ * generation V8 starts with grows to it within seconds of load.
+ */
+export const SOAK_SEMI_SPACE_MB = 2;
+
+/**
+ * The `DENO_V8_FLAGS` value a soaked server runs with (V8 takes a
+ * comma-separated list there).
+ *
+ * @param heapMb Old-generation cap, MiB; unset or 0 for none.
+ * @param semiSpaceMb Semi-space cap, MiB; 0 for none. @default {SOAK_SEMI_SPACE_MB}
+ * @returns The flags, or undefined when there are none.
+ *
+ * @example Usage
+ * ```ts
+ * import { soakV8Flags } from "./soak.ts";
+ * console.log(soakV8Flags(32, 2)); // --max-old-space-size=32,--max-semi-space-size=2
+ * ```
+ */
+export function soakV8Flags(
+  heapMb?: number,
+  semiSpaceMb: number = SOAK_SEMI_SPACE_MB,
+): string | undefined {
+  const flags: string[] = [];
+  if (heapMb) flags.push(`--max-old-space-size=${heapMb}`);
+  if (semiSpaceMb) flags.push(`--max-semi-space-size=${semiSpaceMb}`);
+  return flags.length ? flags.join(",") : undefined;
+}
+
+/**
  * Soaks one mode: starts it as a child process, drives the steady load,
  * samples its RSS, stops it.
  *
@@ -120,10 +166,11 @@ export async function soakMode(mode: Mode, options: SoakOptions): Promise<SoakRe
   const connections = options.connections ?? 32;
   const sampleEvery = options.sampleEvery ?? 5;
   const reconnectEvery = options.reconnectEvery ?? 1000;
+  const v8Flags = soakV8Flags(options.heapMb, options.semiSpaceMb);
   const server = await startServerProcess({
     mode,
     args: options.serveArgs,
-    env: options.heapMb ? { DENO_V8_FLAGS: `--max-old-space-size=${options.heapMb}` } : undefined,
+    env: v8Flags ? { DENO_V8_FLAGS: v8Flags } : undefined,
   });
   const started = performance.now();
   const end = started + options.seconds * 1000;
@@ -284,6 +331,9 @@ Options:
   --rate N           round trips/s per mode, paced (default: flat out)
   --heap-mb MB       cap each server's V8 old generation, so lazy GC cannot
                      pass for a leak (default: V8's own limit)
+  --semi-space-mb MB cap each server's V8 semi-spaces (young generation), so
+                     V8 growing it in steps cannot pass for a leak; 0 for V8's
+                     own sizing, up to 2 x 32 MiB (default: ${SOAK_SEMI_SPACE_MB})
   --modes LIST       comma-separated modes (default: every mode that starts)
   --connections N    concurrent clients (default: 32)
   --reconnect-every N
@@ -304,6 +354,7 @@ export const SOAK_FLAGS: OptionSpecs = {
   rate: { type: "string" },
   "heap-mb": { type: "string" },
   "reconnect-every": { type: "string" },
+  "semi-space-mb": { type: "string" },
 };
 
 /** The soak script as a command (exit code 1 when any round trip failed). */
@@ -343,6 +394,8 @@ export const soakCommand: Command = {
     const rate = numberFlag(values, "rate", { min: 1, max: 10_000_000 });
     const heapMb = numberFlag(values, "heap-mb", { min: 16, max: 65_536 });
     const reconnectEvery = numberFlag(values, "reconnect-every", { min: 1 }) ?? 1000;
+    const semiSpaceMb = numberFlag(values, "semi-space-mb", { min: 0, max: 1024 }) ??
+      SOAK_SEMI_SPACE_MB;
     const parallel = values.parallel === true;
     // A mode that is not built (or cannot run here) is skipped unless asked
     // for by name; find out first so the others share the whole time.
@@ -357,11 +410,15 @@ export const soakCommand: Command = {
       }
     }
     const seconds = parallel ? minutes * 60 : minutes * 60 / Math.max(1, runnable.length);
+    // What each server runs with: ours replace an inherited DENO_V8_FLAGS.
+    const v8Flags = soakV8Flags(heapMb, semiSpaceMb);
     const soak = (mode: Mode) => {
       console.error(
         `soak: ${mode} for ${seconds.toFixed(0)} s, ${connections} connections, ${
           rate ? `${rate} round trips/s` : "flat out"
-        }, reconnecting every ${reconnectEvery} round trips`,
+        }, reconnecting every ${reconnectEvery} round trips, DENO_V8_FLAGS=${
+          v8Flags ?? Deno.env.get("DENO_V8_FLAGS") ?? "(unset)"
+        }`,
       );
       return soakMode(mode, {
         seconds,
@@ -370,6 +427,7 @@ export const soakCommand: Command = {
         rate,
         heapMb,
         reconnectEvery,
+        semiSpaceMb,
         onSample: (s) =>
           console.error(
             `soak: ${mode} t=${s.seconds.toFixed(0)}s rss=${

@@ -1,7 +1,28 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { childOutput } from "./testing.ts";
-import { soakMode } from "./soak.ts";
+import { SOAK_SEMI_SPACE_MB, soakMode, soakV8Flags } from "./soak.ts";
+
+/** Runs `deno task soak ARGS` (servers/soak.ts) as a child and collects its output. */
+function soakCli(args: string[]): ReturnType<typeof childOutput> {
+  const root = new URL("../", import.meta.url);
+  return childOutput(
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--quiet",
+        `--config=${fileURLToPath(new URL("deno.json", root))}`,
+        fileURLToPath(new URL("servers/soak.ts", root)),
+        ...args,
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn(),
+    { timeoutMs: 60_000 },
+  );
+}
 
 Deno.test("soakMode() paces a real server's load, checks every echo and samples its RSS", async () => {
   const r = await soakMode("nonblocking", {
@@ -22,24 +43,10 @@ Deno.test("soakMode() paces a real server's load, checks every echo and samples 
 });
 
 Deno.test("deno task soak --parallel soaks the modes at once, each for the whole time", async () => {
-  const root = new URL("../", import.meta.url);
-  const out = await childOutput(
-    new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--quiet",
-        `--config=${fileURLToPath(new URL("deno.json", root))}`,
-        fileURLToPath(new URL("servers/soak.ts", root)),
-        ...["--minutes", "0.05", "--parallel", "--rate", "200", "--modes", "stream,nonblocking"],
-        ...["--sample-every", "0.5", "--connections", "2"],
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn(),
-    { timeoutMs: 60_000 },
-  );
+  const out = await soakCli([
+    ...["--minutes", "0.05", "--parallel", "--rate", "200", "--modes", "stream,nonblocking"],
+    ...["--sample-every", "0.5", "--connections", "2"],
+  ]);
   assert.equal(out.code, 0, out.stderr);
   const rows = out.stdout.trim().split("\n");
   assert.match(rows[0], /^mode\s+seconds\s+round trips.*slope MiB\/min\s+RSS$/);
@@ -55,26 +62,12 @@ Deno.test("deno task soak --parallel soaks the modes at once, each for the whole
 });
 
 Deno.test("deno task soak --reconnect-every 1 opens a connection for every round trip", async () => {
-  const root = new URL("../", import.meta.url);
   const dir = await Deno.makeTempDir();
   try {
-    const out = await childOutput(
-      new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "--quiet",
-          `--config=${fileURLToPath(new URL("deno.json", root))}`,
-          fileURLToPath(new URL("servers/soak.ts", root)),
-          ...["--minutes", "0.05", "--rate", "100", "--modes", "stream", "--connections", "2"],
-          ...["--sample-every", "0.5", "--reconnect-every", "1", "--json", `${dir}/soak.json`],
-        ],
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn(),
-      { timeoutMs: 60_000 },
-    );
+    const out = await soakCli([
+      ...["--minutes", "0.05", "--rate", "100", "--modes", "stream", "--connections", "2"],
+      ...["--sample-every", "0.5", "--reconnect-every", "1", "--json", `${dir}/soak.json`],
+    ]);
     assert.equal(out.code, 0, out.stderr);
     assert.match(out.stderr, /reconnecting every 1 round trips/);
     const [r] = JSON.parse(await Deno.readTextFile(`${dir}/soak.json`));
@@ -88,4 +81,53 @@ Deno.test("deno task soak --reconnect-every 1 opens a connection for every round
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("soakV8Flags() caps the young generation by default, the old one when asked", () => {
+  assert.equal(SOAK_SEMI_SPACE_MB, 2);
+  assert.equal(soakV8Flags(), "--max-semi-space-size=2");
+  assert.equal(soakV8Flags(32), "--max-old-space-size=32,--max-semi-space-size=2");
+  assert.equal(soakV8Flags(32, 8), "--max-old-space-size=32,--max-semi-space-size=8");
+  assert.equal(soakV8Flags(32, 0), "--max-old-space-size=32");
+  assert.equal(soakV8Flags(undefined, 0), undefined);
+});
+
+Deno.test("V8 takes soakV8Flags() from DENO_V8_FLAGS: the young generation stays within the cap", async () => {
+  // Objects that keep surviving scavenges make V8 double the new space, up to
+  // 2 x 32 MiB on its own; under the soak's flags it stays within 2 x 2 MiB.
+  const script = `
+    import v8 from "node:v8";
+    const keep = [];
+    let most = 0;
+    for (let round = 0; round < 200; round++) {
+      for (let i = 0; i < 20000; i++) {
+        const o = { i, a: [i] };
+        if (i % 50 === 0) keep.push(o);
+      }
+      if (keep.length > 20000) keep.splice(0, 10000);
+      const space = v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space");
+      most = Math.max(most, space.space_size);
+    }
+    console.log(most);
+  `;
+  const newSpaceMost = async (v8Flags: string | undefined) => {
+    const out = await childOutput(
+      new Deno.Command(Deno.execPath(), {
+        args: ["eval", script],
+        env: v8Flags ? { DENO_V8_FLAGS: v8Flags } : {},
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn(),
+      { timeoutMs: 60_000 },
+    );
+    assert.equal(out.code, 0, out.stderr);
+    return Number(out.stdout.trim()) / (1024 * 1024);
+  };
+  // Two semi-spaces of the cap, plus V8's page rounding (measured 4.0–4.5 MiB for 2 × 2).
+  const bound = 2 * SOAK_SEMI_SPACE_MB + 1;
+  const capped = await newSpaceMost(soakV8Flags(32));
+  assert.ok(capped > 0 && capped <= bound, `new space reached ${capped} MiB`);
+  const own = await newSpaceMost(soakV8Flags(undefined, 0));
+  assert.ok(own > 2 * bound, `uncapped new space only reached ${own} MiB`);
 });

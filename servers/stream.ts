@@ -15,6 +15,7 @@
  * @module
  */
 import { listenError } from "./_listen_error.ts";
+import { BufferPool } from "./_buffer_pool.ts";
 import { IdleSweeper } from "./_idle_sweeper.ts";
 import { createMessageHandler } from "./_message_handler.ts";
 import { checkReusePort } from "./_reuse_port.ts";
@@ -38,6 +39,12 @@ const READ_SIZE = 16 * 1024;
  * read that fills the buffer doubles it, up to {@linkcode READ_SIZE}.
  */
 const FIRST_READ_SIZE = 2 * 1024;
+/**
+ * Most first-size read buffers kept from closed connections for new ones
+ * (64 × 2 KiB): enough for a steady stream of reconnecting clients, and what
+ * stays allocated after a burst of connections has closed.
+ */
+const POOLED_BUFFERS = 64;
 /** Pause after a failed accept (EMFILE): long enough not to spin, short enough to recover fast. */
 const ACCEPT_BACKOFF_MS = 50;
 
@@ -87,11 +94,12 @@ export async function serveStream(options: ServeOptions): Promise<EchoServer> {
     },
   );
   const handlers = new Set<Promise<void>>();
+  const buffers = new BufferPool(Math.min(FIRST_READ_SIZE, readSize), POOLED_BUFFERS);
   const warn = warnOnce(options);
   let closing = false;
 
   async function echo(conn: Deno.TcpConn): Promise<void> {
-    let buf = new Uint8Array(Math.min(FIRST_READ_SIZE, readSize));
+    let buf = buffers.take();
     try {
       while (true) {
         const n = await conn.read(buf);
@@ -104,12 +112,18 @@ export async function serveStream(options: ServeOptions): Promise<EchoServer> {
         let off = 0;
         while (off < reply.length) off += await conn.write(reply.subarray(off));
         stats.bytesOut += reply.length;
-        if (n === buf.length && n < readSize) buf = new Uint8Array(Math.min(2 * n, readSize));
+        if (n === buf.length && n < readSize) {
+          // The echo is written: nothing uses the outgrown buffer any more.
+          buffers.give(buf);
+          buf = new Uint8Array(Math.min(2 * n, readSize));
+        }
       }
     } catch {
       // A reset or a failed write ends this connection only.
       if (!closing) stats.errors++;
     } finally {
+      // The read or write that ended the loop has settled: the buffer is free.
+      buffers.give(buf);
       conns.delete(conn);
       idle.delete(conn);
       closeQuietly(conn);
