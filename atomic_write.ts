@@ -20,6 +20,8 @@ import { EchokitError } from "./errors.ts";
  *
  * @param path The file to create or replace.
  * @param text Its new content (UTF-8).
+ * @param options `what`: the flag or thing the path came from, named in the
+ *   error (`Cannot write --json "out/r.json": …`).
  * @returns When the file is in place.
  * @throws {EchokitError} `Cannot write "out/r.json": …` when the directory is
  *   missing or not writable; the temporary file is removed.
@@ -32,7 +34,11 @@ import { EchokitError } from "./errors.ts";
  * await Deno.remove(path);
  * ```
  */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  text: string,
+  options: { what?: string } = {},
+): Promise<void> {
   // Same directory as the target, so the rename never crosses file systems.
   const slash = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
   const temp = `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.${
@@ -54,7 +60,8 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   } catch (err) {
     if (created) await Deno.remove(temp).catch(() => {});
     const why = fileErrorReason(err, "the directory does not exist");
-    throw new EchokitError(`Cannot write "${path}": ${why}`, { cause: err });
+    const what = options.what ? `${options.what} ` : "";
+    throw new EchokitError(`Cannot write ${what}"${path}": ${why}`, { cause: err });
   }
 }
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { EchokitError, UsageError } from "../errors.ts";
+import { UsageError } from "../errors.ts";
 import type { EngineName } from "../loadgen/_engine_types.ts";
 import {
   MAX_RAMP_UP_S,
@@ -18,7 +18,7 @@ import { ENGINES, type LoadProgress, runLoad } from "../loadgen/run.ts";
 import type { LoadResult } from "../loadgen/types.ts";
 import { procAvailable } from "../loadgen/resource_monitor.ts";
 import { readProcStat } from "../servers/proc_stats.ts";
-import { fileErrorReason, writeFileAtomic } from "../atomic_write.ts";
+import { writeFileAtomic } from "../atomic_write.ts";
 import { formatJsonDocument, formatReport } from "../loadgen/report.ts";
 import { jtlThreadGroupName } from "../loadgen/jtl.ts";
 import { MODES } from "../servers/types.ts";
@@ -225,18 +225,7 @@ export const loadCommand: Command = {
       if (jsonToStdout) {
         await Deno.stdout.write(new TextEncoder().encode(text));
       } else {
-        try {
-          await writeFileAtomic(json, text);
-        } catch (err) {
-          // writeFileAtomic's own error says "Cannot write" and the path too: name them once.
-          const cause = err instanceof EchokitError && err.cause !== undefined ? err.cause : err;
-          throw new EchokitError(
-            `Cannot write --json "${json}": ${
-              fileErrorReason(cause, "the directory does not exist")
-            }`,
-            { cause },
-          );
-        }
+        await writeFileAtomic(json, text, { what: "--json" });
       }
     }
     return result.interrupted ? 130 : 0;

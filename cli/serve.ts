@@ -202,7 +202,9 @@ export const serveCommand: Command = {
         endTime: Date.now(),
         samples,
       };
-      await writeFileAtomic(statsJson, JSON.stringify(series, null, 2) + "\n");
+      await writeFileAtomic(statsJson, JSON.stringify(series, null, 2) + "\n", {
+        what: "--stats-json",
+      });
     }
     const failure = (server as Partial<MultiProcessServer>).failure;
     if (stopped === undefined && failure) {

@@ -175,6 +175,20 @@ Deno.test("writeFileAtomic() replaces a file and leaves no temporary files", asy
   }
 });
 
+Deno.test("writeFileAtomic() names the flag the path came from, once", async () => {
+  await assert.rejects(
+    writeFileAtomic("/nonexistent-dir-echokit/r.json", "x", { what: "--json" }),
+    (err: unknown) => {
+      assert.ok(err instanceof EchokitError);
+      assert.equal(
+        err.message,
+        'Cannot write --json "/nonexistent-dir-echokit/r.json": the directory does not exist',
+      );
+      return true;
+    },
+  );
+});
+
 Deno.test("writeFileAtomic() fails with an EchokitError naming the path", async () => {
   await assert.rejects(
     writeFileAtomic("/nonexistent-dir-echokit/r.json", "x"),
