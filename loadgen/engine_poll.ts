@@ -16,13 +16,7 @@
 import * as libc from "../servers/os/libc.ts";
 import { openPoller, READABLE, WRITABLE } from "../servers/os/poller.ts";
 import { parseIpv4 } from "../servers/os/sockaddr.ts";
-import {
-  connectTcp,
-  OsError,
-  raiseFileLimit,
-  sendFlags,
-  socketError,
-} from "../servers/os/socket.ts";
+import { connectTcp, OsError, sendFlags, socketError } from "../servers/os/socket.ts";
 import { type EngineConfig, KIND } from "./_engine_types.ts";
 import { nowMs } from "./_sample_stats.ts";
 import { type EngineHooks, STOP_GRACE_MS } from "./engine_async.ts";
@@ -125,7 +119,6 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
     );
   }
   const addr = { hostname: config.hostname, port: config.port };
-  raiseFileLimit(config.indices.length + 256);
   const poller = openPoller({ maxEvents: 1024 });
   const msg = config.message;
   const msgLen = msg.length;

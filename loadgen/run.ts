@@ -344,6 +344,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
   }
   const pid = options.pid ?? server?.pid;
   const engine = pickEngine(options.engine, hostname, note);
+  // Once for the process, before any engine Worker opens a socket (the limit is per process).
   raiseFileLimit(plan.threads + 256);
   const spawned: Worker[] = [];
   let jtl: JtlWriter | undefined;
