@@ -9,8 +9,8 @@
  *
  * Each server runs with V8's young generation capped (`--semi-space-mb`,
  * default {@linkcode SOAK_SEMI_SPACE_MB} MiB per semi-space). Left to itself,
- * V8 doubles the young generation in steps, up to 2 × 32 MiB on a large
- * machine, as long as objects keep surviving scavenges, which under a steady
+ * V8 doubles the young generation in steps, up to a limit sized from the
+ * machine's memory, as long as objects keep surviving scavenges, which under a steady
  * load takes many minutes (and its memory reducer may shrink it back): RSS
  * steps of 3 to 13 MiB each in our `stream` soaks, which a soak would take for
  * a leak. Capped, the young generation reaches its size within seconds.
@@ -333,7 +333,7 @@ Options:
                      pass for a leak (default: V8's own limit)
   --semi-space-mb MB cap each server's V8 semi-spaces (young generation), so
                      V8 growing it in steps cannot pass for a leak; 0 for V8's
-                     own sizing, up to 2 x 32 MiB (default: ${SOAK_SEMI_SPACE_MB})
+                     own sizing (default: ${SOAK_SEMI_SPACE_MB})
   --modes LIST       comma-separated modes (default: every mode that starts)
   --connections N    concurrent clients (default: 32)
   --reconnect-every N
