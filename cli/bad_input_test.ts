@@ -8,7 +8,6 @@
  * added without a bad-input case here (or without a help line) fails.
  */
 import assert from "node:assert/strict";
-import { fileURLToPath as fromFileUrl } from "node:url";
 import type { OptionSpecs } from "./args.ts";
 import { COMPARE_FLAGS, compareCommand, MERGE_FLAGS, MERGE_HELP } from "./compare.ts";
 import { LOAD_FLAGS, loadCommand } from "./load.ts";
@@ -18,7 +17,7 @@ import { SERVE_FLAGS, serveCommand } from "./serve.ts";
 import { BENCH_FLAGS, BENCH_HELP } from "../compare/bench.ts";
 import { procAvailable } from "../loadgen/resource_monitor.ts";
 import { SOAK_FLAGS, soakCommand } from "../servers/soak.ts";
-import { type ChildOutput, childOutput, runEchokit } from "../servers/testing.ts";
+import { type ChildOutput, runEchokit, runScript } from "../servers/testing.ts";
 
 /** One bad invocation and what its reason must say. */
 type Case = [args: string[], reason: RegExp];
@@ -428,25 +427,6 @@ const BENCH: Case[] = [
   [["extra"], /^Unexpected argument 'extra'$/],
 ];
 
-/** Runs a script of this repository (`servers/soak.ts`) as `deno task` does. */
-function runScript(script: string, args: string[]): Promise<ChildOutput> {
-  const root = new URL("../", import.meta.url);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--quiet",
-      `--config=${fromFileUrl(new URL("deno.json", root))}`,
-      fromFileUrl(new URL(script, root)),
-      ...args,
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  return childOutput(child, { timeoutMs: TIMEOUT_MS });
-}
-
 const echokit = (...words: string[]) => (args: string[]) =>
   runEchokit([...words, ...args], { timeoutMs: TIMEOUT_MS });
 
@@ -502,7 +482,7 @@ const TABLES: Table[] = [
     name: "deno task soak",
     flags: SOAK_FLAGS,
     help: soakCommand.help,
-    run: (args) => runScript("servers/soak.ts", args),
+    run: (args) => runScript("servers/soak.ts", args, { timeoutMs: TIMEOUT_MS }),
     guard: (args) => unless(args, [["minutes", "0.05"], ["modes", "stream"]]),
     cases: SOAK,
   },
@@ -510,7 +490,7 @@ const TABLES: Table[] = [
     name: "deno task bench",
     flags: BENCH_FLAGS,
     help: BENCH_HELP,
-    run: (args) => runScript("compare/bench.ts", args),
+    run: (args) => runScript("compare/bench.ts", args, { timeoutMs: TIMEOUT_MS }),
     guard: (args) => unless(args, [["only", "loadgen"], ["duration", "0.2"], ["repeat", "1"]]),
     cases: BENCH,
   },

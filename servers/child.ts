@@ -79,6 +79,24 @@ export interface ServerProcess {
  */
 export function echokitArgv(args: string[]): string[] {
   if (isCompiled()) return [Deno.execPath(), ...args];
+  return scriptArgv("mod.ts", args);
+}
+
+/**
+ * The command line that runs a script of this repository as `deno task`
+ * does: all permissions, quiet, the repository's `deno.json`.
+ *
+ * @param script Path from the repository root (`servers/soak.ts`).
+ * @param args Its arguments.
+ * @returns `[deno, "run", …, script, ...args]`.
+ *
+ * @example Usage
+ * ```ts
+ * import { scriptArgv } from "./child.ts";
+ * console.log(scriptArgv("servers/soak.ts", ["--help"]).at(-1)); // --help
+ * ```
+ */
+export function scriptArgv(script: string, args: string[]): string[] {
   const root = new URL("../", import.meta.url);
   return [
     Deno.execPath(),
@@ -86,7 +104,7 @@ export function echokitArgv(args: string[]): string[] {
     "-A",
     "--quiet",
     `--config=${fromFileUrl(new URL("deno.json", root))}`,
-    fromFileUrl(new URL("mod.ts", root)),
+    fromFileUrl(new URL(script, root)),
     ...args,
   ];
 }

@@ -1,27 +1,10 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
-import { childOutput } from "./testing.ts";
+import { childOutput, runScript } from "./testing.ts";
 import { SOAK_SEMI_SPACE_MB, soakMode, soakV8Flags } from "./soak.ts";
 
 /** Runs `deno task soak ARGS` (servers/soak.ts) as a child and collects its output. */
-function soakCli(args: string[]): ReturnType<typeof childOutput> {
-  const root = new URL("../", import.meta.url);
-  return childOutput(
-    new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--quiet",
-        `--config=${fileURLToPath(new URL("deno.json", root))}`,
-        fileURLToPath(new URL("servers/soak.ts", root)),
-        ...args,
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn(),
-    { timeoutMs: 60_000 },
-  );
+function soakCli(args: string[]): ReturnType<typeof runScript> {
+  return runScript("servers/soak.ts", args, { timeoutMs: 60_000 });
 }
 
 Deno.test("soakMode() paces a real server's load, checks every echo and samples its RSS", async () => {

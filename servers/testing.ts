@@ -5,7 +5,7 @@
  * @module
  */
 
-import { echokitArgv } from "./child.ts";
+import { echokitArgv, scriptArgv } from "./child.ts";
 
 /** What a finished child process printed, and how it exited. */
 export interface ChildOutput {
@@ -25,9 +25,28 @@ export interface ChildOutput {
  * @returns The running process.
  */
 export function spawnEchokit(args: string[]): Deno.ChildProcess {
-  const [cmd, ...rest] = echokitArgv(args);
-  return new Deno.Command(cmd, { args: rest, stdin: "null", stdout: "piped", stderr: "piped" })
-    .spawn();
+  return spawnArgv(echokitArgv(args));
+}
+
+function spawnArgv([cmd, ...args]: string[]): Deno.ChildProcess {
+  return new Deno.Command(cmd, { args, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
+}
+
+/**
+ * Runs a script of this repository to the end, as `deno task` would
+ * (`servers/soak.ts`, `compare/bench.ts`).
+ *
+ * @param script Path from the repository root.
+ * @param args Its arguments.
+ * @param options `timeoutMs`: kill it after this long, so a hang fails the test.
+ * @returns Its exit code and output.
+ */
+export function runScript(
+  script: string,
+  args: string[],
+  options: { timeoutMs?: number } = {},
+): Promise<ChildOutput> {
+  return childOutput(spawnArgv(scriptArgv(script, args)), options);
 }
 
 /**
