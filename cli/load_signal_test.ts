@@ -4,7 +4,7 @@
  * the final summary and whole JSON/JTL files; a second signal exits at once.
  */
 import assert from "node:assert/strict";
-import { childOutput, spawnEchokit } from "../servers/testing.ts";
+import { childOutput, spawnEchokit, waitFor } from "../servers/testing.ts";
 import { fileURLToPath } from "node:url";
 import { type ServerProcess, startServerProcess } from "../servers/child.ts";
 
@@ -40,11 +40,8 @@ function startStuckLoad(port: number, dir: string): Deno.ChildProcess {
 
 /** Waits until the silent server has accepted `n` connections (the samples are in flight). */
 async function waitAccepted(server: ServerProcess, n: number): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while ((server.stdout().match(/^accepted /gm)?.length ?? 0) < n) {
-    assert.ok(Date.now() < deadline, "load never connected");
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const accepted = () => (server.stdout().match(/^accepted /gm)?.length ?? 0) >= n;
+  assert.ok(await waitFor(accepted, 30_000), "load never connected");
   // The accept comes before the request; let the request arrive too.
   await new Promise((r) => setTimeout(r, 200));
 }

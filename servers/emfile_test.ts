@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { echokitArgv, startServerProcess } from "./child.ts";
-import { connectLocal, roundTrip } from "./testing.ts";
+import { connectLocal, roundTrip, waitFor } from "./testing.ts";
 
 const CASES = [
   {
@@ -43,10 +43,7 @@ for (const { mode, args, what, limit, expect } of CASES) {
       try {
         // Connects complete in the kernel's backlog even when accept fails.
         for (let i = 0; i < 60; i++) conns.push(await connectLocal(server.addr.port));
-        const deadline = Date.now() + 10_000;
-        while (!expect.test(server.stderr()) && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        await waitFor(() => expect.test(server.stderr()), 10_000);
         assert.match(server.stderr(), expect);
         for (const c of conns.splice(0)) c.close();
         const fresh = await connectLocal(server.addr.port);
@@ -100,10 +97,7 @@ for (const { mode, args, limit, expect } of CASES) {
       const warned = new RegExp(`^onWarning: ${mode}: .*${expect.source}`, "m");
       try {
         for (let i = 0; i < 60; i++) conns.push(await connectLocal(server.addr.port));
-        const deadline = Date.now() + 10_000;
-        while (!warned.test(server.stdout()) && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        await waitFor(() => warned.test(server.stdout()), 10_000);
         assert.match(server.stdout(), warned);
         assert.doesNotMatch(server.stderr(), expect, "the warning went to onWarning, not stderr");
       } finally {

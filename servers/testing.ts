@@ -91,6 +91,28 @@ export function runEchokit(
 }
 
 /**
+ * Polls `check` until it is true or `timeoutMs` has passed, for output a
+ * child process prints in its own time.
+ *
+ * @param check The condition.
+ * @param timeoutMs Most time to wait.
+ * @param intervalMs Time between checks. @default {50}
+ * @returns Whether `check` came true in time.
+ */
+export async function waitFor(
+  check: () => boolean,
+  timeoutMs: number,
+  intervalMs = 50,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  return true;
+}
+
+/**
  * A seeded PRNG (mulberry32): the same seed gives the same numbers on every
  * run, so a failure can be replayed.
  *
