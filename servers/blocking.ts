@@ -672,7 +672,8 @@ export async function serveBlocking(options: ServeOptions): Promise<EchoServer> 
   let acceptorStarted = false;
   acceptor.onmessage = (e: MessageEvent<{ kind: string; message?: string }>) => {
     const msg = e.data;
-    if (msg.kind === "warning") warn(msg.message!, msg.message!);
+    // The acceptor's only warnings are about file descriptors (one per server).
+    if (msg.kind === "warning") warn("fds", msg.message!);
     else if (msg.kind === "ready") {
       acceptorStarted = true;
       acceptorReady.resolve();

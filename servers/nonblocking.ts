@@ -537,7 +537,8 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
   let failure: string | undefined;
   const warn = warnOnce(options);
   worker.onmessage = (e: MessageEvent<{ kind: string; message?: string }>) => {
-    if (e.data.kind === "warning") warn(e.data.message!, e.data.message!);
+    // The loop's only warning: accept ran out of file descriptors.
+    if (e.data.kind === "warning") warn("fds", e.data.message!);
     if (e.data.kind === "ready") ready.resolve();
     if (e.data.kind === "stopped") stopped.resolve();
     if (e.data.kind === "error") {
