@@ -616,20 +616,21 @@ export async function idleRuntimeRss(runtimes: string[]): Promise<Record<string,
   const chosen = Object.entries(programs).filter(([name]) =>
     name === "deno" || runtimes.includes(name)
   );
-  const measured = await Promise.all(chosen.map(async ([name, [cmd, ...args]]) => {
+  const measured = await Promise.all(chosen.map(async ([, [cmd, ...args]]) => {
     try {
       const child = new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).spawn();
       await new Promise((r) => setTimeout(r, IDLE_PROGRAM_SETTLE_MS));
       const rss = rssBytes(child.pid);
       child.kill("SIGKILL");
       await child.status;
-      return [name, rss] as const;
+      return rss;
     } catch {
-      return [name, undefined] as const;
+      return undefined; // It would not start: no figure.
     }
   }));
-  return Object.fromEntries(measured.filter(([, rss]) => rss !== undefined)) as Record<
-    string,
-    number
-  >;
+  const idle: Record<string, number> = {};
+  chosen.forEach(([name], i) => {
+    if (measured[i] !== undefined) idle[name] = measured[i];
+  });
+  return idle;
 }
