@@ -18,8 +18,8 @@
  */
 import { main } from "./cli/main.ts";
 
-export * from "./errors.ts";
-export * from "./atomic_write.ts";
+export * from "./util/errors.ts";
+export * from "./util/atomic_write.ts";
 export * from "./servers/mod.ts";
 export * from "./loadgen/mod.ts";
 export * from "./compare/mod.ts";

@@ -14,9 +14,9 @@ import { LOAD_FLAGS, loadCommand } from "./load.ts";
 import { MAIN_FLAGS, USAGE } from "./main.ts";
 import { PLANS_FLAGS, plansCommand } from "./plans.ts";
 import { SERVE_FLAGS, serveCommand } from "./serve.ts";
-import { BENCH_FLAGS, BENCH_HELP } from "../compare/bench.ts";
+import { BENCH_FLAGS, BENCH_HELP } from "../bench/bench.ts";
 import { procAvailable } from "../loadgen/resource_monitor.ts";
-import { SOAK_FLAGS, soakCommand } from "../servers/soak.ts";
+import { SOAK_FLAGS, soakCommand } from "../bench/soak.ts";
 import { type ChildOutput, runEchokit, runScript } from "../servers/testing.ts";
 
 /** One bad invocation and what its reason must say. */
@@ -482,7 +482,7 @@ const TABLES: Table[] = [
     name: "deno task soak",
     flags: SOAK_FLAGS,
     help: soakCommand.help,
-    run: (args) => runScript("servers/soak.ts", args, { timeoutMs: TIMEOUT_MS }),
+    run: (args) => runScript("bench/soak.ts", args, { timeoutMs: TIMEOUT_MS }),
     guard: (args) => unless(args, [["minutes", "0.05"], ["modes", "stream"]]),
     cases: SOAK,
   },
@@ -490,7 +490,7 @@ const TABLES: Table[] = [
     name: "deno task bench",
     flags: BENCH_FLAGS,
     help: BENCH_HELP,
-    run: (args) => runScript("compare/bench.ts", args, { timeoutMs: TIMEOUT_MS }),
+    run: (args) => runScript("bench/bench.ts", args, { timeoutMs: TIMEOUT_MS }),
     guard: (args) => unless(args, [["only", "loadgen"], ["duration", "0.2"], ["repeat", "1"]]),
     cases: BENCH,
   },

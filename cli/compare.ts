@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../util/errors.ts";
 import { resolvePlan, scalePlan } from "../loadgen/plan.ts";
 import type { Plan } from "../loadgen/types.ts";
 import { type CompareProgress, machineFacts, runCompare } from "../compare/run.ts";

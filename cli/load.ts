@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../util/errors.ts";
 import type { EngineName } from "../loadgen/_engine_types.ts";
 import {
   MAX_RAMP_UP_S,
@@ -18,7 +18,7 @@ import { ENGINES, type LoadProgress, runLoad } from "../loadgen/run.ts";
 import type { LoadResult } from "../loadgen/types.ts";
 import { procAvailable } from "../loadgen/resource_monitor.ts";
 import { readProcStat } from "../servers/proc_stats.ts";
-import { writeFileAtomic } from "../atomic_write.ts";
+import { writeFileAtomic } from "../util/atomic_write.ts";
 import { formatJsonDocument, formatReport } from "../loadgen/report.ts";
 import { jtlThreadGroupName } from "../loadgen/jtl.ts";
 import { MODES } from "../servers/types.ts";

@@ -4,12 +4,13 @@
  * @module
  */
 import denoJson from "../deno.json" with { type: "json" };
-import { EchokitError, UsageError } from "../errors.ts";
-import { type Command, type OptionSpecs, parseFlags } from "./args.ts";
+import { EchokitError, UsageError } from "../util/errors.ts";
+import { type Command, numberFlag, type OptionSpecs, parseFlags } from "./args.ts";
 import { compareCommand } from "./compare.ts";
 import { loadCommand } from "./load.ts";
-import { offloadWorkerCommand } from "./offload_worker.ts";
 import { plansCommand } from "./plans.ts";
+import { runOffloadChild } from "../servers/offload_child.ts";
+import { parseWork } from "../servers/work.ts";
 import { serveCommand } from "./serve.ts";
 
 /** echokit's version, from deno.json. */
@@ -22,6 +23,26 @@ export const COMMANDS: readonly Command[] = [
   compareCommand,
   plansCommand,
 ];
+
+// `echokit _offload-worker`: a process-pool member that `serve --offload
+// processes` starts (the pool itself is servers/offload.ts). Not in help.
+const offloadWorkerCommand: Command = {
+  name: "_offload-worker",
+  summary: "internal: a member of serve --offload processes",
+  help:
+    "Usage: echokit _offload-worker [--work WORK] [--iterations-per-ms N]\n\nInternal: started by serve --offload processes; speaks length-prefixed frames on stdin/stdout.",
+  async run(args: string[]): Promise<number> {
+    const { values } = parseFlags(args, {
+      work: { type: "string" },
+      "iterations-per-ms": { type: "string" },
+    });
+    await runOffloadChild({
+      work: values.work === undefined ? undefined : parseWork(String(values.work)),
+      iterationsPerMs: numberFlag(values, "iterations-per-ms", { min: 1 }) ?? 1,
+    });
+    return 0;
+  },
+};
 
 // Internal subcommands other echokit processes start; not in help.
 const HIDDEN_COMMANDS: readonly Command[] = [offloadWorkerCommand];

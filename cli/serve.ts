@@ -18,8 +18,8 @@ import {
   MODES,
 } from "../servers/types.ts";
 import { parseWork } from "../servers/work.ts";
-import { UsageError } from "../errors.ts";
-import { writeFileAtomic } from "../atomic_write.ts";
+import { UsageError } from "../util/errors.ts";
+import { writeFileAtomic } from "../util/atomic_write.ts";
 import { raiseFileLimit } from "../servers/os/socket.ts";
 import {
   formatStatsInterval,

@@ -22,8 +22,8 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
-import { fileErrorReason } from "../atomic_write.ts";
+import { UsageError } from "../util/errors.ts";
+import { fileErrorReason } from "../util/atomic_write.ts";
 import { histogramFigures, loadLatencyHistogram } from "../loadgen/histogram.ts";
 import { parseJsonDocument } from "../loadgen/report.ts";
 import { formatSummaryLine } from "../loadgen/summariser.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { EchokitError } from "../errors.ts";
+import { EchokitError } from "../util/errors.ts";
 import { DEFAULT_MESSAGE } from "../loadgen/types.ts";
 import { type ServerProcess, startServerProcess } from "../servers/child.ts";
 import { roundTrip } from "../servers/testing.ts";

@@ -7,8 +7,8 @@
  */
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseList } from "../cli/args.ts";
-import { UsageError } from "../errors.ts";
+import { parseList } from "../util/flags.ts";
+import { UsageError } from "../util/errors.ts";
 import { isCompiled } from "../servers/child.ts";
 import type { ServerColumn } from "./types.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../util/errors.ts";
 import { BUILTIN_PLANS } from "../loadgen/plans.ts";
 import { missingRuntime, parsePeers, SHIPPED_PEERS, splitCommand } from "./peers.ts";
 import { runCompare } from "./run.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { alignRows } from "../text_table.ts";
+import { alignRows } from "../util/text_table.ts";
 import { allGrids, type Grid, headerLines } from "./tables.ts";
 import type { CompareReport } from "./types.ts";
 

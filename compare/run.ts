@@ -8,7 +8,7 @@
  * @module
  */
 import { parseStatsLine } from "../servers/stats_line.ts";
-import { EchokitError } from "../errors.ts";
+import { EchokitError } from "../util/errors.ts";
 import { runLoad } from "../loadgen/run.ts";
 import type { LoadResult, Plan } from "../loadgen/types.ts";
 import { type ServerProcess, startServerProcess } from "../servers/child.ts";

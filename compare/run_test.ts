@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { EchokitError } from "../errors.ts";
+import { EchokitError } from "../util/errors.ts";
 import type { Plan } from "../loadgen/types.ts";
 import { BUILTIN_PLANS } from "../loadgen/plans.ts";
 import { type CompareProgress, runCompare } from "./run.ts";

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../util/errors.ts";
 import { parseOffload } from "../servers/offload.ts";
 import type { Mode } from "../servers/types.ts";
 import { parseWork } from "../servers/work.ts";

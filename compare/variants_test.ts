@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../util/errors.ts";
 import { BUILTIN_PLANS } from "../loadgen/plans.ts";
 import { buildScenarios } from "./scenarios.ts";
 import { checkWorks, modeColumns } from "./variants.ts";

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { EchokitError } from "../errors.ts";
-import { writeFileAtomic } from "../atomic_write.ts";
+import { EchokitError } from "../util/errors.ts";
+import { writeFileAtomic } from "../util/atomic_write.ts";
 import { renderCharts } from "./chart_svg.ts";
 import { renderCsv } from "./render_csv.ts";
 import { renderJson } from "./render_json.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../util/errors.ts";
 
 function check(message: string | RegExp): (err: unknown) => true {
   return (err) => {

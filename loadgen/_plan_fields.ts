@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../util/errors.ts";
 import type { OnError, Plan } from "./types.ts";
 
 /** The values `onError` accepts. */

@@ -30,7 +30,7 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../util/errors.ts";
 import { parseXml, type XmlElement, XmlError } from "./_xml.ts";
 import { checkPlan, defaultName, MAX_LOOPS, MAX_THREADS, MAX_TIMEOUT_MS } from "./_plan_fields.ts";
 import type { OnError, Plan } from "./types.ts";

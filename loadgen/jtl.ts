@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../util/errors.ts";
 import type { ErrorKind } from "./types.ts";
 
 /** JMeter 5.x's default CSV header (`filename`, `encoding`, `sample_count`, `hostname` off). */

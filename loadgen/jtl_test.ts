@@ -10,7 +10,7 @@ import {
   quoteJtlField,
   splitJtlRow,
 } from "./jtl.ts";
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../util/errors.ts";
 
 const OK: JtlSample = {
   timeStamp: 1700000000123,

@@ -22,9 +22,9 @@ import {
   type OptionSpecs,
   parseDuration,
   parseNumber,
-} from "../cli/args.ts";
-import { UsageError } from "../errors.ts";
-import { fileErrorReason } from "../atomic_write.ts";
+} from "../util/flags.ts";
+import { UsageError } from "../util/errors.ts";
+import { fileErrorReason } from "../util/atomic_write.ts";
 import {
   checkPlan,
   defaultName,

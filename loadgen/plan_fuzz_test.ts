@@ -4,7 +4,7 @@
  * another exception and never a hang.
  */
 import assert from "node:assert/strict";
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../util/errors.ts";
 import { parseJmx } from "./jmx.ts";
 import { checkPlan, parsePlanJson, planToJson } from "./plan.ts";
 import { BUILTIN_PLANS } from "./plans.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseFlags } from "../cli/args.ts";
+import { parseFlags } from "../util/flags.ts";
 import {
   applyOverrides,
   parsePlanJson,

@@ -12,7 +12,7 @@
  * @module
  */
 import denoJson from "../deno.json" with { type: "json" };
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../util/errors.ts";
 import { formatHalfEven } from "./_decimal.ts";
 import { formatSummaryLine } from "./summariser.ts";
 import type { ErrorKind, LoadResult, ResourceSummary } from "./types.ts";
@@ -217,7 +217,7 @@ export function toJsonDocument(result: LoadResult): LoadResultDocument {
  * @example Usage
  * ```ts ignore
  * import { formatJsonDocument } from "./report.ts";
- * import { writeFileAtomic } from "../atomic_write.ts";
+ * import { writeFileAtomic } from "../util/atomic_write.ts";
  * await writeFileAtomic("result.json", formatJsonDocument(result));
  * ```
  */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { EchokitError } from "../errors.ts";
+import { EchokitError } from "../util/errors.ts";
 import { assertUsageError } from "./_assert_usage.ts";
-import { writeFileAtomic } from "../atomic_write.ts";
+import { writeFileAtomic } from "../util/atomic_write.ts";
 import { BUILTIN_PLANS } from "./plans.ts";
 import {
   formatJsonDocument,

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { EchokitError, UsageError } from "../errors.ts";
+import { EchokitError, UsageError } from "../util/errors.ts";
 import { raiseFileLimit } from "../servers/os/socket.ts";
 import { type ServerProcess, startServerProcess } from "../servers/child.ts";
 import type { Mode } from "../servers/types.ts";

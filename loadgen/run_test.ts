@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { EchokitError } from "../errors.ts";
+import { EchokitError } from "../util/errors.ts";
 import { freePort, type ServerProcess, startServerProcess } from "../servers/child.ts";
 import type { EngineName } from "./_engine_types.ts";
 import { splitJtlRow } from "./jtl.ts";

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../util/errors.ts";
 import { formatHalfEven } from "./_decimal.ts";
 import type { IntervalRecord, ResourceSample } from "./types.ts";
 

@@ -1,4 +1,4 @@
-import { EchokitError } from "../errors.ts";
+import { EchokitError } from "../util/errors.ts";
 
 /**
  * Turns a failed bind into an error that says what and where, with the fix.

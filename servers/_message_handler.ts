@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../util/errors.ts";
 import { formatOffload, OffloadPool, type TaskCallback } from "./offload.ts";
 import type { ServeOptions, ServerStats } from "./types.ts";
 import { blockFor, burnCpu, calibrateCpu, formatWork, type Work } from "./work.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { EchokitError } from "../errors.ts";
+import { EchokitError } from "../util/errors.ts";
 
 /**
  * Throws unless this process can listen with `SO_REUSEPORT` in this mode.

@@ -44,7 +44,7 @@
  *
  * @module
  */
-import { EchokitError, UsageError } from "../errors.ts";
+import { EchokitError, UsageError } from "../util/errors.ts";
 import { openFdCount } from "./_fd_limit.ts";
 import { listenForServer } from "./_ffi_listen.ts";
 import { prepareWork } from "./_message_handler.ts";

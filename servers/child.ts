@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { EchokitError } from "../errors.ts";
+import { EchokitError } from "../util/errors.ts";
 import type { Mode, ServerAddr } from "./types.ts";
 
 /** How to start a server process. Give `mode` (ours) or `command` (a peer). */
@@ -86,14 +86,14 @@ export function echokitArgv(args: string[]): string[] {
  * The command line that runs a script of this repository as `deno task`
  * does: all permissions, quiet, the repository's `deno.json`.
  *
- * @param script Path from the repository root (`servers/soak.ts`).
+ * @param script Path from the repository root (`bench/soak.ts`).
  * @param args Its arguments.
  * @returns `[deno, "run", …, script, ...args]`.
  *
  * @example Usage
  * ```ts
  * import { scriptArgv } from "./child.ts";
- * console.log(scriptArgv("servers/soak.ts", ["--help"]).at(-1)); // --help
+ * console.log(scriptArgv("bench/soak.ts", ["--help"]).at(-1)); // --help
  * ```
  */
 export function scriptArgv(script: string, args: string[]): string[] {

@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { EchokitError, UsageError } from "../errors.ts";
+import { EchokitError, UsageError } from "../util/errors.ts";
 import { idleSweepInterval } from "./_idle_sweeper.ts";
 import { listenForServer } from "./_ffi_listen.ts";
 import { prepareWork } from "./_message_handler.ts";

@@ -21,17 +21,12 @@
  *
  * @module
  */
-import { EchokitError, UsageError } from "../errors.ts";
+import { EchokitError, UsageError } from "../util/errors.ts";
 import { echokitArgv } from "./child.ts";
+import type { Offload } from "./types.ts";
 import { formatWork, type Work } from "./work.ts";
 
-/** Which pool to offload to, and how big. */
-export interface Offload {
-  /** Worker threads in the server process, or child processes. */
-  kind: "threads" | "processes";
-  /** Members in the pool. */
-  size: number;
-}
+export type { Offload };
 
 /**
  * Worker entry modules the thread pool starts, as paths from the repository

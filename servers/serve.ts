@@ -1,4 +1,4 @@
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../util/errors.ts";
 import { serveBlocking } from "./blocking.ts";
 import { serveProcesses } from "./multi_process.ts";
 import { serveNonblocking } from "./nonblocking.ts";

@@ -34,7 +34,7 @@ function spawnArgv([cmd, ...args]: string[]): Deno.ChildProcess {
 
 /**
  * Runs a script of this repository to the end, as `deno task` would
- * (`servers/soak.ts`, `compare/bench.ts`).
+ * (`bench/soak.ts`, `bench/bench.ts`).
  *
  * @param script Path from the repository root.
  * @param args Its arguments.

@@ -3,7 +3,6 @@
  *
  * @module
  */
-import type { Offload } from "./offload.ts";
 import type { Work } from "./work.ts";
 
 /** The four I/O concurrency models echokit serves. */
@@ -19,6 +18,14 @@ export const MODE_SUMMARIES: Readonly<Record<Mode, string>> = {
   blocking: "blocking libc sockets, one thread (Worker) per connection (FFI)",
   nonblocking: "one thread running an epoll/poll loop over non-blocking sockets (FFI; selectors)",
 };
+
+/** Which pool to offload to, and how big. */
+export interface Offload {
+  /** Worker threads in the server process, or child processes. */
+  kind: "threads" | "processes";
+  /** Members in the pool. */
+  size: number;
+}
 
 /** Options every mode accepts. */
 export interface ServeOptions {

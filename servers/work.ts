@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { UsageError } from "../errors.ts";
-import { parseDuration } from "../units.ts";
+import { UsageError } from "../util/errors.ts";
+import { parseDuration } from "../util/units.ts";
 import { nodeProcess } from "./_node_process.ts";
 
 /** What the handler does per message. */

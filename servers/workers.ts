@@ -22,6 +22,4 @@ export const WORKER_MODULES: readonly string[] = [
   "servers/blocking_acceptor_worker.ts",
   "servers/blocking_spawner_worker.ts",
   "servers/blocking_worker.ts",
-  // Not a server: the adversarial suite's observer thread (servers/adversarial.ts).
-  "servers/_attack_observer.ts",
 ];

@@ -22,7 +22,7 @@
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import denoJson from "../deno.json" with { type: "json" };
-import { EchokitError, UsageError } from "../errors.ts";
+import { EchokitError, UsageError } from "../util/errors.ts";
 import { startServerProcess } from "../servers/child.ts";
 import { roundTrip } from "../servers/testing.ts";
 import { type Mode, MODES } from "../servers/types.ts";
@@ -112,7 +112,16 @@ export interface RuntimeLoad {
   problem?: string;
 }
 
-const SKIP_DIRS = new Set([".git", "node_modules", OUTPUT_DIR, "tools", ".github", "fixtures"]);
+// The lab (bench/), build tools, fixtures and tests are not in the binary.
+const SKIP_DIRS = new Set([
+  ".git",
+  "node_modules",
+  OUTPUT_DIR,
+  "bench",
+  "tools",
+  ".github",
+  "fixtures",
+]);
 // Tests and benchmarks (`x_test.ts`, `x_bench.ts`, `bench.ts`, `bench_x.ts`) are not in the binary.
 const NOT_SHIPPED = /(_test|_bench)\.[mc]?[jt]s$|^bench(_\w+)?\.[mc]?[jt]s$/;
 const URL_REF = /new\s+URL\(\s*(["'`])((?:(?!\1)[^\\]|\\.)*)\1\s*,\s*import\.meta\.url\s*\)/g;

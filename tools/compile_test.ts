@@ -167,8 +167,8 @@ const plan = await Deno.readTextFile(new URL("../fixtures/plan.json", import.met
       "loadgen/bad.ts": "const w = new Worker(new URL(`./${name}.ts`, import.meta.url));\n" +
         'const v = new Worker("./relative.ts", { type: "module" });\n',
       "loadgen/run_test.ts": 'new Worker(new URL("./test_only_worker.ts", import.meta.url));',
-      "loadgen/bench_loadgen.ts": 'new URL("../fixtures/bench_only.py", import.meta.url);',
-      "compare/bench.ts": 'new URL("../fixtures/bench_only.py", import.meta.url);',
+      "loadgen/jtl_bench.ts": 'new URL("../fixtures/bench_only.py", import.meta.url);',
+      "bench/bench.ts": 'new URL("../fixtures/bench_only.py", import.meta.url);',
       "loadgen/jmx.ts": `/**
  * @example
  * const text = await Deno.readTextFile(new URL("../fixtures/echo_tcp.jmx", import.meta.url));

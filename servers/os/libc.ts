@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { EchokitError } from "../../errors.ts";
+import { EchokitError } from "../../util/errors.ts";
 import { currentPlatform, type Platform } from "./platform.ts";
 
 /**

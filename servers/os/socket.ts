@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { EchokitError } from "../../errors.ts";
+import { EchokitError } from "../../util/errors.ts";
 import * as libc from "./libc.ts";
 import type { Platform } from "./platform.ts";
 import { decodeSockaddrIn, encodeSockaddrIn, type Ipv4Addr, parseIpv4 } from "./sockaddr.ts";

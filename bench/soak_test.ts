@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { childOutput, runScript } from "./testing.ts";
+import { childOutput, runScript } from "../servers/testing.ts";
 import { SOAK_SEMI_SPACE_MB, soakMode, soakV8Flags } from "./soak.ts";
 
-/** Runs `deno task soak ARGS` (servers/soak.ts) as a child and collects its output. */
+/** Runs `deno task soak ARGS` (bench/soak.ts) as a child and collects its output. */
 function soakCli(args: string[]): ReturnType<typeof runScript> {
-  return runScript("servers/soak.ts", args, { timeoutMs: 60_000 });
+  return runScript("bench/soak.ts", args, { timeoutMs: 60_000 });
 }
 
 Deno.test("soakMode() paces a real server's load, checks every echo and samples its RSS", async () => {

@@ -29,12 +29,12 @@ import {
   parseFlags,
   parseNumber,
 } from "../cli/args.ts";
-import { EchokitError, UsageError } from "../errors.ts";
-import { writeFileAtomic } from "../atomic_write.ts";
-import { alignRows } from "../text_table.ts";
-import { startServerProcess } from "./child.ts";
-import { readExactly, rssBytes, writeAll } from "./testing.ts";
-import { type Mode, MODES } from "./types.ts";
+import { EchokitError, UsageError } from "../util/errors.ts";
+import { writeFileAtomic } from "../util/atomic_write.ts";
+import { alignRows } from "../util/text_table.ts";
+import { startServerProcess } from "../servers/child.ts";
+import { readExactly, rssBytes, writeAll } from "../servers/testing.ts";
+import { type Mode, MODES } from "../servers/types.ts";
 
 /** Options for {@linkcode soakMode}. */
 export interface SoakOptions {

@@ -1,4 +1,4 @@
-import { JtlWriter } from "./jtl.ts";
+import { JtlWriter } from "../loadgen/jtl.ts";
 
 const ROWS = 100_000;
 

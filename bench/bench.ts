@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { EchokitError, UsageError } from "../errors.ts";
+import { EchokitError, UsageError } from "../util/errors.ts";
 import { BENCH_HELP, type BenchOptions, parseBenchArgs } from "./_bench_args.ts";
 import { buildNativePeers, type NativePeers } from "./_bench_native.ts";
 import {

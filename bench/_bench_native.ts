@@ -1,11 +1,11 @@
 /**
- * Builds the native reference peers (`fixtures/native/*.c`) with the system's
+ * Builds the native reference peers (`bench/native/*.c`) with the system's
  * C compiler, once per source version, into the git-ignored `.bench/` cache.
  *
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { EchokitError } from "../errors.ts";
+import { EchokitError } from "../util/errors.ts";
 
 /** Paths of the compiled native reference programs. */
 export interface NativePeers {
@@ -25,8 +25,8 @@ export interface BuildNativeOptions {
 
 const ROOT = new URL("../", import.meta.url);
 const SOURCES = {
-  server: new URL("fixtures/native/c_epoll_echo.c", ROOT),
-  client: new URL("fixtures/native/c_epoll_client.c", ROOT),
+  server: new URL("bench/native/c_epoll_echo.c", ROOT),
+  client: new URL("bench/native/c_epoll_client.c", ROOT),
 };
 const CFLAGS = ["-O2", "-Wall"];
 

@@ -16,9 +16,9 @@ import {
   QUICK_SCALE,
   SERVER_ATTACKS,
 } from "./adversarial.ts";
-import { echokitArgv, startServerProcess } from "./child.ts";
-import { connectLocal, roundTrip } from "./testing.ts";
-import type { Mode } from "./types.ts";
+import { echokitArgv, startServerProcess } from "../servers/child.ts";
+import { connectLocal, roundTrip } from "../servers/testing.ts";
+import type { Mode } from "../servers/types.ts";
 
 /** Modes the suite covers; every mode must pass all of it. */
 export const ADVERSARIAL_MODES: readonly Mode[] = ["stream", "protocol", "blocking", "nonblocking"];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../util/errors.ts";
 import { startServerProcess } from "../servers/child.ts";
 import { parseBenchArgs } from "./_bench_args.ts";
 import { runNativeClient } from "./_bench_client.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { alignRows } from "../text_table.ts";
+import { alignRows } from "../util/text_table.ts";
 import type { Mode } from "../servers/types.ts";
 import { NATIVE_SERVER } from "./_bench_args.ts";
 import {

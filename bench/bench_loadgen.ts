@@ -4,7 +4,7 @@
  * server and against echokit's fastest server, 100 connections, 64-byte
  * messages. A benchmark, not a test: it prints figures and asserts nothing.
  *
- * Run: `deno run -A loadgen/bench_loadgen.ts [--seconds 5] [--engines poll,async]
+ * Run: `deno run -A bench/bench_loadgen.ts [--seconds 5] [--engines poll,async]
  *       [--servers py_selectors,nonblocking] [--json FILE]`
  *
  * @module
@@ -13,9 +13,9 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { type ServerProcess, startServerProcess } from "../servers/child.ts";
 import type { Mode } from "../servers/types.ts";
-import type { EngineName } from "./_engine_types.ts";
-import { runLoad } from "./run.ts";
-import { DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, type Plan } from "./types.ts";
+import type { EngineName } from "../loadgen/_engine_types.ts";
+import { runLoad } from "../loadgen/run.ts";
+import { DEFAULT_CONNECT_TIMEOUT, DEFAULT_RESPONSE_TIMEOUT, type Plan } from "../loadgen/types.ts";
 
 /** One benchmark figure. */
 export interface LoadgenBenchRow {
@@ -130,7 +130,7 @@ if (import.meta.main) {
   console.log(
     `load generator benchmark: 100 connections, 64-byte messages, ${seconds} s (+1 s warm-up)`,
   );
-  console.log(`command: deno run -A loadgen/bench_loadgen.ts ${Deno.args.join(" ")}`.trim());
+  console.log(`command: deno run -A bench/bench_loadgen.ts ${Deno.args.join(" ")}`.trim());
   console.log(`commit: ${await commit()}  deno ${Deno.version.deno}  ${Deno.build.target}`);
   console.log(
     "server        engine  samples/s  gen µs/sample  server µs/sample  p50 µs  p99 µs  errors",

@@ -6,7 +6,7 @@
  * @module
  */
 import { parseStatsLine } from "../servers/stats_line.ts";
-import { EchokitError } from "../errors.ts";
+import { EchokitError } from "../util/errors.ts";
 import { ResourceMonitor } from "../loadgen/resource_monitor.ts";
 import { echokitArgv, type ServerProcess, startServerProcess } from "../servers/child.ts";
 import { readExactly, rssBytes } from "../servers/testing.ts";
@@ -15,7 +15,7 @@ import { NATIVE_SERVER, type PinMode } from "./_bench_args.ts";
 import { type NativeClientResult, runNativeClient } from "./_bench_client.ts";
 import type { NativePeers } from "./_bench_native.ts";
 import { hasProgram, pinProcess, SyscallCounter } from "./_bench_proc.ts";
-import { SHIPPED_PEERS } from "./peers.ts";
+import { SHIPPED_PEERS } from "../compare/peers.ts";
 
 /** A server the benchmark can start. */
 export interface BenchServer {

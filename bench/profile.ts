@@ -10,7 +10,7 @@
  * @module
  */
 import { type Command, numberFlag, oneOf, type OptionSpecs, parseFlags } from "../cli/args.ts";
-import { EchokitError, UsageError } from "../errors.ts";
+import { EchokitError, UsageError } from "../util/errors.ts";
 import { echokitArgv, type ServerProcess } from "../servers/child.ts";
 import { BENCH_SERVERS } from "./_bench_args.ts";
 import { runNativeClient } from "./_bench_client.ts";

@@ -1,11 +1,11 @@
 /**
- * Runs the native ping-pong client (`fixtures/native/c_epoll_client.c`) and
+ * Runs the native ping-pong client (`bench/native/c_epoll_client.c`) and
  * reports the edges of its measured window as they happen, so the caller can
  * sample the server exactly over that window.
  *
  * @module
  */
-import { EchokitError } from "../errors.ts";
+import { EchokitError } from "../util/errors.ts";
 
 /** The client's JSON line (`c_epoll_client` prints exactly these fields). */
 export interface NativeClientResult {

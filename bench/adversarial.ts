@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { alignRows } from "../text_table.ts";
+import { alignRows } from "../util/text_table.ts";
 import {
   connectLocal,
   pattern,
@@ -19,7 +19,7 @@ import {
   roundTrip,
   seededRandom,
   writeAll,
-} from "./testing.ts";
+} from "../servers/testing.ts";
 
 /** How hard the attacks push. */
 export interface AttackScale {

@@ -13,9 +13,9 @@ import {
   parseList,
   parseNumber,
 } from "../cli/args.ts";
-import { UsageError } from "../errors.ts";
+import { UsageError } from "../util/errors.ts";
 import { MODES } from "../servers/types.ts";
-import { SHIPPED_PEERS } from "./peers.ts";
+import { SHIPPED_PEERS } from "../compare/peers.ts";
 
 /** The native reference server's name in tables and `--servers`. */
 export const NATIVE_SERVER = "c-epoll";

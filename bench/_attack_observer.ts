@@ -9,7 +9,7 @@
  * @module
  */
 import type { ObserverReport, ObserverStart } from "./adversarial.ts";
-import { rssBytes } from "./testing.ts";
+import { rssBytes } from "../servers/testing.ts";
 
 /** Round trips slower than this count as a timeout error (the server stalled us). */
 const ROUND_TRIP_TIMEOUT_MS = 5000;
