@@ -86,7 +86,12 @@ export interface EngineConfig {
   loops: number;
   /** Ramp-up, ms. */
   rampUpMs: number;
-  /** Per-thread duration, ms, from the thread's start. */
+  /** Startup delay before the first thread, ms (JMeter `ThreadGroup.delay`). */
+  delayMs?: number;
+  /**
+   * Test-wide duration, ms from `startTime` + `delayMs`: every thread stops at
+   * the same end time (see `_schedule.ts`).
+   */
   durationMs?: number;
   /** Connect timeout ms; 0 = none. */
   connectTimeout: number;

@@ -62,6 +62,10 @@ export const FIELDS: Readonly<Record<keyof Plan, Check>> = {
     typeof v === "number" && Number.isFinite(v) && v >= 0.001 && v <= MAX_DURATION_S
       ? undefined
       : `must be a number of seconds from 0.001 to ${MAX_DURATION_S}`,
+  delay: (v) =>
+    typeof v === "number" && Number.isFinite(v) && v >= 0 && v <= MAX_DURATION_S
+      ? undefined
+      : `must be a number of seconds from 0 to ${MAX_DURATION_S}`,
   host: (v) =>
     typeof v === "string" && /^[^\s/]{1,255}$/.test(v)
       ? undefined
@@ -122,7 +126,7 @@ export function checkPlan(plan: Plan, where: string): Plan {
 }
 
 function isOptional(field: keyof Plan): boolean {
-  return ["messageSize", "eolByte", "duration", "host", "port"].includes(field);
+  return ["messageSize", "eolByte", "duration", "delay", "host", "port"].includes(field);
 }
 
 /** A plan's default name: the file's base name without its extension. */

@@ -8,6 +8,7 @@
  */
 import { type EngineConfig, KIND } from "./_engine_types.ts";
 import { nowMs, type SampleStats } from "./_sample_stats.ts";
+import { groupEndAt, threadRuns, threadStartAt } from "./_schedule.ts";
 
 /** Hooks an engine calls while running. */
 export interface EngineHooks {
@@ -65,7 +66,7 @@ export async function runAsyncEngine(config: EngineConfig, hooks: EngineHooks): 
   const users: User[] = config.indices.map((thread, local) => ({
     local,
     thread,
-    startAt: config.startTime + thread * config.rampUpMs / config.threads,
+    startAt: threadStartAt(config, thread),
     conn: undefined,
     deadline: 0,
     timedOut: false,
@@ -140,22 +141,28 @@ export async function runAsyncEngine(config: EngineConfig, hooks: EngineHooks): 
     }
   };
 
+  // The group's end time, the same for every thread (see _schedule.ts).
+  const endAt = groupEndAt(config);
+
   async function runUser(u: User): Promise<void> {
+    // A thread whose start falls at or after the end time never starts.
+    if (!threadRuns(u.startAt, endAt)) return;
     const wait = u.startAt - nowMs();
     if (wait > 0) {
       // Sleep in short steps so a stop during a long ramp-up is seen quickly.
-      while (!stats.stopping && u.startAt - nowMs() > 0) {
+      while (!stats.stopping && u.startAt - nowMs() > 0 && nowMs() < endAt) {
         await sleep(Math.min(250, Math.max(1, u.startAt - nowMs())));
       }
     }
     if (stats.stopping) return;
     stats.started++;
-    const endAt = config.durationMs === undefined ? Infinity : nowMs() + config.durationMs;
     let intended = nowMs();
     try {
       for (let loop = 0; config.loops < 0 || loop < config.loops; loop++) {
         if (stats.stopping || nowMs() >= endAt) break;
         if (gapMs > 0) {
+          // A paced sample due at or after the end time would start too late.
+          if (intended >= endAt) break;
           const ahead = intended - nowMs();
           if (ahead > 0) await sleep(ahead);
           if (stats.stopping) break;

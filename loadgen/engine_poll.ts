@@ -19,6 +19,7 @@ import { parseIpv4 } from "../servers/os/sockaddr.ts";
 import { connectTcp, OsError, sendFlags, socketError } from "../servers/os/socket.ts";
 import { type EngineConfig, KIND } from "./_engine_types.ts";
 import { nowMs } from "./_sample_stats.ts";
+import { groupEndAt, threadRuns, threadStartAt } from "./_schedule.ts";
 import { type EngineHooks, STOP_GRACE_MS } from "./engine_async.ts";
 
 const enum State {
@@ -130,8 +131,8 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
   const users: User[] = config.indices.map((thread, local) => ({
     local,
     thread,
-    startAt: config.startTime + thread * config.rampUpMs / config.threads,
-    endAt: Infinity,
+    startAt: threadStartAt(config, thread),
+    endAt: groupEndAt(config),
     state: State.Waiting,
     fd: -1,
     loop: 0,
@@ -201,6 +202,8 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
     }
     if (gapMs > 0) {
       if (u.loop > 0) u.intended += gapMs;
+      // A paced sample due at or after the end time would start too late.
+      if (u.intended >= u.endAt) return finish(u);
       if (u.intended > now) {
         u.state = State.Paced;
         pace.push(u);
@@ -323,6 +326,9 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
     request(u, now);
   };
 
+  // Threads whose start falls at or after the group's end time never start.
+  for (const u of users) if (!threadRuns(u.startAt, u.endAt)) finish(u);
+
   let lastTick = nowMs();
   let lastScan = lastTick;
   try {
@@ -346,7 +352,6 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
         const u = users[nextStart++];
         if (u.state !== State.Waiting) continue;
         stats.started++;
-        u.endAt = config.durationMs === undefined ? Infinity : now + config.durationMs;
         u.intended = now;
         u.state = State.Connecting; // counted as started from here on
         next(u, now);

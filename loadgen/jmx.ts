@@ -337,9 +337,18 @@ function importPlan(
     );
     if (d !== undefined && d > 0) duration = d;
   }
-  const delay = gText("ThreadGroup.delay");
-  if (delay && delay.trim() !== "" && delay.trim() !== "0") {
-    notes.push(`Ignored the Thread Group's startup delay of ${delay.trim()} s`);
+  // JMeter applies the startup delay only with the scheduler on, as here.
+  let delay: number | undefined;
+  if (bool(gText("ThreadGroup.scheduler"), false)) {
+    const d = integer(
+      gText("ThreadGroup.delay") ?? "",
+      "ThreadGroup.delay",
+      [group, gp],
+      0,
+      2_592_000,
+      false,
+    );
+    if (d !== undefined && d > 0) delay = d;
   }
   const onErrorText = (gText("ThreadGroup.on_sample_error") ?? "continue").trim().toLowerCase();
   const onError = ON_ERROR[onErrorText === "" ? "continue" : onErrorText];
@@ -435,6 +444,7 @@ function importPlan(
   };
   if (eolByte !== undefined) plan.eolByte = eolByte;
   if (duration !== undefined) plan.duration = duration;
+  if (delay !== undefined) plan.delay = delay;
   if (host !== "") {
     if (!/^[^\s/]{1,255}$/.test(host)) {
       throw new JmxProblem(

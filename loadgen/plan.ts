@@ -310,7 +310,9 @@ export const PLAN_OPTIONS_HELP: string = `Plan overrides (each replaces the plan
   --response-timeout TIME per response (bare number: ms; 0 = wait forever)
   --reuse, --no-reuse     keep each thread's connection across loops, or reconnect per sample
   --on-error ACTION       continue, stop-thread or stop-test after a failed sample
-  --duration TIME         stop each thread TIME after it starts (bare number: seconds)`;
+  --duration TIME         end the whole test TIME after it starts, as JMeter's scheduler: every
+                          thread stops then, threads not yet started never start, and --loops
+                          still applies, whichever comes first (bare number: seconds)`;
 
 const ON_ERROR_FLAG: Readonly<Record<string, OnError>> = {
   continue: "continue",

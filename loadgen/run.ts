@@ -576,6 +576,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
         indices,
         loops: plan.loops,
         rampUpMs: plan.rampUp * 1000,
+        delayMs: (plan.delay ?? 0) * 1000,
         durationMs: plan.duration === undefined ? undefined : plan.duration * 1000,
         connectTimeout: plan.connectTimeout,
         responseTimeout: plan.responseTimeout,

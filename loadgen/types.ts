@@ -35,8 +35,15 @@ export interface Plan {
   reuseConnection: boolean;
   /** What a thread does after a failed sample. */
   onError: OnError;
-  /** Seconds from each thread's start after which it stops looping (JMeter scheduler). */
+  /**
+   * JMeter scheduler: seconds from the group's start (after `delay`) to the
+   * test-wide end time. Every thread stops at that same time, threads that
+   * would start after it never start, and `loops` still applies (whichever
+   * comes first).
+   */
   duration?: number;
+  /** Startup delay, seconds, before the first thread starts (JMeter `ThreadGroup.delay`). */
+  delay?: number;
   /** Target host carried by a .jmx file; flags override it. */
   host?: string;
   /** Target port carried by a .jmx file; flags override it. */
