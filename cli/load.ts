@@ -41,6 +41,7 @@ generator's CPU and memory, then a final table.
 
 Target:
   --plan NAME|FILE     plan1, plan2, a .json or a JMeter .jmx file (default: plan2)
+  -J NAME=VALUE        a JMeter property for the .jmx's \${__P(NAME)}, as jmeter -J (repeatable)
   --host HOST          server host (default: the plan's, else 127.0.0.1)
   --port PORT          server port (default: the plan's, else 7000)
   --spawn MODE         start "serve --mode MODE --port 0" for the run (${MODES.join(", ")})
@@ -56,7 +57,8 @@ Run:
 Output:
   --jtl FILE           write every sample as a JMeter CSV JTL (default 17 columns)
   --jtl-thread-prefix L
-                       thread names "L-Thread Group 1-<n>", as JMeter's distributed
+                       thread names "L-<group> 1-<n>" (group: the .jmx Thread Group's
+                       name, else "Thread Group"), as JMeter's distributed
                        mode names them: give each load host its own L (e.g. its host
                        name) and concatenate the JTLs with the header once:
                          { cat a.jtl; tail -n +2 b.jtl; } > all.jtl
@@ -64,6 +66,20 @@ Output:
   -h, --help           show this help
 
 ${PLAN_OPTIONS_HELP}`;
+
+/** `-J NAME=VALUE` flags as a property map; a later flag wins, as in JMeter. */
+function jmeterProperties(raw: string[] = []): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of raw) {
+    const eq = item.indexOf("=");
+    const name = eq < 0 ? "" : item.slice(0, eq).trim();
+    if (name === "") {
+      throw new UsageError(`Invalid -J "${item}" (use -JNAME=VALUE, e.g. -Jthreads=20)`);
+    }
+    out[name] = item.slice(eq + 1);
+  }
+  return out;
+}
 
 function fmtInt(n: number): string {
   return Math.round(n).toLocaleString("en-US");
@@ -93,6 +109,7 @@ export const LOAD_FLAGS: OptionSpecs = {
   rate: { type: "string" },
   jtl: { type: "string" },
   "jtl-thread-prefix": { type: "string" },
+  property: { type: "string", short: "J", multiple: true },
   json: { type: "string" },
 };
 
@@ -109,6 +126,7 @@ export const loadCommand: Command = {
     }
     const plan = await resolvePlan(String(values.plan ?? "plan2"), planOverridesFromFlags(values), {
       warn: (m) => console.error(`warning: ${m}`),
+      properties: jmeterProperties(values.property as string[] | undefined),
     });
     const spawn = values.spawn === undefined
       ? undefined

@@ -66,6 +66,14 @@ export const FIELDS: Readonly<Record<keyof Plan, Check>> = {
     typeof v === "number" && Number.isFinite(v) && v >= 0 && v <= MAX_DURATION_S
       ? undefined
       : `must be a number of seconds from 0 to ${MAX_DURATION_S}`,
+  label: (v) =>
+    typeof v === "string" && v.trim() !== "" && v.length <= 200 && !/[\r\n]/.test(v)
+      ? undefined
+      : "must be a one-line text of 1 to 200 characters",
+  threadGroup: (v) =>
+    typeof v === "string" && v.trim() !== "" && v.length <= 200 && !/[\r\n]/.test(v)
+      ? undefined
+      : "must be a one-line text of 1 to 200 characters",
   host: (v) =>
     typeof v === "string" && /^[^\s/]{1,255}$/.test(v)
       ? undefined
@@ -126,7 +134,8 @@ export function checkPlan(plan: Plan, where: string): Plan {
 }
 
 function isOptional(field: keyof Plan): boolean {
-  return ["messageSize", "eolByte", "duration", "delay", "host", "port"].includes(field);
+  return ["messageSize", "eolByte", "duration", "delay", "label", "threadGroup", "host", "port"]
+    .includes(field);
 }
 
 /** A plan's default name: the file's base name without its extension. */

@@ -445,6 +445,11 @@ function importPlan(
   if (eolByte !== undefined) plan.eolByte = eolByte;
   if (duration !== undefined) plan.duration = duration;
   if (delay !== undefined) plan.delay = delay;
+  // The JTL's label and thread names, as JMeter writes them.
+  const samplerName = sampler.attributes.testname?.trim();
+  if (samplerName) plan.label = samplerName.slice(0, 200);
+  const groupName = group.attributes.testname?.trim();
+  if (groupName) plan.threadGroup = groupName.slice(0, 200);
   if (host !== "") {
     if (!/^[^\s/]{1,255}$/.test(host)) {
       throw new JmxProblem(
@@ -513,13 +518,27 @@ function integer(
   return n;
 }
 
-/** Expands `${…}` references the way a non-GUI JMeter run with no -J flags would. */
+/** Expands `${…}` references the way a non-GUI JMeter run does, `-J` properties included. */
 function makeExpander(
   variables: ReadonlyMap<string, string>,
   properties: Readonly<Record<string, string>>,
 ): (raw: string, prop: XmlElement, owner: XmlElement) => string {
+  // Innermost references first, pass after pass, so `${__P(a,${__P(b,1)})}` works.
   const expandOnce = (raw: string, prop: XmlElement, owner: XmlElement, depth: number): string => {
-    if (!raw.includes("${")) return raw;
+    let out = raw;
+    for (let pass = 0; pass < 16 && out.includes("${"); pass++) {
+      const next = expandInnermost(out, prop, owner, depth);
+      if (next === out) break;
+      out = next;
+    }
+    return out;
+  };
+  const expandInnermost = (
+    raw: string,
+    prop: XmlElement,
+    owner: XmlElement,
+    depth: number,
+  ): string => {
     return raw.replace(/\$\{([^{}]*)\}/g, (whole, inner: string) => {
       const fn = /^(__P|__property)\((.*)\)$/s.exec(inner);
       if (fn) {

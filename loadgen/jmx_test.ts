@@ -65,6 +65,8 @@ Deno.test("parseJmx() applies JMeter's meaning to empty and missing values", () 
     responseTimeout: 0,
     reuseConnection: true,
     onError: "continue",
+    label: "Echo",
+    threadGroup: "Users",
   });
   assert.match(notes[0], /^No EOL byte set: JMeter would read until the server closes/);
   const unnamed = jmx().replace('testname="T"', 'testname="Test Plan"');
@@ -131,6 +133,14 @@ Deno.test("parseJmx() expands __P defaults, properties and User Defined Variable
   assert.equal(plan.message, "hello there\n");
   assert.equal(plan.port, 7002);
   assert.equal(parseJmx(text, "v.jmx", { properties: { threads: "3" } }).plan.threads, 3);
+  // Nested functions: the inner __P is evaluated first, as in JMeter.
+  const nested = jmx().replace(
+    '<stringProp name="ThreadGroup.num_threads">2',
+    '<stringProp name="ThreadGroup.num_threads">${__P(users,${__P(base,4)})}',
+  );
+  assert.equal(parseJmx(nested, "n.jmx").plan.threads, 4);
+  assert.equal(parseJmx(nested, "n.jmx", { properties: { base: "6" } }).plan.threads, 6);
+  assert.equal(parseJmx(nested, "n.jmx", { properties: { users: "8" } }).plan.threads, 8);
   usage(
     () =>
       parseJmx(
@@ -316,4 +326,21 @@ Deno.test("parseXml() reports malformed documents with their line", () => {
     });
   }
   assert.throws(() => parseXml("<a>".repeat(300)), /nest deeper than 256 levels/);
+});
+
+Deno.test("parseJmx() reads the startup delay only with the scheduler on, as JMeter does", () => {
+  const group = (scheduler: boolean) =>
+    `<boolProp name="ThreadGroup.scheduler">${scheduler}</boolProp>
+     <stringProp name="ThreadGroup.duration">10</stringProp>
+     <stringProp name="ThreadGroup.delay">\${__P(delay,3)}</stringProp>`;
+  const on = parseJmx(jmx({ group: group(true) }), "d.jmx").plan;
+  assert.equal(on.delay, 3);
+  assert.equal(on.duration, 10);
+  assert.equal(
+    parseJmx(jmx({ group: group(true) }), "d.jmx", { properties: { delay: "0" } }).plan.delay,
+    undefined,
+  );
+  const off = parseJmx(jmx({ group: group(false) }), "d.jmx").plan;
+  assert.equal(off.delay, undefined);
+  assert.equal(off.duration, undefined);
 });

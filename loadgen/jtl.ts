@@ -78,7 +78,8 @@ export const JTL_THREAD_GROUP: string = "Thread Group";
  * hosts' `1-1` threads share a name when their JTLs are concatenated.
  *
  * @param prefix The host label; undefined for a single-host run.
- * @returns The group name (`Thread Group` without a prefix).
+ * @param group The plan's thread group name (a .jmx Thread Group's testname).
+ * @returns The group name (`group`, `Thread Group` by default, without a prefix).
  * @throws {UsageError} When the label is empty or holds characters other
  * than letters, digits, `.`, `_`, `:`, `@`, `[`, `]` and `-`.
  *
@@ -88,14 +89,14 @@ export const JTL_THREAD_GROUP: string = "Thread Group";
  * console.log(jtlThreadGroupName("hostA")); // hostA-Thread Group
  * ```
  */
-export function jtlThreadGroupName(prefix?: string): string {
-  if (prefix === undefined) return JTL_THREAD_GROUP;
+export function jtlThreadGroupName(prefix?: string, group: string = JTL_THREAD_GROUP): string {
+  if (prefix === undefined) return group;
   if (!/^[\w.:@\[\]-]{1,64}$/.test(prefix)) {
     throw new UsageError(
       `Invalid --jtl-thread-prefix "${prefix}" (use up to 64 letters, digits, ".", "_", ":", "@", "[", "]" or "-", e.g. the host name)`,
     );
   }
-  return `${prefix}-${JTL_THREAD_GROUP}`;
+  return `${prefix}-${group}`;
 }
 
 /**

@@ -195,6 +195,8 @@ export interface ResolvePlanOptions {
   warn?: (message: string) => void;
   /** Reads a file's text (tests inject one). @default {Deno.readTextFile} */
   readTextFile?: (path: string) => Promise<string>;
+  /** JMeter properties for a .jmx's `${__P(name)}`, like `jmeter -Jname=value`. @default {{}} */
+  properties?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -233,7 +235,7 @@ export async function resolvePlan(
     if (/\.json$/i.test(spec)) {
       plan = parsePlanJson(text, spec);
     } else {
-      const imported = parseJmx(text, spec);
+      const imported = parseJmx(text, spec, { properties: options.properties });
       for (const note of imported.notes) options.warn?.(note);
       plan = imported.plan;
     }

@@ -326,7 +326,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
   }
   const note = options.onNote ?? (() => {});
   // Checked before a server is spawned, so a bad label costs nothing.
-  const threadGroupName = jtlThreadGroupName(options.jtlThreadPrefix);
+  const threadGroupName = jtlThreadGroupName(options.jtlThreadPrefix, plan.threadGroup);
   const signal = options.signal;
 
   let server: ServerProcess | undefined;
@@ -353,9 +353,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
     await probe(hostname, port);
     if (options.jtl) {
       try {
-        jtl = await JtlWriter.create(options.jtl, {
-          threadGroupName,
-        });
+        jtl = await JtlWriter.create(options.jtl, { threadGroupName, label: plan.label });
       } catch (err) {
         throw new EchokitError(
           `Cannot write JTL file "${options.jtl}": ${

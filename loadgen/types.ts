@@ -44,6 +44,13 @@ export interface Plan {
   duration?: number;
   /** Startup delay, seconds, before the first thread starts (JMeter `ThreadGroup.delay`). */
   delay?: number;
+  /** The sampler's name, the JTL's `label` (a .jmx sampler's testname). @default {"TCP Sampler"} */
+  label?: string;
+  /**
+   * The thread group's name: JTL thread names are `<threadGroup> 1-<n>` (a
+   * .jmx Thread Group's testname). @default {"Thread Group"}
+   */
+  threadGroup?: string;
   /** Target host carried by a .jmx file; flags override it. */
   host?: string;
   /** Target port carried by a .jmx file; flags override it. */
