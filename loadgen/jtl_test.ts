@@ -11,6 +11,14 @@ import {
   splitJtlRow,
 } from "./jtl.ts";
 import { UsageError } from "../util/errors.ts";
+import { relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import parseJtl from "parse-jtl";
+import { startServerProcess } from "../servers/child.ts";
+import { BUILTIN_PLANS } from "./plans.ts";
+import { runLoad } from "./run.ts";
+
+const HOSTILE = fileURLToPath(new URL("../fixtures/hostile_server.ts", import.meta.url));
 
 const OK: JtlSample = {
   timeStamp: 1700000000123,
@@ -183,5 +191,41 @@ Deno.test("jtlThreadGroupName() names threads as JMeter's distributed mode, one 
   assert.deepEqual(keys, ["hostA-Thread Group", "10.0.0.7:1099-Thread Group"]);
   for (const bad of ["", "host A", "a,b", "x".repeat(65)]) {
     assert.throws(() => jtlThreadGroupName(bad), UsageError, `"${bad}"`);
+  }
+});
+
+Deno.test("parse-jtl, an independent reader, finds echokit's own totals in its JTL", async () => {
+  const server = await startServerProcess({
+    command: [
+      Deno.execPath(),
+      "run",
+      "-A",
+      HOSTILE,
+      "--behaviour",
+      "close-after:4",
+      "--port",
+      "{port}",
+    ],
+    name: "hostile-close-after",
+  });
+  const path = await Deno.makeTempFile({ suffix: ".jtl" });
+  try {
+    const r = await runLoad({
+      plan: { ...BUILTIN_PLANS.plan2, threads: 3, loops: 10, rampUp: 0, label: "Echo" },
+      hostname: "127.0.0.1",
+      port: server.addr.port,
+      jtl: path,
+    });
+    assert.ok(r.errors > 0, "the hostile server should cause errors");
+    // parse-jtl reads the path relative to the working directory.
+    const report = parseJtl.parse(relative(Deno.cwd(), path));
+    const echo = report.all["Echo"];
+    assert.equal(echo.samples, r.samples);
+    assert.equal(echo.errors, r.errors);
+    assert.equal(echo.average, Number((r.latency.sumElapsedMs! / r.samples).toFixed(2)));
+    assert.equal(Math.trunc(echo.total / echo.samples), r.latency.avgMs);
+  } finally {
+    await server.stop();
+    await Deno.remove(path);
   }
 });
