@@ -138,3 +138,47 @@ Deno.test("load --jtl-thread-prefix needs --jtl and a plain host label", async (
     assert.match(stderr, message);
   }
 });
+
+Deno.test("load runs a user's .jmx with a Constant Timer, a Transaction Controller and -Jthreads=20", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const plan = new URL("../fixtures/jmx/timer_transaction.jmx", import.meta.url).pathname;
+    const child = load([
+      "--plan",
+      plan,
+      "--spawn",
+      "stream",
+      "-Jthreads=20",
+      "-Jloops=3",
+      "-Jthink=50",
+      "--jtl",
+      `${dir}/r.jtl`,
+      "--json",
+      `${dir}/r.json`,
+    ]);
+    const { code, stderr } = await output(child);
+    assert.equal(code, 0, stderr);
+    const doc = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
+    assert.equal(doc.plan.threads, 20);
+    assert.equal(doc.samples, 60); // the summariser counts the sampler, not the transaction
+    assert.equal(doc.errors, 0);
+    const rows = (await Deno.readTextFile(`${dir}/r.jtl`)).trim().split("\n").slice(1);
+    assert.equal(rows.length, 120);
+    const labels = rows.map((r) => r.split(",")[2]);
+    assert.equal(labels.filter((l) => l === "Echo request").length, 60);
+    assert.equal(labels.filter((l) => l === "Echo transaction").length, 60);
+    assert.match(rows[0], /,Echo request,200,OK,Echo users 1-\d+,text,true,/);
+    assert.match(
+      rows[1],
+      /,Echo transaction,200,"Number of samples in transaction : 1, number of failing samples : 0",Echo users 1-\d+,,true,/,
+    );
+    const samples = rows.map((r) => r.split(",")).filter((f) => f[2] === "Echo request");
+    assert.equal(new Set(samples.map((f) => f[5])).size, 20);
+    // The 50 ms Constant Timer runs before every sample: each thread's samples are ≥ 50 ms apart.
+    const first = samples.filter((f) => f[5] === "Echo users 1-1").map((f) => Number(f[0]));
+    assert.equal(first.length, 3);
+    for (let i = 1; i < 3; i++) assert.ok(first[i] - first[i - 1] >= 49, first.join(" "));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

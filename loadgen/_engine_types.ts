@@ -93,6 +93,8 @@ export interface EngineConfig {
    * the same end time (see `_schedule.ts`).
    */
   durationMs?: number;
+  /** Milliseconds each thread waits before each sample (Constant Timers); 0 = none. */
+  timerMs?: number;
   /** Connect timeout ms; 0 = none. */
   connectTimeout: number;
   /** Response timeout ms; 0 = none. */

@@ -74,6 +74,18 @@ export const FIELDS: Readonly<Record<keyof Plan, Check>> = {
     typeof v === "string" && v.trim() !== "" && v.length <= 200 && !/[\r\n]/.test(v)
       ? undefined
       : "must be a one-line text of 1 to 200 characters",
+  timerMs: wholeNumber(0, MAX_TIMEOUT_MS),
+  transaction: (v) => {
+    const t = v as Record<string, unknown>;
+    const oneLine = (x: unknown) =>
+      typeof x === "string" && x.trim() !== "" && x.length <= 200 && !/[\r\n]/.test(x);
+    const flag = (x: unknown) => x === undefined || typeof x === "boolean";
+    return typeof v === "object" && v !== null && !Array.isArray(v) && oneLine(t.name) &&
+        flag(t.parentSample) && flag(t.includeTimers) &&
+        Object.keys(t).every((k) => ["name", "parentSample", "includeTimers"].includes(k))
+      ? undefined
+      : 'must be {"name": text, "parentSample"?: true|false, "includeTimers"?: true|false}';
+  },
   host: (v) =>
     typeof v === "string" && /^[^\s/]{1,255}$/.test(v)
       ? undefined
@@ -134,7 +146,18 @@ export function checkPlan(plan: Plan, where: string): Plan {
 }
 
 function isOptional(field: keyof Plan): boolean {
-  return ["messageSize", "eolByte", "duration", "delay", "label", "threadGroup", "host", "port"]
+  return [
+    "messageSize",
+    "eolByte",
+    "duration",
+    "delay",
+    "label",
+    "threadGroup",
+    "timerMs",
+    "transaction",
+    "host",
+    "port",
+  ]
     .includes(field);
 }
 

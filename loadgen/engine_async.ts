@@ -143,6 +143,7 @@ export async function runAsyncEngine(config: EngineConfig, hooks: EngineHooks): 
 
   // The group's end time, the same for every thread (see _schedule.ts).
   const endAt = groupEndAt(config);
+  const timerMs = config.timerMs ?? 0;
 
   async function runUser(u: User): Promise<void> {
     // A thread whose start falls at or after the end time never starts.
@@ -160,6 +161,12 @@ export async function runAsyncEngine(config: EngineConfig, hooks: EngineHooks): 
     try {
       for (let loop = 0; config.loops < 0 || loop < config.loops; loop++) {
         if (stats.stopping || nowMs() >= endAt) break;
+        if (timerMs > 0) {
+          // JMeter 5.x caps a timer's sleep at the end time and starts no sample after it.
+          if (nowMs() + timerMs >= endAt) break;
+          await sleep(timerMs);
+          if (stats.stopping) break;
+        }
         if (gapMs > 0) {
           // A paced sample due at or after the end time would start too late.
           if (intended >= endAt) break;

@@ -127,6 +127,7 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
   const eol = config.eolByte === undefined ? -1 : config.eolByte & 0xff;
   const flags = sendFlags();
   const gapMs = config.rate ? config.threads / config.rate * 1000 : 0;
+  const timerMs = config.timerMs ?? 0;
   const byFd: (User | undefined)[] = [];
   const users: User[] = config.indices.map((thread, local) => ({
     local,
@@ -199,6 +200,14 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
   const next = (u: User, now: number) => {
     if (stats.stopping || (config.loops >= 0 && u.loop >= config.loops) || now >= u.endAt) {
       return finish(u);
+    }
+    if (timerMs > 0) {
+      // Constant Timer: wait before the sample; none starts after the end time.
+      u.intended = now + timerMs;
+      if (u.intended >= u.endAt) return finish(u);
+      u.state = State.Paced;
+      pace.push(u);
+      return;
     }
     if (gapMs > 0) {
       if (u.loop > 0) u.intended += gapMs;

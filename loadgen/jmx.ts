@@ -245,6 +245,8 @@ function importPlan(
 
   const expand = makeExpander(variables, properties);
   let sampler: XmlElement | undefined;
+  let transaction: XmlElement | undefined;
+  const timers: XmlElement[] = [];
   for (const el of enabledElements(groupTree)) {
     const kind = kindOf(el);
     if (kind === "sampler") {
@@ -261,14 +263,22 @@ function importPlan(
         );
       }
       sampler = el;
+    } else if (kind === "controller" && el.attributes.testclass === "GenericController") {
+      // A Simple Controller only groups: transparent with one sampler.
+    } else if (kind === "controller" && el.name === "TransactionController" && !transaction) {
+      transaction = el;
     } else if (kind === "controller") {
       throw new JmxProblem(
-        `${label(el)}: controllers inside the Thread Group are not supported`,
+        `${
+          label(el)
+        }: this controller is not supported inside the Thread Group (echokit runs Simple Controllers and one Transaction Controller)`,
         el.line,
       );
+    } else if (kind === "timer" && el.name === "ConstantTimer") {
+      timers.push(el);
     } else if (kind === "timer") {
       throw new JmxProblem(
-        `${label(el)}: timers would change the measured rate (disable it)`,
+        `${label(el)}: this timer is not supported (echokit runs Constant Timers; disable it)`,
         el.line,
       );
     } else if (kind === "threadGroup") {
@@ -445,6 +455,33 @@ function importPlan(
   if (eolByte !== undefined) plan.eolByte = eolByte;
   if (duration !== undefined) plan.duration = duration;
   if (delay !== undefined) plan.delay = delay;
+  // Constant Timers in scope add up before each sample, as JMeter sums timers.
+  let timerMs = 0;
+  for (const t of timers) {
+    const tp = propsOf(t);
+    const p = tp.get("ConstantTimer.delay");
+    timerMs += integer(
+      p ? expand(textOf(p), p, t) : "",
+      "ConstantTimer.delay",
+      [t, tp],
+      0,
+      MAX_TIMEOUT_MS,
+      false,
+    ) ?? 0;
+  }
+  if (timerMs > 0) plan.timerMs = timerMs;
+  if (transaction) {
+    const tp = propsOf(transaction);
+    const flag = (name: string) => {
+      const p = tp.get(name);
+      return bool(p ? expand(textOf(p), p, transaction!) : undefined, false);
+    };
+    plan.transaction = {
+      name: (transaction.attributes.testname?.trim() || "Transaction Controller").slice(0, 200),
+      parentSample: flag("TransactionController.parent"),
+      includeTimers: flag("TransactionController.includeTimers"),
+    };
+  }
   // The JTL's label and thread names, as JMeter writes them.
   const samplerName = sampler.attributes.testname?.trim();
   if (samplerName) plan.label = samplerName.slice(0, 200);

@@ -184,10 +184,13 @@ Deno.test("parseJmx() skips disabled elements and refuses what would change the 
   usage(
     () =>
       parseJmx(
-        jmx({ extra: `<ConstantTimer testclass="ConstantTimer" testname="wait"/><hashTree/>` }),
+        jmx({
+          extra:
+            `<GaussianRandomTimer testclass="GaussianRandomTimer" testname="wait"/><hashTree/>`,
+        }),
         "t.jmx",
       ),
-    /<ConstantTimer "wait">: timers would change the measured rate \(disable it\)/,
+    /^Invalid JMeter plan "t\.jmx": line \d+: <GaussianRandomTimer "wait">: this timer is not supported \(echokit runs Constant Timers; disable it\)$/,
   );
   usage(
     () =>
@@ -195,7 +198,7 @@ Deno.test("parseJmx() skips disabled elements and refuses what would change the 
         jmx({ extra: `<LoopController testclass="LoopController" testname="inner"/><hashTree/>` }),
         "l.jmx",
       ),
-    /<LoopController "inner">: controllers inside the Thread Group are not supported/,
+    /<LoopController "inner">: this controller is not supported inside the Thread Group \(echokit runs Simple Controllers and one Transaction Controller\)/,
   );
   usage(
     () =>
@@ -343,4 +346,35 @@ Deno.test("parseJmx() reads the startup delay only with the scheduler on, as JMe
   const off = parseJmx(jmx({ group: group(false) }), "d.jmx").plan;
   assert.equal(off.delay, undefined);
   assert.equal(off.duration, undefined);
+});
+
+Deno.test("parseJmx() reads Constant Timers (summed), a Transaction Controller and Simple Controllers", () => {
+  const extra = `<GenericController testclass="GenericController" testname="group"/><hashTree/>
+    <TransactionController testclass="TransactionController" testname="Tx">
+      <boolProp name="TransactionController.parent">true</boolProp>
+    </TransactionController><hashTree/>
+    <ConstantTimer testclass="ConstantTimer" testname="a">
+      <stringProp name="ConstantTimer.delay">\${__P(think,30)}</stringProp></ConstantTimer><hashTree/>
+    <ConstantTimer testclass="ConstantTimer" testname="b">
+      <stringProp name="ConstantTimer.delay">12</stringProp></ConstantTimer><hashTree/>`;
+  const { plan } = parseJmx(jmx({ extra }), "tx.jmx");
+  assert.equal(plan.timerMs, 42);
+  assert.deepEqual(plan.transaction, { name: "Tx", parentSample: true, includeTimers: false });
+  // The same fields round-trip through a JSON plan.
+  assert.deepEqual(parsePlanJson(JSON.stringify(plan), "tx.json"), plan);
+  usage(
+    () => parsePlanJson(JSON.stringify({ ...plan, transaction: { name: "" } }), "bad.json"),
+    /field "transaction" must be \{"name": text/,
+  );
+  usage(
+    () =>
+      parseJmx(
+        jmx({
+          extra:
+            `<TransactionController testclass="TransactionController" testname="A"/><hashTree/><TransactionController testclass="TransactionController" testname="B"/><hashTree/>`,
+        }),
+        "2tx.jmx",
+      ),
+    /line \d+: <TransactionController "B">: this controller is not supported/,
+  );
 });

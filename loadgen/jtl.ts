@@ -24,7 +24,7 @@
  * @module
  */
 import { UsageError } from "../util/errors.ts";
-import type { ErrorKind } from "./types.ts";
+import type { ErrorKind, Transaction } from "./types.ts";
 
 /** JMeter 5.x's default CSV header (`filename`, `encoding`, `sample_count`, `hostname` off). */
 export const JTL_HEADER =
@@ -64,6 +64,10 @@ export interface JtlFormatOptions {
   label?: string;
   /** The thread group's name, the text before ` 1-<n>`. @default {"Thread Group"} */
   threadGroupName?: string;
+  /** A Transaction Controller around the sampler: adds its parent row per sample. */
+  transaction?: Transaction;
+  /** The timer wait before each sample, ms (the transaction starts before it). @default {0} */
+  timerMs?: number;
 }
 
 /** JMeter's default thread group name, the text before ` 1-<n>` in thread names. */
@@ -185,6 +189,31 @@ function row(s: JtlSample, label: string, thread: string): string {
   },${s.grpThreads},${s.allThreads},null,${s.latency},0,${s.connect}`;
 }
 
+/**
+ * The row JMeter 5.x's Transaction Controller writes after its one sampler:
+ * label = its name, elapsed = the sampler's (plus the timer with
+ * `includeTimers`, else the timer is its IdleTime), responseCode 200 only on
+ * success, no dataType, and "Number of samples in transaction : 1, number of
+ * failing samples : N" as the message.
+ */
+function transactionRow(
+  s: JtlSample,
+  t: Transaction,
+  thread: string,
+  timerMs: number,
+): string {
+  const elapsed = s.elapsed + (t.includeTimers ? timerMs : 0);
+  const idle = t.includeTimers ? 0 : timerMs;
+  const message = quoteJtlField(
+    `Number of samples in transaction : 1, number of failing samples : ${s.success ? 0 : 1}`,
+  );
+  return `${s.timeStamp - timerMs},${elapsed},${quoteJtlField(t.name)},${
+    s.success ? "200" : ""
+  },${message},${thread},,${s.success},,${s.bytes},${
+    s.sentBytes ?? 0
+  },${s.grpThreads},${s.allThreads},null,${s.latency},${idle},${s.connect}`;
+}
+
 /** Where a {@linkcode JtlWriter} writes: `Deno.FsFile` fits. */
 export interface JtlSink {
   /** Writes some of the bytes, returning how many. */
@@ -223,6 +252,8 @@ export class JtlWriter {
   readonly #label: string;
   readonly #group: string;
   readonly #flushChars: number;
+  readonly #transaction?: Transaction;
+  readonly #timerMs: number;
   readonly #threadNames: string[] = [];
   readonly #encoder = new TextEncoder();
   #buffer = "";
@@ -254,6 +285,8 @@ export class JtlWriter {
     this.#label = quoteJtlField(options.label ?? "TCP Sampler");
     this.#group = options.threadGroupName ?? JTL_THREAD_GROUP;
     this.#flushChars = options.flushChars ?? 262_144;
+    this.#transaction = options.transaction;
+    this.#timerMs = options.timerMs ?? 0;
     this.#buffer = JTL_HEADER + "\n";
   }
 
@@ -276,8 +309,15 @@ export class JtlWriter {
       thread = quoteJtlField(`${this.#group} 1-${sample.threadIndex + 1}`);
       this.#threadNames[sample.threadIndex] = thread;
     }
-    this.#buffer += row(sample, this.#label, thread) + "\n";
-    this.#rows++;
+    const t = this.#transaction;
+    if (!t?.parentSample) {
+      this.#buffer += row(sample, this.#label, thread) + "\n";
+      this.#rows++;
+    }
+    if (t) {
+      this.#buffer += transactionRow(sample, t, thread, this.#timerMs) + "\n";
+      this.#rows++;
+    }
     if (this.#buffer.length >= this.#flushChars) void this.#drain().catch(() => {});
   }
 

@@ -320,6 +320,11 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
   if (options.rate !== undefined && !(options.rate > 0)) {
     throw new UsageError(`Invalid rate "${options.rate}" (use a number of samples/s above 0)`);
   }
+  if (options.rate !== undefined && (plan.timerMs ?? 0) > 0) {
+    throw new UsageError(
+      `Plan "${plan.name}" has a ${plan.timerMs} ms timer before each sample, which --rate would fight (drop --rate or the timer)`,
+    );
+  }
   const warmupSeconds = options.warmupSeconds ?? 0;
   if (!(warmupSeconds >= 0)) {
     throw new UsageError(`Invalid warmup "${warmupSeconds}" (use seconds of 0 or more)`);
@@ -353,7 +358,12 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
     await probe(hostname, port);
     if (options.jtl) {
       try {
-        jtl = await JtlWriter.create(options.jtl, { threadGroupName, label: plan.label });
+        jtl = await JtlWriter.create(options.jtl, {
+          threadGroupName,
+          label: plan.label,
+          transaction: plan.transaction,
+          timerMs: plan.timerMs,
+        });
       } catch (err) {
         throw new EchokitError(
           `Cannot write JTL file "${options.jtl}": ${
@@ -575,6 +585,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
         loops: plan.loops,
         rampUpMs: plan.rampUp * 1000,
         delayMs: (plan.delay ?? 0) * 1000,
+        timerMs: plan.timerMs ?? 0,
         durationMs: plan.duration === undefined ? undefined : plan.duration * 1000,
         connectTimeout: plan.connectTimeout,
         responseTimeout: plan.responseTimeout,

@@ -51,10 +51,29 @@ export interface Plan {
    * .jmx Thread Group's testname). @default {"Thread Group"}
    */
   threadGroup?: string;
+  /** Milliseconds each thread waits before each sample (JMeter Constant Timers, summed). */
+  timerMs?: number;
+  /**
+   * A Transaction Controller around the sampler: the JTL gets a parent row
+   * per sample, labelled with its name, after the sampler's row (or instead of
+   * it with `parentSample`). Figures and the summariser count the sampler
+   * only, as JMeter's summariser ignores transaction samples.
+   */
+  transaction?: Transaction;
   /** Target host carried by a .jmx file; flags override it. */
   host?: string;
   /** Target port carried by a .jmx file; flags override it. */
   port?: number;
+}
+
+/** A JMeter Transaction Controller around a plan's sampler. */
+export interface Transaction {
+  /** Its name: the parent row's label. */
+  name: string;
+  /** "Generate parent sample": write only the parent row, not the sampler's. */
+  parentSample?: boolean;
+  /** "Include duration of timer…": the parent's elapsed includes `timerMs`. */
+  includeTimers?: boolean;
 }
 
 /** The kinds of failed sample the generator tells apart (JSON, tables, JTL messages). */
