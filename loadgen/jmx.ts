@@ -32,6 +32,22 @@
  */
 import { UsageError } from "../util/errors.ts";
 import { parseXml, type XmlElement, XmlError } from "./_xml.ts";
+import {
+  addTcpDefaults,
+  bool,
+  childElements,
+  enabledElements,
+  integer,
+  isEnabled,
+  isTcpConfig,
+  JmxProblem,
+  kindOf,
+  label,
+  makeExpander,
+  pairs,
+  propsOf,
+  textOf,
+} from "./_jmx_tree.ts";
 import { checkPlan, defaultName, MAX_LOOPS, MAX_THREADS, MAX_TIMEOUT_MS } from "./_plan_fields.ts";
 import type { OnError, Plan } from "./types.ts";
 
@@ -59,86 +75,6 @@ const ON_ERROR: Readonly<Record<string, OnError>> = {
   stoptest: "stopTest",
   stoptestnow: "stopTest",
 };
-
-const PROP_TAGS = new Set([
-  "stringProp",
-  "intProp",
-  "longProp",
-  "boolProp",
-  "doubleProp",
-  "floatProp",
-]);
-
-/** A failure inside the walk; turned into a UsageError naming the file. */
-class JmxProblem extends Error {
-  constructor(message: string, readonly line: number) {
-    super(message);
-  }
-}
-
-function label(el: XmlElement): string {
-  const name = el.attributes.testname;
-  return name === undefined ? `<${el.name}>` : `<${el.name} "${name.slice(0, 60)}">`;
-}
-
-function textOf(el: XmlElement): string {
-  let out = "";
-  for (const child of el.children) if (typeof child === "string") out += child;
-  return out;
-}
-
-function childElements(el: XmlElement): XmlElement[] {
-  return el.children.filter((c): c is XmlElement => typeof c !== "string");
-}
-
-/** The element's own properties by name, with the element they came from. */
-function propsOf(el: XmlElement): Map<string, XmlElement> {
-  const props = new Map<string, XmlElement>();
-  for (const child of childElements(el)) {
-    const name = child.attributes.name;
-    if (name !== undefined && (PROP_TAGS.has(child.name) || child.name === "elementProp")) {
-      props.set(name, child);
-    }
-  }
-  return props;
-}
-
-function isEnabled(el: XmlElement): boolean {
-  return el.attributes.enabled?.toLowerCase() !== "false";
-}
-
-/** Test elements in a hashTree, each with the hashTree of its children. */
-function* pairs(tree: XmlElement): Generator<[XmlElement, XmlElement | undefined]> {
-  const kids = childElements(tree);
-  for (let i = 0; i < kids.length; i++) {
-    const el = kids[i];
-    if (el.name === "hashTree") continue; // a stray tree without an owner: nothing to run
-    const next = kids[i + 1];
-    yield [el, next?.name === "hashTree" ? next : undefined];
-  }
-}
-
-/** Every enabled element under a hashTree, in document order, parents first. */
-function enabledElements(tree: XmlElement | undefined, out: XmlElement[] = []): XmlElement[] {
-  // Recursion depth is bounded by the XML reader's MAX_XML_DEPTH.
-  if (!tree) return out;
-  for (const [el, sub] of pairs(tree)) {
-    if (!isEnabled(el)) continue;
-    out.push(el);
-    enabledElements(sub, out);
-  }
-  return out;
-}
-
-function kindOf(el: XmlElement): "threadGroup" | "sampler" | "controller" | "timer" | "other" {
-  const cls = el.attributes.testclass ?? el.name;
-  const name = el.name;
-  if (/ThreadGroup$/.test(name) || /ThreadGroup$/.test(cls)) return "threadGroup";
-  if (/(Sampler|SamplerProxy)$/.test(name) || /(Sampler|SamplerProxy)$/.test(cls)) return "sampler";
-  if (/Controller$/.test(name) || /Controller$/.test(cls)) return "controller";
-  if (/Timer$/.test(name) || /Timer$/.test(cls)) return "timer";
-  return "other";
-}
 
 /**
  * Parses a .jmx file's text into a plan.
@@ -506,99 +442,4 @@ function importPlan(
     );
   }
   return { plan: checkPlan(plan, `JMeter plan "${fileName}"`), notes };
-}
-
-function isTcpConfig(el: XmlElement): boolean {
-  return el.name === "ConfigTestElement" &&
-    [...propsOf(el).keys()].some((k) => k.startsWith("TCPSampler."));
-}
-
-function addTcpDefaults(el: XmlElement, into: Map<string, XmlElement>): void {
-  for (const [name, prop] of propsOf(el)) {
-    // JMeter merges config defaults only into empty sampler fields; an empty default adds nothing.
-    if (name.startsWith("TCPSampler.") && textOf(prop) !== "") into.set(name, prop);
-  }
-}
-
-/** Java's `Boolean.parseBoolean`, with a default for a missing or empty value. */
-function bool(value: string | undefined, fallback: boolean): boolean {
-  if (value === undefined || value.trim() === "") return fallback;
-  return value.trim().toLowerCase() === "true";
-}
-
-/** A whole-number property; empty is `undefined` unless required. */
-function integer(
-  raw: string,
-  name: string,
-  [el, props]: [XmlElement, Map<string, XmlElement>],
-  min: number,
-  max: number,
-  required: boolean,
-): number | undefined {
-  const text = raw.trim();
-  const line = props.get(name)?.line ?? el.line;
-  if (text === "") {
-    if (required) {
-      throw new JmxProblem(`${label(el)}: "${name}" is empty (set a whole number)`, line);
-    }
-    return undefined;
-  }
-  const n = /^[-+]?\d{1,12}$/.test(text) ? Number(text) : NaN;
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new JmxProblem(
-      `${label(el)}: "${name}" must be a whole number from ${min} to ${max} (got "${
-        text.slice(0, 40)
-      }")`,
-      line,
-    );
-  }
-  return n;
-}
-
-/** Expands `${…}` references the way a non-GUI JMeter run does, `-J` properties included. */
-function makeExpander(
-  variables: ReadonlyMap<string, string>,
-  properties: Readonly<Record<string, string>>,
-): (raw: string, prop: XmlElement, owner: XmlElement) => string {
-  // Innermost references first, pass after pass, so `${__P(a,${__P(b,1)})}` works.
-  const expandOnce = (raw: string, prop: XmlElement, owner: XmlElement, depth: number): string => {
-    let out = raw;
-    for (let pass = 0; pass < 16 && out.includes("${"); pass++) {
-      const next = expandInnermost(out, prop, owner, depth);
-      if (next === out) break;
-      out = next;
-    }
-    return out;
-  };
-  const expandInnermost = (
-    raw: string,
-    prop: XmlElement,
-    owner: XmlElement,
-    depth: number,
-  ): string => {
-    return raw.replace(/\$\{([^{}]*)\}/g, (whole, inner: string) => {
-      const fn = /^(__P|__property)\((.*)\)$/s.exec(inner);
-      if (fn) {
-        const args = fn[2].split(/(?<!\\),/).map((a) => a.replace(/\\,/g, ","));
-        const name = args[0]?.trim() ?? "";
-        if (Object.hasOwn(properties, name)) return properties[name];
-        // __P(name) defaults to "1"; __property(name, var, default) to "".
-        if (fn[1] === "__P") return args.length > 1 ? args[1] : "1";
-        return args[2] ?? "";
-      }
-      if (/^[A-Za-z_][\w.-]*$/.test(inner) && variables.has(inner)) {
-        if (depth > 8) {
-          throw new JmxProblem(`${label(owner)}: variable "${inner}" refers to itself`, prop.line);
-        }
-        return expandOnce(variables.get(inner)!, prop, owner, depth + 1);
-      }
-      throw new JmxProblem(
-        `${label(owner)}: "${prop.attributes.name}" uses "${
-          whole.slice(0, 60)
-        }", which echokit cannot evaluate (replace it with a value)`,
-        prop.line,
-      );
-    });
-  };
-  return (raw, prop, owner) => expandOnce(raw, prop, owner, 0);
 }
