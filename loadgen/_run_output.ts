@@ -33,12 +33,22 @@ export function fairnessOf(counts: number[]): Fairness {
   };
 }
 
-/** Unpacks a worker's JTL records into JMeter rows (main thread, off the sampling path). */
-export function writeJtlRows(jtl: JtlWriter, rows: Float64Array, active: number): void {
+/**
+ * Unpacks a worker's JTL records into JMeter rows (main thread, off the
+ * sampling path); samples that start before `warmupEnd` go to `warmup`.
+ */
+export function writeJtlRows(
+  measured: JtlWriter,
+  rows: Float64Array,
+  active: number,
+  warmup?: { writer: JtlWriter; end: number },
+): void {
   for (let off = 0; off < rows.length; off += JTL_STRIDE) {
     const kind = rows[off + JTL.kind];
+    const start = rows[off + JTL.start];
+    const jtl = warmup && start < warmup.end ? warmup.writer : measured;
     jtl.write({
-      timeStamp: Math.floor(rows[off + JTL.start]),
+      timeStamp: Math.floor(start),
       elapsed: rows[off + JTL.elapsed],
       success: kind < 0,
       errorKind: kind < 0 ? undefined : ERROR_KINDS[kind],

@@ -104,6 +104,24 @@ export function jtlThreadGroupName(prefix?: string, group: string = JTL_THREAD_G
 }
 
 /**
+ * Where the warm-up samples of a run with `--warmup` go: beside the JTL, as
+ * `FILE.warmup.jtl`, so the JTL itself holds exactly the measured samples
+ * (JMeter tools read it unchanged and find echokit's totals).
+ *
+ * @param path The JTL's path.
+ * @returns The warm-up JTL's path.
+ *
+ * @example Usage
+ * ```ts
+ * import { jtlWarmupPath } from "./jtl.ts";
+ * console.log(jtlWarmupPath("out/run.jtl")); // out/run.warmup.jtl
+ * ```
+ */
+export function jtlWarmupPath(path: string): string {
+  return `${path.replace(/\.jtl$/i, "")}.warmup.jtl`;
+}
+
+/**
  * Quotes a CSV field the way JMeter's `CSVSaveService.quoteDelimiters` does:
  * only when it holds `,`, `"`, CR or LF, doubling inner quotes.
  *

@@ -20,7 +20,7 @@ import {
   type TickMessage,
   type WorkerMessage,
 } from "./_engine_types.ts";
-import { jtlThreadGroupName, JtlWriter } from "./jtl.ts";
+import { jtlThreadGroupName, jtlWarmupPath, JtlWriter } from "./jtl.ts";
 import {
   fairnessOf,
   type LoadProgress,
@@ -78,7 +78,10 @@ export interface RunLoadOptions {
   engine?: EngineName;
   /** Workers the threads are shared between. @default {1} */
   workers?: number;
-  /** Write every sample to this file as a JMeter CSV JTL. */
+  /**
+   * Write every measured sample to this file as a JMeter CSV JTL; with a
+   * warm-up, its samples go to `FILE.warmup.jtl` ({@linkcode jtlWarmupPath}).
+   */
   jtl?: string;
   /**
    * Host label for the JTL's thread names: `hostA` writes `hostA-Thread Group 1-1`,
@@ -164,20 +167,25 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
   raiseFileLimit(plan.threads + 256);
   const spawned: Worker[] = [];
   let jtl: JtlWriter | undefined;
+  let warmupJtl: JtlWriter | undefined;
   const serverMonitor = pid !== undefined ? new ResourceMonitor({ pid }) : undefined;
   try {
     await probe(hostname, port);
     if (options.jtl) {
+      const jtlOptions = {
+        threadGroupName,
+        label: plan.label,
+        transaction: plan.transaction,
+        timerMs: plan.timerMs,
+      };
+      let path = options.jtl;
       try {
-        jtl = await JtlWriter.create(options.jtl, {
-          threadGroupName,
-          label: plan.label,
-          transaction: plan.transaction,
-          timerMs: plan.timerMs,
-        });
+        jtl = await JtlWriter.create(path, jtlOptions);
+        path = jtlWarmupPath(options.jtl);
+        if (warmupSeconds > 0) warmupJtl = await JtlWriter.create(path, jtlOptions);
       } catch (err) {
         throw new EchokitError(
-          `Cannot write JTL file "${options.jtl}": ${
+          `Cannot write JTL file "${path}": ${
             err instanceof Error ? err.message : err
           } (check the folder exists and is writable)`,
         );
@@ -296,7 +304,10 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
       warmupSamples += t.warmupCount;
       warmupErrors += t.warmupErrors;
       // A row is written by a thread still running, so at least one is active.
-      if (t.jtl && jtl) writeJtlRows(jtl, t.jtl, Math.max(1, c.active));
+      if (t.jtl && jtl) {
+        const warmup = warmupJtl && { writer: warmupJtl, end: warmupEnd };
+        writeJtlRows(jtl, t.jtl, Math.max(1, c.active), warmup);
+      }
       if (t.count > 0) {
         measuredSamples += t.count;
         measuredErrors += t.errors;
@@ -448,6 +459,8 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
     const serverSummary = sides.server ? summarise(sides.server, measuredSamples) : undefined;
     await jtl?.close();
     jtl = undefined;
+    await warmupJtl?.close();
+    warmupJtl = undefined;
 
     const result: LoadResult = {
       plan,
@@ -487,6 +500,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
     for (const w of spawned) w.terminate();
     serverMonitor?.close();
     await jtl?.close();
+    await warmupJtl?.close();
     if (server) await server.stop();
   }
 }

@@ -230,6 +230,7 @@ Deno.test("runLoad() says so when nothing listens on the target", async () => {
 });
 
 Deno.test("runLoad() excludes the warm-up from the figures and reports it apart", async () => {
+  const dir = await Deno.makeTempDir();
   await withServer(() => startServerProcess({ mode: "stream" }), async (s) => {
     const r = await runLoad({
       plan: plan({ threads: 4, loops: -1, duration: 1.6, rampUp: 0 }),
@@ -237,7 +238,24 @@ Deno.test("runLoad() excludes the warm-up from the figures and reports it apart"
       port: s.addr.port,
       warmupSeconds: 0.8,
       rate: 200,
+      jtl: `${dir}/r.jtl`,
     });
+    // The JTL holds the measured samples; the warm-up ones are in r.warmup.jtl.
+    const rowsOf = async (f: string) =>
+      (await Deno.readTextFile(`${dir}/${f}`)).trim().split("\n").slice(1);
+    const measured = await rowsOf("r.jtl");
+    const warm = await rowsOf("r.warmup.jtl");
+    assert.equal(measured.length, r.samples);
+    assert.equal(warm.length, r.warmup?.samples);
+    const cut = r.startTime;
+    assert.ok(
+      warm.every((row) => Number(row.split(",")[0]) < cut),
+      "warm-up rows start before the cut",
+    );
+    assert.ok(
+      measured.every((row) => Number(row.split(",")[0]) >= cut - 1),
+      "measured rows start after it",
+    );
     assert.ok(r.warmup);
     assert.equal(r.warmup.seconds, 0.8);
     assert.ok(r.warmup.samples > 50, `warm-up samples ${r.warmup.samples}`);
@@ -250,6 +268,7 @@ Deno.test("runLoad() excludes the warm-up from the figures and reports it apart"
       `achieved ${r.openModel.achievedRate}`,
     );
   });
+  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("runLoad() writes a JTL row per sample with JMeter's 17 columns", async () => {
