@@ -99,6 +99,8 @@ export interface EngineConfig {
   connectTimeout: number;
   /** Response timeout ms; 0 = none. */
   responseTimeout: number;
+  /** Set TCP_NODELAY on each connection. @default {true} */
+  noDelay?: boolean;
   /** Keep connections across loops. */
   reuseConnection: boolean;
   /** After an error. */

@@ -74,6 +74,7 @@ export const FIELDS: Readonly<Record<keyof Plan, Check>> = {
     typeof v === "string" && v.trim() !== "" && v.length <= 200 && !/[\r\n]/.test(v)
       ? undefined
       : "must be a one-line text of 1 to 200 characters",
+  noDelay: (v) => typeof v === "boolean" ? undefined : "must be true or false",
   timerMs: wholeNumber(0, MAX_TIMEOUT_MS),
   transaction: (v) => {
     const t = v as Record<string, unknown>;
@@ -154,6 +155,7 @@ function isOptional(field: keyof Plan): boolean {
     "label",
     "threadGroup",
     "timerMs",
+    "noDelay",
     "transaction",
     "host",
     "port",

@@ -188,7 +188,7 @@ export async function runAsyncEngine(config: EngineConfig, hooks: EngineHooks): 
             connecting = true;
             u.deadline = 0;
             u.conn = await connect(u);
-            u.conn.setNoDelay(true);
+            u.conn.setNoDelay(config.noDelay ?? true);
             connectMs = nowMs() - start;
             connecting = false;
           }

@@ -234,7 +234,7 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
       // intended start): Connect is the connect call's own time.
       u.connectStart = nowMs();
       try {
-        const c = connectTcp(addr, { nonblocking: true });
+        const c = connectTcp(addr, { nonblocking: true, noDelay: config.noDelay ?? true });
         u.fd = c.fd;
         inProgress = c.inProgress;
       } catch (err) {

@@ -350,6 +350,16 @@ function importPlan(
     MAX_TIMEOUT_MS,
     false,
   ) ?? 0;
+  const noDelay = bool(sText("TCPSampler.nodelay"), false);
+  const linger = (sText("TCPSampler.soLinger") ?? "").trim();
+  if (linger !== "") {
+    throw new JmxProblem(
+      `${label(sampler)}: "TCPSampler.soLinger" is set ("${
+        linger.slice(0, 20)
+      }"), which echokit does not support (clear it)`,
+      sp.get("TCPSampler.soLinger")?.line ?? sampler.line,
+    );
+  }
   const reuse = bool(sText("TCPSampler.reUseConnection"), true) &&
     !bool(sText("TCPSampler.closeConnection"), false);
   const eol = integer(
@@ -387,6 +397,7 @@ function importPlan(
     responseTimeout,
     reuseConnection: reuse,
     onError,
+    noDelay,
   };
   if (eolByte !== undefined) plan.eolByte = eolByte;
   if (duration !== undefined) plan.duration = duration;

@@ -65,6 +65,7 @@ Deno.test("parseJmx() applies JMeter's meaning to empty and missing values", () 
     responseTimeout: 0,
     reuseConnection: true,
     onError: "continue",
+    noDelay: false, // JMeter's TCPSampler.nodelay default
     label: "Echo",
     threadGroup: "Users",
   });
@@ -377,4 +378,17 @@ Deno.test("parseJmx() reads Constant Timers (summed), a Transaction Controller a
       ),
     /line \d+: <TransactionController "B">: this controller is not supported/,
   );
+});
+
+Deno.test("parseJmx() honours TCPSampler.nodelay and refuses soLinger", () => {
+  const on = jmx({ sampler: `<boolProp name="TCPSampler.nodelay">true</boolProp>` });
+  assert.equal(parseJmx(on, "n.jmx").plan.noDelay, true);
+  usage(
+    () =>
+      parseJmx(jmx({ sampler: `<stringProp name="TCPSampler.soLinger">5</stringProp>` }), "l.jmx"),
+    /^Invalid JMeter plan "l\.jmx": line \d+: <TCPSampler "Echo">: "TCPSampler\.soLinger" is set \("5"\), which echokit does not support \(clear it\)$/,
+  );
+  // Empty, as JMeter writes it by default, is fine.
+  const empty = jmx({ sampler: `<stringProp name="TCPSampler.soLinger"></stringProp>` });
+  assert.equal(parseJmx(empty, "e.jmx").plan.noDelay, false);
 });

@@ -408,6 +408,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
         rampUpMs: plan.rampUp * 1000,
         delayMs: (plan.delay ?? 0) * 1000,
         timerMs: plan.timerMs ?? 0,
+        noDelay: plan.noDelay ?? true,
         durationMs: plan.duration === undefined ? undefined : plan.duration * 1000,
         connectTimeout: plan.connectTimeout,
         responseTimeout: plan.responseTimeout,

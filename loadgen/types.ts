@@ -36,6 +36,11 @@ export interface Plan {
   /** What a thread does after a failed sample. */
   onError: OnError;
   /**
+   * TCP_NODELAY on each connection. Unset: on (echokit's default, fair to
+   * every server); a .jmx sets it from `TCPSampler.nodelay`, JMeter's default off.
+   */
+  noDelay?: boolean;
+  /**
    * JMeter scheduler: seconds from the group's start (after `delay`) to the
    * test-wide end time. Every thread stops at that same time, threads that
    * would start after it never start, and `loops` still applies (whichever
