@@ -74,13 +74,15 @@ export function* pairs(tree: XmlElement): Generator<[XmlElement, XmlElement | un
 export function enabledElements(
   tree: XmlElement | undefined,
   out: XmlElement[] = [],
+  subtrees?: Map<XmlElement, XmlElement | undefined>,
 ): XmlElement[] {
   // Recursion depth is bounded by the XML reader's MAX_XML_DEPTH.
   if (!tree) return out;
   for (const [el, sub] of pairs(tree)) {
     if (!isEnabled(el)) continue;
     out.push(el);
-    enabledElements(sub, out);
+    subtrees?.set(el, sub);
+    enabledElements(sub, out, subtrees);
   }
   return out;
 }

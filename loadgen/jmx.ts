@@ -183,7 +183,9 @@ function importPlan(
   let sampler: XmlElement | undefined;
   let transaction: XmlElement | undefined;
   const timers: XmlElement[] = [];
-  for (const el of enabledElements(groupTree)) {
+  const innerLoops: XmlElement[] = [];
+  const subtrees = new Map<XmlElement, XmlElement | undefined>();
+  for (const el of enabledElements(groupTree, [], subtrees)) {
     const kind = kindOf(el);
     if (kind === "sampler") {
       if (el.name !== "TCPSampler") {
@@ -201,6 +203,8 @@ function importPlan(
       sampler = el;
     } else if (kind === "controller" && el.attributes.testclass === "GenericController") {
       // A Simple Controller only groups: transparent with one sampler.
+    } else if (kind === "controller" && el.name === "LoopController") {
+      innerLoops.push(el);
     } else if (kind === "controller" && el.name === "TransactionController" && !transaction) {
       transaction = el;
     } else if (kind === "controller") {
@@ -269,6 +273,38 @@ function importPlan(
         );
       }
       loops = value;
+    }
+  }
+  // A Loop Controller around the one sampler multiplies the group's loops.
+  for (const inner of innerLoops) {
+    if (!enabledElements(subtrees.get(inner)).includes(sampler)) {
+      throw new JmxProblem(
+        `${label(inner)} holds no TCP Sampler (move the sampler into it or disable it)`,
+        inner.line,
+      );
+    }
+    const ip = propsOf(inner);
+    const lp = ip.get("LoopController.loops");
+    const n = integer(
+      lp ? expand(textOf(lp), lp, inner) : "",
+      "LoopController.loops",
+      [inner, ip],
+      -1,
+      MAX_LOOPS,
+      true,
+    )!;
+    if (n === 0) {
+      throw new JmxProblem(
+        `${label(inner)}: "LoopController.loops" must be -1 or at least 1 (got "0")`,
+        lp?.line ?? inner.line,
+      );
+    }
+    loops = n === -1 || loops === -1 ? -1 : loops * n;
+    if (loops > MAX_LOOPS) {
+      throw new JmxProblem(
+        `${label(inner)}: the loops multiply to ${loops}, more than ${MAX_LOOPS}`,
+        inner.line,
+      );
     }
   }
   let duration: number | undefined;

@@ -199,7 +199,7 @@ Deno.test("parseJmx() skips disabled elements and refuses what would change the 
         jmx({ extra: `<LoopController testclass="LoopController" testname="inner"/><hashTree/>` }),
         "l.jmx",
       ),
-    /<LoopController "inner">: this controller is not supported inside the Thread Group \(echokit runs Simple Controllers and one Transaction Controller\)/,
+    /<LoopController "inner"> holds no TCP Sampler \(move the sampler into it or disable it\)/,
   );
   usage(
     () =>
@@ -391,4 +391,15 @@ Deno.test("parseJmx() honours TCPSampler.nodelay and refuses soLinger", () => {
   // Empty, as JMeter writes it by default, is fine.
   const empty = jmx({ sampler: `<stringProp name="TCPSampler.soLinger"></stringProp>` });
   assert.equal(parseJmx(empty, "e.jmx").plan.noDelay, false);
+});
+
+Deno.test("parseJmx() multiplies the loops by a Loop Controller around the sampler", () => {
+  const text = jmx().replace(
+    /(<TCPSampler [\s\S]*?<\/TCPSampler>\s*<hashTree\/>)/,
+    `<LoopController testclass="LoopController" testname="x3">
+       <stringProp name="LoopController.loops">\${__P(inner,3)}</stringProp></LoopController>
+     <hashTree>$1</hashTree>`,
+  );
+  assert.equal(parseJmx(text, "loop.jmx").plan.loops, 15); // 5 group loops × 3
+  assert.equal(parseJmx(text, "loop.jmx", { properties: { inner: "4" } }).plan.loops, 20);
 });
