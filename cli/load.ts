@@ -49,13 +49,15 @@ Target:
 
 Run:
   --interval TIME      seconds between "summary +" lines (default: 30, as JMeter)
-  --warmup TIME        exclude the first TIME from the figures (reported apart)
+  --warmup TIME        exclude the first TIME from the figures (reported apart; with
+                       --jtl its samples go to FILE.warmup.jtl)
   --engine E           poll (FFI epoll loop; Linux default) or async (Deno.connect)
   --workers N          worker threads driving the connections (default: 1)
   --rate R             open model: R samples/s in total, latency from each intended send
 
 Output:
-  --jtl FILE           write every sample as a JMeter CSV JTL (default 17 columns)
+  --jtl FILE           write every sample as a JMeter CSV JTL (default 17 columns;
+                       with --rate, timeStamp is the intended start)
   --jtl-thread-prefix L
                        thread names "L-<group> 1-<n>" (group: the .jmx Thread Group's
                        name, else "Thread Group"), as JMeter's distributed

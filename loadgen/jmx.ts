@@ -4,21 +4,24 @@
  *
  * What is read, with JMeter's own meaning (empty values as JMeter treats them):
  * - Thread Group: `ThreadGroup.num_threads`, `ramp_time`, the main
- *   `LoopController.loops` (-1 = infinite), `scheduler` + `duration`,
- *   `on_sample_error` (`startnextloop` behaves as `continue` with one sampler,
- *   `stoptestnow` as `stopTest`).
+ *   `LoopController.loops` (-1 = infinite), `scheduler` + `duration` +
+ *   `delay`, `on_sample_error` (`startnextloop` behaves as `continue` with one
+ *   sampler, `stoptestnow` as `stopTest`); its testname names the JTL threads.
  * - TCP Sampler (and a TCP Sampler Config's defaults): `server`, `port`,
  *   `request`, `EolByte` (-128..127, stored as the unsigned byte), `timeout`,
  *   `ctimeout` (empty = 0 = wait forever), `reUseConnection` unless
- *   `closeConnection`.
+ *   `closeConnection`, `nodelay`; its testname is the JTL label.
+ * - Simple Controllers (transparent), Loop Controllers around the sampler
+ *   (multiply the loops), one Transaction Controller, Constant Timers.
  * - Variables: `${__P(name,default)}` and `${__property(name,,default)}` give
- *   the default (JMeter's `__P` default is `1`), `${name}` a User Defined
- *   Variable.
+ *   a `-J` property or the default (JMeter's `__P` default is `1`), nested
+ *   calls included; `${name}` a User Defined Variable.
  *
  * Listeners, assertions, pre/post-processors and other config elements are
  * ignored with a note. Anything that would change what is measured — other
- * samplers, nested controllers, timers, other thread group kinds — is refused
- * with a {@linkcode UsageError} naming the file, the line and the element.
+ * samplers, controllers or timers, other thread group kinds, `soLinger` — is
+ * refused with a {@linkcode UsageError} naming the file, the line and the
+ * element. See `docs/jmeter.md`.
  *
  * @example Usage
  * ```ts
