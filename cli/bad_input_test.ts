@@ -220,6 +220,10 @@ const LOAD: Case[] = [
     /^Cannot write --jtl "\/nonexistent-echokit\/x\.jtl": directory "\/nonexistent-echokit" does not exist$/,
   ],
   [
+    ["-Jthreads"],
+    /^Invalid -J\/--property "threads" \(use -JNAME=VALUE, e\.g\. -Jthreads=20\)$/,
+  ],
+  [
     ["--jtl-thread-prefix", "hostA"],
     /^--jtl-thread-prefix names the threads of a JTL \(add --jtl FILE\)$/,
   ],

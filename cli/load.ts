@@ -41,7 +41,9 @@ generator's CPU and memory, then a final table.
 
 Target:
   --plan NAME|FILE     plan1, plan2, a .json or a JMeter .jmx file (default: plan2)
-  -J NAME=VALUE        a JMeter property for the .jmx's \${__P(NAME)}, as jmeter -J (repeatable)
+  -J, --property NAME=VALUE
+                       a JMeter property for the .jmx's \${__P(NAME)}, as jmeter -J
+                       (repeatable: -Jthreads=20 -Jport=7000)
   --host HOST          server host (default: the plan's, else 127.0.0.1)
   --port PORT          server port (default: the plan's, else 7000)
   --spawn MODE         start "serve --mode MODE --port 0" for the run (${MODES.join(", ")})
@@ -76,7 +78,9 @@ function jmeterProperties(raw: string[] = []): Record<string, string> {
     const eq = item.indexOf("=");
     const name = eq < 0 ? "" : item.slice(0, eq).trim();
     if (name === "") {
-      throw new UsageError(`Invalid -J "${item}" (use -JNAME=VALUE, e.g. -Jthreads=20)`);
+      throw new UsageError(
+        `Invalid -J/--property "${item}" (use -JNAME=VALUE, e.g. -Jthreads=20)`,
+      );
     }
     out[name] = item.slice(eq + 1);
   }
