@@ -72,8 +72,11 @@ for (const mode of WORK_MODES) {
         const cpu = cpuSeconds(server.pid)! - cpu0;
         conn.close();
         // 200 × 2 ms = 0.4 s; the echo itself and runtime threads add a little,
-        // 10 ms ticks blur the rest.
-        assert.ok(cpu >= 0.3 && cpu <= 0.8, `server used ${cpu} s of CPU for 0.4 s of work`);
+        // 10 ms ticks blur the rest. Calibration can only understate the loop's
+        // rate (both of its clocks overstate a slice's CPU), so on a machine
+        // busy at start-up the burns run short, never long: CI once measured
+        // 0.24 s. Without the work the echo alone costs about 0.02 s.
+        assert.ok(cpu >= 0.15 && cpu <= 0.8, `server used ${cpu} s of CPU for 0.4 s of work`);
       } finally {
         assert.equal((await server.stop()).code, 0);
       }
