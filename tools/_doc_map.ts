@@ -207,14 +207,14 @@ export const EXERCISED: Record<string, Exercise> = {
         file: ".github/workflows/release.yml",
         needs: ['tools/compile.ts --smoke "dist/echokit-${{ matrix.target }}"'],
       },
-      { file: "tools/compile.ts", needs: ['"--version"'] },
+      { file: "tools/compile_smoke.ts", needs: ['"--version"'] },
       {
         file: "tools/compile_test.ts",
         test: "smokeTest() passes for a working echokit: version, then each mode serves and echoes",
         needs: ["smokeTest(echokitArgv([])"],
       },
     ],
-    why: "the smoke test (tools/compile.ts) runs --version first, on the release binary in " +
+    why: "the smoke test (tools/compile_smoke.ts) runs --version first, on the release binary in " +
       "release.yml and on echokit from source in tools/compile_test.ts",
   },
   "deno task compile": {
