@@ -600,6 +600,25 @@ export const EXERCISED: Record<string, Exercise> = {
     },
   },
 
+  // JMeter conformance (docs/jmeter.md)
+  "deno run -A tools/jmeter/jmeter.ts": {
+    tools: ["jmeter", "javac"],
+    why: "needs Debian's jmeter and a JDK; skipped without them, as the conformance suite is",
+    async run({ argv }) {
+      const r = await run(argv);
+      assertRan(r, "tools/jmeter/jmeter.ts");
+      assert.match(
+        r.stdout,
+        /^FORCE_CLASSPATH=\S+:\S+ApacheJMeter\.jar \S*jmeter .* -n -t PLAN\.jmx -l OUT\.jtl$/m,
+      );
+      return r;
+    },
+  },
+  "deno test -A tools/jmeter/conformance_test.ts": {
+    where: [{ file: "tools/jmeter/conformance_test.ts", needs: ["findJmeter", "runJmeter"] }],
+    why: "the suite itself; the full test run (deno task test, .ci/run) runs it",
+  },
+
   // Development
   "deno task ok": {
     add: ["tools/workflows_test.ts"],
