@@ -268,6 +268,12 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
         } (--start-at)`,
       );
       await sleepUntil(options.startAt - 5, signal);
+    } else if (options.startAt !== undefined && Date.now() > options.startAt + 10) {
+      note(
+        `--start-at ${new Date(options.startAt).toISOString()} passed ${
+          Date.now() - options.startAt
+        } ms before the load was ready: this run starts late (give the generators more lead time)`,
+      );
     }
     // With a start time every segment counts its ramp-up from the same instant.
     const startTime = options.startAt !== undefined
