@@ -33,7 +33,8 @@ import { pickEngine, planMessage, probe } from "./_run_target.ts";
 import { histogramFigures, LatencyHistogram, loadLatencyHistogram } from "./histogram.ts";
 import { ResourceMonitor, SelfMonitor, usageBetween } from "./resource_monitor.ts";
 import { type ResourceUsage, Summariser, type SummarySpan } from "./summariser.ts";
-import type { ErrorKind, IntervalRecord, LoadResult, Plan } from "./types.ts";
+import { planIdentity, segmentThreads } from "./segment.ts";
+import type { ErrorKind, IntervalRecord, LoadResult, Plan, Segment } from "./types.ts";
 
 export type { EngineName } from "./_engine_types.ts";
 export { defaultEngine, planMessage } from "./_run_target.ts";
@@ -101,6 +102,18 @@ export interface RunLoadOptions {
   onNote?: (note: string) => void;
   /** How long to wait for a spawned server to serve, ms. @default {60000} */
   spawnTimeout?: number;
+  /**
+   * Run only this segment of the plan: the whole plan's threads k with
+   * k mod count = index, on the whole plan's schedule (`loadgen/segment.ts`).
+   * `rate` stays the whole plan's rate; the segment sends its threads' share.
+   * The result's `plan.threads` is the segment's thread count.
+   */
+  segment?: Segment;
+  /**
+   * Epoch ms at which the test starts (thread 0 of the whole plan), so that
+   * segments on several machines start together. Up to 1 s in the past starts now.
+   */
+  startAt?: number;
 }
 
 /**
@@ -144,6 +157,32 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
     throw new UsageError(`Invalid warmup "${warmupSeconds}" (use seconds of 0 or more)`);
   }
   const note = options.onNote ?? (() => {});
+  const segment = options.segment;
+  if (
+    segment &&
+    !(Number.isInteger(segment.count) && segment.count >= 1 && Number.isInteger(segment.index) &&
+      segment.index >= 0 && segment.index < segment.count)
+  ) {
+    throw new UsageError(
+      `Invalid segment "${segment.index}/${segment.count}" (use I/N with 0 ≤ I < N)`,
+    );
+  }
+  // The whole plan's thread numbers this run drives; all of them without a segment.
+  const threadIndices = segmentThreads(plan.threads, segment);
+  if (threadIndices.length === 0) {
+    throw new UsageError(
+      `Segment "${segment!.index}/${
+        segment!.count
+      }" of plan "${plan.name}" has no threads (the plan has ${plan.threads}; use at most ${plan.threads} segments)`,
+    );
+  }
+  if (options.startAt !== undefined && !(options.startAt >= Date.now() - 1000)) {
+    throw new UsageError(
+      `Invalid start time "${
+        new Date(options.startAt).toISOString()
+      }": more than 1 s in the past (give a time in the future)`,
+    );
+  }
   // Checked before a server is spawned, so a bad label costs nothing.
   const threadGroupName = jtlThreadGroupName(options.jtlThreadPrefix, plan.threadGroup);
   const signal = options.signal;
@@ -164,7 +203,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
   const pid = options.pid ?? server?.pid;
   const engine = pickEngine(options.engine, hostname, note);
   // Once for the process, before any engine Worker opens a socket (the limit is per process).
-  raiseFileLimit(plan.threads + 256);
+  raiseFileLimit(threadIndices.length + 256);
   const spawned: Worker[] = [];
   let jtl: JtlWriter | undefined;
   let warmupJtl: JtlWriter | undefined;
@@ -222,7 +261,24 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
     const control = new SharedArrayBuffer(CTRL.size * 4);
     const ctrl = new Int32Array(control);
     const message = planMessage(plan);
-    const startTime = Date.now() + 10;
+    if (options.startAt !== undefined && options.startAt > Date.now()) {
+      note(
+        `waiting ${((options.startAt - Date.now()) / 1000).toFixed(1)} s until ${
+          new Date(options.startAt).toISOString()
+        } (--start-at)`,
+      );
+      await sleepUntil(options.startAt - 5, signal);
+    } else if (options.startAt !== undefined && Date.now() > options.startAt + 10) {
+      note(
+        `--start-at ${new Date(options.startAt).toISOString()} passed ${
+          Date.now() - options.startAt
+        } ms before the load was ready: this run starts late (give the generators more lead time)`,
+      );
+    }
+    // With a start time every segment counts its ramp-up from the same instant.
+    const startTime = options.startAt !== undefined
+      ? Math.max(options.startAt, Date.now() + 2)
+      : Date.now() + 10;
     const warmupEnd = startTime + warmupSeconds * 1000;
     const threadCounts = {
       started: new Array(workers).fill(0),
@@ -299,7 +355,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
       threadCounts.started[t.worker] = t.started;
       threadCounts.finished[t.worker] = t.finished;
       const c = counts();
-      if (c.started === plan.threads) Atomics.store(ctrl, CTRL.markStart, 1);
+      if (c.started === threadIndices.length) Atomics.store(ctrl, CTRL.markStart, 1);
       if (c.finished > 0) Atomics.store(ctrl, CTRL.markEnd, 1);
       warmupSamples += t.warmupCount;
       warmupErrors += t.warmupErrors;
@@ -364,7 +420,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
     let lastProgressSamples = 0;
     let lastProgressTime = Date.now();
     const expected = plan.loops >= 0 && plan.duration === undefined
-      ? plan.threads * plan.loops
+      ? threadIndices.length * plan.loops
       : undefined;
     const progressTimer = setInterval(() => {
       const now = Date.now();
@@ -383,7 +439,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
           errors: measuredErrors + warmupErrors,
           rate: (total - lastProgressSamples) / Math.max(1e-3, (now - lastProgressTime) / 1000),
           ...counts(),
-          threads: plan.threads,
+          threads: threadIndices.length,
           expected,
           warmup: now < warmupEnd,
         });
@@ -395,8 +451,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
 
     // Threads are dealt round-robin so each worker ramps up at the same pace.
     for (let w = 0; w < workers; w++) {
-      const indices: number[] = [];
-      for (let i = w; i < plan.threads; i += workers) indices.push(i);
+      const indices = threadIndices.filter((_, i) => i % workers === w);
       const config: EngineConfig = {
         engine,
         worker: w,
@@ -425,6 +480,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
       };
       spawned[w].postMessage(config);
     }
+    const startedAt = Date.now();
 
     try {
       await finished.promise;
@@ -464,7 +520,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
     warmupJtl = undefined;
 
     const result: LoadResult = {
-      plan,
+      plan: segment ? { ...plan, threads: threadIndices.length } : plan,
       target: { hostname, port, mode: options.spawn, pid },
       startTime: warmupEnd,
       endTime: endNow,
@@ -489,10 +545,20 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
     if (warmupSeconds > 0) {
       result.warmup = { seconds: warmupSeconds, samples: warmupSamples, errors: warmupErrors };
     }
+    if (segment) {
+      result.segment = {
+        ...segment,
+        planThreads: plan.threads,
+        planHash: planIdentity(plan, options.rate),
+        startAt: options.startAt,
+        startedAt,
+      };
+    }
     if (options.rate !== undefined) {
       const seconds = (result.endTime - result.startTime) / 1000;
       result.openModel = {
-        requestedRate: options.rate,
+        // A segment's threads send their share of the whole plan's rate.
+        requestedRate: options.rate * threadIndices.length / plan.threads,
         achievedRate: seconds > 0 ? measuredSamples / seconds : 0,
       };
     }
@@ -504,4 +570,18 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
     await warmupJtl?.close();
     if (server) await server.stop();
   }
+}
+
+/** Resolves at `at` (epoch ms), or at once when `signal` aborts. */
+function sleepUntil(at: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, at - Date.now()));
+    signal?.addEventListener("abort", done);
+  });
 }

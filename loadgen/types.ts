@@ -191,6 +191,26 @@ export interface IntervalRecord {
   generator?: ResourceSample;
 }
 
+/** One segment of a plan: `index` (0-based, as Kubernetes' `JOB_COMPLETION_INDEX`) of `count`. */
+export interface Segment {
+  /** 0-based segment number, below `count`. */
+  index: number;
+  /** How many segments the plan is split into. */
+  count: number;
+}
+
+/** What a segment's result records so `compare merge` can check the segments belong together. */
+export interface SegmentRecord extends Segment {
+  /** Threads of the whole plan (the segment's own count is `plan.threads`). */
+  planThreads: number;
+  /** {@linkcode planIdentity} of the whole plan and rate: equal for segments of one plan. */
+  planHash: string;
+  /** The agreed start, epoch ms (`--start-at`); absent without one. */
+  startAt?: number;
+  /** When this segment actually handed its threads to the engines, epoch ms. */
+  startedAt: number;
+}
+
 /** Everything one load run measured. */
 export interface LoadResult {
   /** The plan as run (after overrides). */
@@ -225,6 +245,8 @@ export interface LoadResult {
   openModel?: { requestedRate: number; achievedRate: number };
   /** True when the run was stopped early (Ctrl-C, stopTest). */
   interrupted: boolean;
+  /** Set when this run was one segment of a plan (`load --segment I/N`). */
+  segment?: SegmentRecord;
 }
 
 /** Default connect timeout, ms: long enough for a thread-per-connection server's start. */
