@@ -77,7 +77,7 @@ Plans and size:
   --rate LIST          open-model sweep: total samples/s per level, e.g. 1000,5000
 
 Memory guard (blocking mode, one Worker thread per connection):
-  --thread-mb MB       memory one blocking thread costs (default: 9)
+  --thread-mb MB       memory one blocking thread costs (default: 8)
   --memory-policy P    cap (fewer threads, via --max-threads) or skip, when
                        threads × cost exceeds 60% of MemAvailable (default: cap)
 

@@ -51,6 +51,11 @@ export interface RunRecord {
   result?: LoadResult;
   /** Syscalls the server reported in its final stats line (FFI modes). */
   syscalls?: number;
+  /**
+   * `blocking` threads started before the load, apart from the measurement:
+   * how many, the wall time and the RSS they took.
+   */
+  prespawn?: { threads: number; ms: number; bytes: number };
   /** Why the run did not happen (server would not start, memory guard, limits). */
   skipped?: string;
   /** Something the reader must know about this run (threads capped by the memory guard). */
