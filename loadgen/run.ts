@@ -30,6 +30,7 @@ import {
   writeJtlRows,
 } from "./_run_output.ts";
 import { pickEngine, planMessage, probe } from "./_run_target.ts";
+import { THROUGHPUT_UNSET } from "./_timers.ts";
 import { histogramFigures, LatencyHistogram, loadLatencyHistogram } from "./histogram.ts";
 import { ResourceMonitor, SelfMonitor, usageBetween } from "./resource_monitor.ts";
 import { type ResourceUsage, Summariser, type SummarySpan } from "./summariser.ts";
@@ -84,6 +85,15 @@ export interface RunLoadOptions {
    * warm-up, its samples go to `FILE.warmup.jtl` ({@linkcode jtlWarmupPath}).
    */
   jtl?: string;
+  /**
+   * The JTL `timeStamp` with `rate`: `intended`, each sample's scheduled send
+   * time (its `elapsed` is measured from it, so coordinated omission shows),
+   * or `actual`, when it was really sent (`elapsed` unchanged, so the JTL's
+   * totals still equal the run's). Without `rate` the two are the same.
+   *
+   * @default {"intended"}
+   */
+  jtlTimestamps?: "intended" | "actual";
   /**
    * Host label for the JTL's thread names: `hostA` writes `hostA-Thread Group 1-1`,
    * as JMeter's distributed mode does, so JTLs from several load hosts
@@ -150,6 +160,19 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
   if (options.rate !== undefined && (plan.timerMs ?? 0) > 0) {
     throw new UsageError(
       `Plan "${plan.name}" has a ${plan.timerMs} ms timer before each sample, which --rate would fight (drop --rate or the timer)`,
+    );
+  }
+  if (options.rate !== undefined && (plan.randomTimer || plan.throughput)) {
+    throw new UsageError(
+      `Plan "${plan.name}" has a ${
+        plan.throughput ? "throughput" : "random"
+      } timer before each sample, which --rate would fight (drop --rate or the timer)`,
+    );
+  }
+  const stamps = options.jtlTimestamps ?? "intended";
+  if (stamps !== "intended" && stamps !== "actual") {
+    throw new UsageError(
+      `Invalid JTL timestamps "${String(stamps).slice(0, 40)}" (use intended or actual)`,
     );
   }
   const warmupSeconds = options.warmupSeconds ?? 0;
@@ -260,6 +283,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
 
     const control = new SharedArrayBuffer(CTRL.size * 4);
     const ctrl = new Int32Array(control);
+    Atomics.store(ctrl, CTRL.throughputLast, THROUGHPUT_UNSET);
     const message = planMessage(plan);
     if (options.startAt !== undefined && options.startAt > Date.now()) {
       note(
@@ -362,7 +386,10 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
       // A row is written by a thread still running, so at least one is active.
       if (t.jtl && jtl) {
         const warmup = warmupJtl && { writer: warmupJtl, end: warmupEnd };
-        writeJtlRows(jtl, t.jtl, Math.max(1, c.active), warmup);
+        writeJtlRows(jtl, t.jtl, Math.max(1, c.active), {
+          warmup,
+          actual: options.jtlTimestamps === "actual",
+        });
       }
       if (t.count > 0) {
         measuredSamples += t.count;
@@ -463,6 +490,8 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
         rampUpMs: plan.rampUp * 1000,
         delayMs: (plan.delay ?? 0) * 1000,
         timerMs: plan.timerMs ?? 0,
+        randomTimer: plan.randomTimer,
+        throughput: plan.throughput,
         noDelay: plan.noDelay ?? true,
         durationMs: plan.duration === undefined ? undefined : plan.duration * 1000,
         connectTimeout: plan.connectTimeout,
