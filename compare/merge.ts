@@ -26,7 +26,7 @@ import { EchokitError, UsageError } from "../util/errors.ts";
 import { fileErrorReason } from "../util/atomic_write.ts";
 import { histogramFigures, loadLatencyHistogram } from "../loadgen/histogram.ts";
 import { parseJsonDocument } from "../loadgen/report.ts";
-import { formatSummaryLine } from "../loadgen/summariser.ts";
+import { formatSummaryLine } from "../loadgen/summary_line.ts";
 import type { ErrorKind, LoadResult, Plan, ResourceSummary } from "../loadgen/types.ts";
 import type { ServerStatsSeries } from "../servers/stats_interval.ts";
 import { aggregate } from "./aggregate.ts";

@@ -33,7 +33,8 @@ import { pickEngine, planMessage, probe } from "./_run_target.ts";
 import { THROUGHPUT_UNSET } from "./_timers.ts";
 import { histogramFigures, LatencyHistogram, loadLatencyHistogram } from "./histogram.ts";
 import { ResourceMonitor, SelfMonitor, usageBetween } from "./resource_monitor.ts";
-import { type ResourceUsage, Summariser, type SummarySpan } from "./summariser.ts";
+import { Summariser, type SummarySpan } from "./summariser.ts";
+import type { ResourceUsage } from "./summary_line.ts";
 import { planIdentity, segmentThreads } from "./segment.ts";
 import type { ErrorKind, IntervalRecord, LoadResult, Plan, Segment } from "./types.ts";
 
