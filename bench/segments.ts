@@ -35,7 +35,8 @@ import { echokitArgv, startServerProcess } from "../servers/child.ts";
 import { type Mode, MODES } from "../servers/types.ts";
 import { resolvePlan } from "../loadgen/plan.ts";
 import { splitJtlRow } from "../loadgen/jtl.ts";
-import { mergeLoadResults, readLoadResultFile, type SegmentCheck } from "../compare/merge.ts";
+import { mergeLoadResults, readLoadResultFile } from "../compare/merge.ts";
+import type { SegmentCheck } from "../compare/types.ts";
 import type { LoadResult } from "../loadgen/types.ts";
 
 /** Options for {@linkcode runSegmentsCheck}. */

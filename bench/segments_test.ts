@@ -49,7 +49,10 @@ Deno.test("4 local segments of plan2 merge to the whole plan: samples, 100 threa
       ...files,
     ]);
     assert.equal(partial.code, 0, partial.stderr);
-    assert.match(partial.stderr, /^warning: partial merge: segments 2 of 4 missing; the figures cover only/m);
+    assert.match(
+      partial.stderr,
+      /^warning: partial merge: segments 2 of 4 missing; the figures cover only/m,
+    );
     const whole = await runEchokit([
       "compare",
       "merge",

@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { EchokitError, UsageError } from "../util/errors.ts";
+import { UsageError } from "../util/errors.ts";
 import { fileErrorReason } from "../util/atomic_write.ts";
 import { histogramFigures, loadLatencyHistogram } from "../loadgen/histogram.ts";
 import { parseJsonDocument } from "../loadgen/report.ts";
@@ -31,20 +31,18 @@ import type { ErrorKind, LoadResult, Plan, ResourceSummary } from "../loadgen/ty
 import type { ServerStatsSeries } from "../servers/stats_interval.ts";
 import { aggregate } from "./aggregate.ts";
 import { machineFacts } from "./run.ts";
-import type { CompareReport, RunRecord, Scenario, ServerColumn } from "./types.ts";
+import { checkSamePlans, checkSegments, iso } from "./_merge_checks.ts";
+import type {
+  CompareReport,
+  LoadInput,
+  RunRecord,
+  Scenario,
+  SegmentCheck,
+  ServerColumn,
+} from "./types.ts";
 
 /** The column of the merged figures. */
 export const MERGED_COLUMN = "merged";
-
-/** One load host's result and where it came from. */
-export interface LoadInput {
-  /** Column name: the file's base name without `.json` (`hostA`). */
-  label: string;
-  /** The file it was read from, for messages. */
-  source: string;
-  /** What the host measured. */
-  result: LoadResult;
-}
 
 /** A server's own series (`serve --stats-json`) and where it came from. */
 export interface ServerStatsInput {
@@ -52,23 +50,6 @@ export interface ServerStatsInput {
   source: string;
   /** The series. */
   series: ServerStatsSeries;
-}
-
-/** How the inputs fit together as segments of one plan (`load --segment I/N`). */
-export interface SegmentCheck {
-  /** N: the segments the plan was split into. */
-  count: number;
-  /** The segment numbers given, ascending, each once. */
-  present: number[];
-  /** Segment numbers not given. */
-  missing: number[];
-  /** Segment numbers given more than once. */
-  duplicated: number[];
-  /**
-   * How far apart the segments handed their threads to the engines, ms
-   * (latest `startedAt` − earliest): the start spread.
-   */
-  startSpreadMs: number;
 }
 
 /** The merged result and what a reader must know about how it was made. */
@@ -167,47 +148,8 @@ async function readText(path: string, what: string): Promise<string> {
   }
 }
 
-// What makes two runs "the same plan"; host and port may be spelled differently per host.
-const PLAN_KEYS = [
-  "name",
-  "threads",
-  "loops",
-  "rampUp",
-  "message",
-  "messageSize",
-  "eolByte",
-  "connectTimeout",
-  "responseTimeout",
-  "reuseConnection",
-  "onError",
-  "duration",
-] as const satisfies readonly (keyof Plan)[];
-
-function checkSamePlans(inputs: readonly LoadInput[], segmented: boolean): void {
-  const [first, ...rest] = inputs;
-  for (const input of rest) {
-    for (const key of PLAN_KEYS) {
-      // Segments run their share of the threads; their record checks the whole plan's.
-      if (segmented && key === "threads") continue;
-      const a = first.result.plan[key];
-      const b = input.result.plan[key];
-      if (a !== b && !(Number.isNaN(a) && Number.isNaN(b))) {
-        throw new UsageError(
-          `Plans differ: "${input.source}" ran ${key} ${JSON.stringify(b)}, "${first.source}" ran ${
-            JSON.stringify(a)
-          } (merge results of one plan run from every host at the same time)`,
-        );
-      }
-    }
-  }
-}
-
 function sum(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0);
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }
 
 /**
@@ -350,88 +292,6 @@ export async function mergeLoadResults(
   }
   if (result.interrupted) notes.push("at least one host's run was interrupted");
   return segments ? { result, notes, segments } : { result, notes };
-}
-
-function segmentName(input: LoadInput): string {
-  const s = input.result.segment;
-  return s ? `"${input.source}" (segment ${s.index}/${s.count})` : `"${input.source}"`;
-}
-
-/**
- * Checks that inputs which are segments are the segments of one plan run
- * from one start: all or none segmented, one N, one plan hash, one
- * `--start-at`; then which segment numbers are missing or duplicated.
- */
-function checkSegments(
-  inputs: readonly LoadInput[],
-  partial: boolean,
-  notes: string[],
-): SegmentCheck | undefined {
-  const segmented = inputs.filter((i) => i.result.segment);
-  if (segmented.length === 0) return undefined;
-  const plain = inputs.find((i) => !i.result.segment);
-  if (plain) {
-    throw new UsageError(
-      `"${plain.source}" is a whole run, ${
-        segmentName(segmented[0])
-      } a segment (merge the segments of one load --segment run only)`,
-    );
-  }
-  const first = segmented[0];
-  const f = first.result.segment!;
-  for (const input of segmented.slice(1)) {
-    const s = input.result.segment!;
-    const differ = s.count !== f.count
-      ? `split into ${s.count} segments, not ${f.count}`
-      : s.planHash !== f.planHash || s.planThreads !== f.planThreads
-      ? `ran plan ${s.planHash} (${s.planThreads} threads), not ${f.planHash} (${f.planThreads} threads)`
-      : s.startAt !== f.startAt
-      ? `started at ${s.startAt === undefined ? "no --start-at" : iso(s.startAt)}, not ${
-        f.startAt === undefined ? "no --start-at" : iso(f.startAt)
-      }`
-      : undefined;
-    if (differ) {
-      throw new UsageError(
-        `${segmentName(input)} ${differ} like ${
-          segmentName(first)
-        } (merge the segments of one plan and one --start-at)`,
-      );
-    }
-  }
-  const seen = new Map<number, number>();
-  for (const i of segmented) {
-    seen.set(i.result.segment!.index, (seen.get(i.result.segment!.index) ?? 0) + 1);
-  }
-  const present = [...seen.keys()].sort((a, b) => a - b);
-  const missing: number[] = [];
-  for (let k = 0; k < f.count; k++) if (!seen.has(k)) missing.push(k);
-  const duplicated = present.filter((k) => seen.get(k)! > 1);
-  const problems = [
-    missing.length > 0 ? `segments ${listOf(missing)} of ${f.count} missing` : "",
-    duplicated.length > 0 ? `segments ${listOf(duplicated)} given more than once` : "",
-  ].filter((p) => p !== "").join("; ");
-  if (problems !== "") {
-    if (!partial) {
-      throw new EchokitError(
-        `Cannot merge: ${problems} (give each segment's file once, or add --partial to merge anyway)`,
-      );
-    }
-    notes.push(`partial merge: ${problems}; the figures cover only the files given`);
-  }
-  const starts = segmented.map((i) => i.result.segment!.startedAt);
-  const startSpreadMs = Math.max(...starts) - Math.min(...starts);
-  notes.push(
-    `${segmented.length} segments of ${f.count} (plan ${f.planHash}, ${f.planThreads} threads${
-      f.startAt === undefined ? "" : `, --start-at ${iso(f.startAt)}`
-    }); start spread ${startSpreadMs} ms`,
-  );
-  return { count: f.count, present, missing, duplicated, startSpreadMs };
-}
-
-/** `0, 2, 5` — at most 20 numbers, then how many more. */
-function listOf(numbers: readonly number[]): string {
-  const shown = numbers.slice(0, 20).join(", ");
-  return numbers.length > 20 ? `${shown} and ${numbers.length - 20} more` : shown;
 }
 
 /** The generators ran on separate machines: their CPU adds up, as do their peaks. */

@@ -4,7 +4,8 @@ import { BUILTIN_PLANS } from "../loadgen/plans.ts";
 import type { LoadResult } from "../loadgen/types.ts";
 import type { ServerStatsSeries } from "../servers/stats_interval.ts";
 import type { ServerStats } from "../servers/types.ts";
-import { type LoadInput, mergeLoadResults, mergeReport } from "./merge.ts";
+import { mergeLoadResults, mergeReport } from "./merge.ts";
+import type { LoadInput } from "./types.ts";
 import { renderTable } from "./render_table.ts";
 
 const LatencyHistogram = await loadLatencyHistogram();
