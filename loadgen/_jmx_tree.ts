@@ -49,6 +49,19 @@ export function propsOf(el: XmlElement): Map<string, XmlElement> {
     const name = child.attributes.name;
     if (name !== undefined && (PROP_TAGS.has(child.name) || child.name === "elementProp")) {
       props.set(name, child);
+    } else if (name === undefined && PROP_TAGS.has(child.name)) {
+      // A TestBean's typed property: <doubleProp><name>throughput</name><value>600.0</value>…
+      const kids = childElements(child);
+      const key = kids.find((k) => k.name === "name");
+      const value = kids.find((k) => k.name === "value");
+      if (key && value) {
+        props.set(textOf(key), {
+          name: child.name,
+          attributes: { name: textOf(key) },
+          children: value.children,
+          line: value.line,
+        });
+      }
     }
   }
   return props;

@@ -51,6 +51,8 @@ import {
   propsOf,
   textOf,
 } from "./_jmx_tree.ts";
+import { JMX_TIMERS, readTimers } from "./_jmx_timers.ts";
+import { readCharset } from "./_jmx_charset.ts";
 import { checkPlan, defaultName, MAX_LOOPS, MAX_THREADS, MAX_TIMEOUT_MS } from "./_plan_fields.ts";
 import type { OnError, Plan } from "./types.ts";
 
@@ -168,6 +170,15 @@ function importPlan(
   if (threadGroups.length === 0) {
     throw new JmxProblem("no enabled Thread Group (add one with a TCP Sampler)", testPlan.line);
   }
+  for (const [g] of threadGroups) {
+    if (g.name === "ThreadGroup") continue;
+    const what = /^(SetupThreadGroup|PostThreadGroup)$/.test(g.name)
+      ? `a ${
+        g.name === "SetupThreadGroup" ? "setUp" : "tearDown"
+      } Thread Group, which echokit does not run yet (disable it, or run its work as a separate plan)`
+      : "not a plain Thread Group; echokit supports only <ThreadGroup>";
+    throw new JmxProblem(`${label(g)} is ${what}`, g.line);
+  }
   if (threadGroups.length > 1) {
     throw new JmxProblem(
       `${threadGroups.length} enabled Thread Groups; echokit runs one (disable the others)`,
@@ -175,12 +186,6 @@ function importPlan(
     );
   }
   const [group, groupTree] = threadGroups[0];
-  if (group.name !== "ThreadGroup") {
-    throw new JmxProblem(
-      `${label(group)} is not a plain Thread Group; echokit supports only <ThreadGroup>`,
-      group.line,
-    );
-  }
 
   const expand = makeExpander(variables, properties);
   let sampler: XmlElement | undefined;
@@ -217,13 +222,17 @@ function importPlan(
         }: this controller is not supported inside the Thread Group (echokit runs Simple Controllers and one Transaction Controller)`,
         el.line,
       );
-    } else if (kind === "timer" && el.name === "ConstantTimer") {
+    } else if (kind === "timer" && JMX_TIMERS.has(el.name)) {
       timers.push(el);
     } else if (kind === "timer") {
       throw new JmxProblem(
-        `${label(el)}: this timer is not supported (echokit runs Constant Timers; disable it)`,
+        `${
+          label(el)
+        }: this timer is not supported (echokit runs Constant, Uniform/Gaussian Random, Constant Throughput and Precise Throughput Timers; disable it)`,
         el.line,
       );
+    } else if (el.attributes.testclass === "Arguments") {
+      collectVariables(el); // User Defined Variables on the Thread Group
     } else if (kind === "threadGroup") {
       throw new JmxProblem(`${label(el)} is nested inside a Thread Group`, el.line);
     } else if (isTcpConfig(el)) {
@@ -441,21 +450,9 @@ function importPlan(
   if (eolByte !== undefined) plan.eolByte = eolByte;
   if (duration !== undefined) plan.duration = duration;
   if (delay !== undefined) plan.delay = delay;
-  // Constant Timers in scope add up before each sample, as JMeter sums timers.
-  let timerMs = 0;
-  for (const t of timers) {
-    const tp = propsOf(t);
-    const p = tp.get("ConstantTimer.delay");
-    timerMs += integer(
-      p ? expand(textOf(p), p, t) : "",
-      "ConstantTimer.delay",
-      [t, tp],
-      0,
-      MAX_TIMEOUT_MS,
-      false,
-    ) ?? 0;
-  }
-  if (timerMs > 0) plan.timerMs = timerMs;
+  Object.assign(plan, readTimers(timers, expand, notes));
+  const charset = readCharset(properties, sampler);
+  if (charset !== undefined) plan.charset = charset;
   if (transaction) {
     const tp = propsOf(transaction);
     const flag = (name: string) => {

@@ -3,49 +3,12 @@ import { parseXml, XmlError } from "./_xml.ts";
 import { parseJmx } from "./jmx.ts";
 import { parsePlanJson } from "./plan.ts";
 import { assertUsageError as usage } from "./_assert_usage.ts";
+import { jmx } from "./_jmx_testing.ts";
 
 const JMX = await Deno.readTextFile(new URL("../fixtures/echo_tcp.jmx", import.meta.url));
 const EXPECTED = await Deno.readTextFile(
   new URL("../fixtures/echo_tcp.plan.json", import.meta.url),
 );
-
-/** A minimal JMeter-5.x-shaped plan with the given Thread Group and sampler properties. */
-function jmx(
-  { group = "", sampler = "", extra = "", planVars = "" }: {
-    group?: string;
-    sampler?: string;
-    extra?: string;
-    planVars?: string;
-  } = {},
-): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<jmeterTestPlan version="1.2" properties="5.0" jmeter="5.3">
-  <hashTree>
-    <TestPlan guiclass="TestPlanGui" testclass="TestPlan" testname="T" enabled="true">
-      <elementProp name="TestPlan.user_defined_variables" elementType="Arguments">
-        <collectionProp name="Arguments.arguments">${planVars}</collectionProp>
-      </elementProp>
-    </TestPlan>
-    <hashTree>
-      <ThreadGroup guiclass="ThreadGroupGui" testclass="ThreadGroup" testname="Users" enabled="true">
-        <elementProp name="ThreadGroup.main_controller" elementType="LoopController">
-          <stringProp name="LoopController.loops">5</stringProp>
-        </elementProp>
-        <stringProp name="ThreadGroup.num_threads">2</stringProp>
-        ${group}
-      </ThreadGroup>
-      <hashTree>
-        <TCPSampler guiclass="TCPSamplerGui" testclass="TCPSampler" testname="Echo" enabled="true">
-          <stringProp name="TCPSampler.request">hi&#10;</stringProp>
-          ${sampler}
-        </TCPSampler>
-        <hashTree/>
-        ${extra}
-      </hashTree>
-    </hashTree>
-  </hashTree>
-</jmeterTestPlan>`;
-}
 
 Deno.test("parseJmx() imports fixtures/echo_tcp.jmx as fixtures/echo_tcp.plan.json", () => {
   const { plan, notes } = parseJmx(JMX, "echo_tcp.jmx");
@@ -186,12 +149,11 @@ Deno.test("parseJmx() skips disabled elements and refuses what would change the 
     () =>
       parseJmx(
         jmx({
-          extra:
-            `<GaussianRandomTimer testclass="GaussianRandomTimer" testname="wait"/><hashTree/>`,
+          extra: `<PoissonRandomTimer testclass="PoissonRandomTimer" testname="wait"/><hashTree/>`,
         }),
         "t.jmx",
       ),
-    /^Invalid JMeter plan "t\.jmx": line \d+: <GaussianRandomTimer "wait">: this timer is not supported \(echokit runs Constant Timers; disable it\)$/,
+    /^Invalid JMeter plan "t\.jmx": line \d+: <PoissonRandomTimer "wait">: this timer is not supported \(echokit runs Constant, Uniform\/Gaussian Random, Constant Throughput and Precise Throughput Timers; disable it\)$/,
   );
   usage(
     () =>
@@ -402,4 +364,51 @@ Deno.test("parseJmx() multiplies the loops by a Loop Controller around the sampl
   );
   assert.equal(parseJmx(text, "loop.jmx").plan.loops, 15); // 5 group loops × 3
   assert.equal(parseJmx(text, "loop.jmx", { properties: { inner: "4" } }).plan.loops, 20);
+});
+
+Deno.test("parseJmx() resolves ${var} from User Defined Variables on the Thread Group", () => {
+  const udv = `<Arguments guiclass="ArgumentsPanel" testclass="Arguments" testname="Group vars">
+      <collectionProp name="Arguments.arguments">
+        <elementProp name="word" elementType="Argument">
+          <stringProp name="Argument.name">word</stringProp>
+          <stringProp name="Argument.value">pong-\${__P(n,1)}</stringProp>
+        </elementProp>
+      </collectionProp></Arguments><hashTree/>`;
+  const text = jmx({ sampler: "", extra: udv }).replace("hi&#10;", "${word}&#10;");
+  assert.equal(parseJmx(text, "v.jmx", { properties: { n: "7" } }).plan.message, "pong-7\n");
+  usage(
+    () => parseJmx(jmx().replace("hi&#10;", "${word}"), "nov.jmx"),
+    /"TCPSampler\.request" uses "\$\{word\}", which echokit cannot evaluate/,
+  );
+});
+
+Deno.test("parseJmx() honours -Jtcp.charset for the three charsets it encodes, refuses others", () => {
+  const charset = (value: string) =>
+    parseJmx(jmx(), "c.jmx", { properties: { "tcp.charset": value } }).plan.charset;
+  assert.equal(charset("ISO-8859-1"), "ISO-8859-1");
+  assert.equal(charset("latin1"), "ISO-8859-1");
+  assert.equal(charset("us-ascii"), "US-ASCII");
+  assert.equal(charset("UTF8"), "UTF-8");
+  assert.equal(parseJmx(jmx(), "c.jmx").plan.charset, undefined);
+  const line = jmx().split("\n").findIndex((l) => l.includes("<TCPSampler")) + 1;
+  usage(
+    () => charset("UTF-16"),
+    new RegExp(
+      `^Invalid JMeter plan "c\\.jmx": line ${line}: <TCPSampler "Echo">: charset "UTF-16" \\(tcp\\.charset\\) is not supported \\(use UTF-8, ISO-8859-1 or US-ASCII\\)$`,
+    ),
+  );
+});
+
+Deno.test("parseJmx() refuses setUp and tearDown Thread Groups by name, before counting groups", () => {
+  for (const [tag, word] of [["SetupThreadGroup", "setUp"], ["PostThreadGroup", "tearDown"]]) {
+    const extra =
+      `<${tag} guiclass="x" testclass="${tag}" testname="prep"><stringProp name="ThreadGroup.num_threads">1</stringProp></${tag}><hashTree/>`;
+    const text = jmx().replace(/(<TestPlan [^]*?<\/TestPlan>\s*<hashTree>)/, `$1${extra}`);
+    usage(
+      () => parseJmx(text, "s.jmx"),
+      new RegExp(
+        `^Invalid JMeter plan "s\\.jmx": line \\d+: <${tag} "prep"> is a ${word} Thread Group, which echokit does not run yet \\(disable it, or run its work as a separate plan\\)$`,
+      ),
+    );
+  }
 });
