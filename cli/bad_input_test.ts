@@ -247,6 +247,14 @@ const LOAD: Case[] = [
     ["--jtl", "/nonexistent-echokit/x.jtl", "--jtl-thread-prefix", "host A"],
     /^Invalid --jtl-thread-prefix "host A" \(use up to 64 letters/,
   ],
+  [
+    ["--jtl-timestamps", "sent"],
+    /^Invalid --jtl-timestamps "sent" \(use intended, actual\)$/,
+  ],
+  [
+    ["--jtl-timestamps", "actual"],
+    /^--jtl-timestamps picks the JTL's timeStamp under --rate \(add --rate R and --jtl FILE\)$/,
+  ],
   [["--json="], /^Invalid --json "" \(give a file path\)$/],
   [["--json", "/"], /^Cannot write --json "\/": it is a folder \(give a file path\)$/],
   [

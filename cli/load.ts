@@ -67,6 +67,9 @@ Run:
 Output:
   --jtl FILE           write every sample as a JMeter CSV JTL (default 17 columns;
                        with --rate, timeStamp is the intended start)
+  --jtl-timestamps intended|actual
+                       with --rate: timeStamp is each sample's intended start (the
+                       default; elapsed counts from it) or the moment it was sent
   --jtl-thread-prefix L
                        thread names "L-<group> 1-<n>" (group: the .jmx Thread Group's
                        name, else "Thread Group"), as JMeter's distributed
@@ -122,6 +125,7 @@ export const LOAD_FLAGS: OptionSpecs = {
   rate: { type: "string" },
   jtl: { type: "string" },
   "jtl-thread-prefix": { type: "string" },
+  "jtl-timestamps": { type: "string" },
   property: { type: "string", short: "J", multiple: true },
   json: { type: "string" },
   segment: { type: "string" },
@@ -179,6 +183,14 @@ export const loadCommand: Command = {
       throw new UsageError("--jtl-thread-prefix names the threads of a JTL (add --jtl FILE)");
     }
     jtlThreadGroupName(jtlThreadPrefix);
+    const jtlTimestamps = values["jtl-timestamps"] === undefined
+      ? undefined
+      : oneOf("--jtl-timestamps", String(values["jtl-timestamps"]), ["intended", "actual"]);
+    if (jtlTimestamps !== undefined && (values.jtl === undefined || values.rate === undefined)) {
+      throw new UsageError(
+        "--jtl-timestamps picks the JTL's timeStamp under --rate (add --rate R and --jtl FILE)",
+      );
+    }
     if (values.jtl !== undefined) checkOutputPath("--jtl", String(values.jtl));
     const pid = numberFlag(values, "pid", { min: 1 });
     // Else the run goes ahead and its server columns quietly say "n/a".
@@ -234,6 +246,7 @@ export const loadCommand: Command = {
         rate: numberFlag(values, "rate", { min: 0.001, fraction: true }),
         jtl: values.jtl === undefined ? undefined : String(values.jtl),
         jtlThreadPrefix,
+        jtlTimestamps,
         segment,
         startAt,
         signal: controller.signal,

@@ -43,7 +43,7 @@ interface LoadRun {
     interrupted?: boolean;
   };
   /** JTL rows after the header: success flag and error kind. */
-  rows: { success: boolean; kind?: string }[];
+  rows: { success: boolean; kind?: string; timeStamp: number }[];
   /** `summary =` count and Err. */
   summary: { count: number; errors: number };
 }
@@ -78,11 +78,16 @@ async function runLoad(port: number, args: string[], timeoutMs = 60_000): Promis
     const header = splitJtlRow(lines[0]);
     const success = header.indexOf("success");
     const message = header.indexOf("responseMessage");
+    const stamp = header.indexOf("timeStamp");
     const rows = lines.slice(1, -1).map((line) => {
       const f = splitJtlRow(line);
       assert.equal(f.length, header.length, line);
       const ok = f[success] === "true";
-      return { success: ok, kind: ok ? undefined : jtlKind(f[message]) };
+      return {
+        success: ok,
+        kind: ok ? undefined : jtlKind(f[message]),
+        timeStamp: Number(f[stamp]),
+      };
     });
     const last = stdout.split("\n").filter((l) => l.startsWith("summary =")).at(-1);
     assert.ok(last, `no "summary =" line in:\n${stdout}\n${stderr}`);
@@ -227,6 +232,34 @@ Deno.test({
     } finally {
       clearTimeout(killer);
       await server.stop(100);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "load --jtl-timestamps: intended keeps the --rate schedule, actual the send times behind it",
+  sanitizeResources: false,
+  async fn() {
+    // One connection, each echo 60 ms late, asked for 100/s: sends fall behind the schedule.
+    const server = await startHostile("delay:60");
+    try {
+      const span = async (stamps: string[]) => {
+        const args = ["--threads", "1", "--loops", "8", "--rate", "100", ...stamps];
+        const run = await runLoad(server.addr.port, args);
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(run.rows.length, 8);
+        const t = run.rows.map((r) => r.timeStamp);
+        return Math.max(...t) - Math.min(...t);
+      };
+      // Intended: 8 starts 10 ms apart (70 ms); actual: each send waits for the last echo.
+      const intended = await span([]);
+      assert.equal(await span(["--jtl-timestamps", "intended"]), intended);
+      assert.ok(intended <= 80, `intended timeStamps span ${intended} ms`);
+      const actual = await span(["--jtl-timestamps", "actual"]);
+      assert.ok(actual >= 7 * 60 * 0.9, `actual timeStamps span ${actual} ms`);
+    } finally {
+      await server.stop();
     }
   },
 });
