@@ -28,6 +28,7 @@ const ECHO = plan("conformance_echo.jmx");
 const DURATION = plan("conformance_duration.jmx");
 const TIMER_TRANSACTION = plan("timer_transaction.jmx");
 const THROUGHPUT = plan("conformance_throughput.jmx");
+const RANDOM_VARS = plan("conformance_random_vars.jmx");
 
 const found = await findJmeter();
 if (!found.ok) console.log(`jmeter conformance: skipped: ${found.reason}`);
@@ -446,6 +447,35 @@ Deno.test({
       const apart = Math.abs(mean(spans.jmeter) - mean(spans.echokit));
       console.log(`throughput spans, ms: jmeter ${spans.jmeter}, echokit ${spans.echokit}`);
       assert.ok(apart <= 250, `mean spans jmeter ${spans.jmeter} vs echokit ${spans.echokit} ms`);
+    });
+  },
+});
+
+Deno.test({
+  name: "jmeter conformance: a Uniform Random Timer and a Thread Group variable in the request",
+  ignore,
+  async fn() {
+    if (!found.ok) return;
+    const jmeter = found.jmeter;
+    await withHostile("echo", async (server) => {
+      const props = { threads: 2, loops: 6, word: "zebra" };
+      const pair = await runBoth(jmeter, RANDOM_VARS, server.addr.port, props);
+      assertSameOutcome(pair, 12);
+      // "echokit ${word} ping\n" with -Jword=zebra is 19 bytes ("${word}" unresolved: 21).
+      for (const [who, jtl] of [["jmeter", pair.jmeter], ["echokit", pair.echokit]] as const) {
+        assert.deepEqual([...new Set(jtl.rows.map((r) => r.bytes))], ["19"], `${who} bytes`);
+        // 40 ms + up to 20 ms before each sample: 5 gaps of at least 40 ms (less 5 for ms
+        // rounding), and on average under 60 ms plus a busy machine's lateness (150 ms).
+        for (const thread of Object.keys(tally(jtl.rows, byThread))) {
+          const starts = jtl.rows.filter((r) => r.threadName === thread).map((r) =>
+            Number(r.timeStamp)
+          ).sort((a, b) => a - b);
+          const gaps = starts.slice(1).map((t, i) => t - starts[i]);
+          assert.ok(Math.min(...gaps) >= 35, `${who} ${thread}: gaps ${gaps.join(" ")} ms`);
+          const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
+          assert.ok(mean <= 150, `${who} ${thread}: gaps ${gaps.join(" ")} ms`);
+        }
+      }
     });
   },
 });
