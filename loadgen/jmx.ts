@@ -12,14 +12,18 @@
  *   `ctimeout` (empty = 0 = wait forever), `reUseConnection` unless
  *   `closeConnection`, `nodelay`; its testname is the JTL label.
  * - Simple Controllers (transparent), Loop Controllers around the sampler
- *   (multiply the loops), one Transaction Controller, Constant Timers.
+ *   (multiply the loops), one Transaction Controller; Constant, Uniform and
+ *   Gaussian Random, Constant Throughput and Precise Throughput Timers
+ *   (`_jmx_timers.ts`); the `-Jtcp.charset` property (`_jmx_charset.ts`).
  * - Variables: `${__P(name,default)}` and `${__property(name,,default)}` give
  *   a `-J` property or the default (JMeter's `__P` default is `1`), nested
- *   calls included; `${name}` a User Defined Variable.
+ *   calls included; `${name}` a User Defined Variable (Test Plan or Thread
+ *   Group level).
  *
  * Listeners, assertions, pre/post-processors and other config elements are
  * ignored with a note. Anything that would change what is measured — other
- * samplers, controllers or timers, other thread group kinds, `soLinger` — is
+ * samplers, controllers or timers, setUp/tearDown and other thread group
+ * kinds, `soLinger` — is
  * refused with a {@linkcode UsageError} naming the file, the line and the
  * element. See `docs/jmeter.md`.
  *

@@ -614,6 +614,28 @@ export const EXERCISED: Record<string, Exercise> = {
       return r;
     },
   },
+  "deno run -A mod.ts load --spawn stream --threads 2 --loops 50 --rate 200 --jtl run.jtl --jtl-timestamps actual":
+    {
+      set: { "--jtl": "{dir}/run.jtl" },
+      why: "the JTL in a temporary folder",
+      async run({ argv, dir }) {
+        const r = await run(argv);
+        assertRan(r, "load --jtl-timestamps actual");
+        assert.match(r.stdout, /^summary = +100 in .* Err: +0 /m);
+        const rows = (await Deno.readTextFile(join(dir, "run.jtl"))).split("\n");
+        assert.equal(rows.length, 1 + 100 + 1, "header, 100 rows, final newline");
+        return r;
+      },
+    },
+  "deno run -A mod.ts load --plan fixtures/jmx/conformance_throughput.jmx --spawn stream -Jthreads=2 -Jloops=5":
+    {
+      async run({ argv }) {
+        const r = await run(argv);
+        assertRan(r, "load --plan conformance_throughput.jmx");
+        assert.match(r.stdout, /^summary = +10 in .* Err: +0 /m);
+        return r;
+      },
+    },
   "deno test -A tools/jmeter/conformance_test.ts": {
     where: [{ file: "tools/jmeter/conformance_test.ts", needs: ["findJmeter", "runJmeter"] }],
     why: "the suite itself; the full test run (deno task test, .ci/run) runs it",
