@@ -479,3 +479,21 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "jmeter conformance: -Jtcp.charset=ISO-8859-1 sends one byte per character in both",
+  ignore,
+  async fn() {
+    if (!found.ok) return;
+    const jmeter = found.jmeter;
+    await withHostile("echo", async (server) => {
+      // The plan's default word is "café": "echokit café ping\n" is 18 bytes in ISO-8859-1
+      // (19 in UTF-8, echokit's default), echoed back byte for byte.
+      const props = { threads: 1, loops: 3, "tcp.charset": "ISO-8859-1" };
+      const pair = await runBoth(jmeter, RANDOM_VARS, server.addr.port, props);
+      assertSameOutcome(pair, 3);
+      assert.deepEqual([...new Set(pair.jmeter.rows.map((r) => r.bytes))], ["18"], "jmeter");
+      assert.deepEqual([...new Set(pair.echokit.rows.map((r) => r.bytes))], ["18"], "echokit");
+    });
+  },
+});
