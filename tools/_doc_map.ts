@@ -21,6 +21,7 @@ import {
   withStreamServer,
 } from "./_doc_run.ts";
 import { shellWords } from "./_doc_blocks.ts";
+import { parse as parseYaml } from "yaml";
 
 /** The server's CPU as `load` prints it: a figure where `/proc` exists, else `n/a` (macOS). */
 const SERVER_CPU = Deno.build.os === "linux" ? "server CPU \\d" : "server CPU (?:\\d|n/a)";
@@ -598,6 +599,78 @@ export const EXERCISED: Record<string, Exercise> = {
       assert.equal(r.code, 2, r.stderr);
       return r;
     },
+  },
+
+  // Kubernetes (README: Several load hosts)
+  "docker build -f deploy/Dockerfile -t echokit:dev .": {
+    where: [{
+      file: "tools/k8s_render_test.ts",
+      test: "deploy/Dockerfile builds from the official Deno image and runs the CLI",
+      needs: ["deploy/Dockerfile"],
+    }],
+    why: "no Docker and no registry here: the test reads the Dockerfile (base image, the CLI as " +
+      "entry point, every Worker module cached)",
+  },
+  "kubectl apply -f deploy/k8s/server.yaml": {
+    where: [{
+      file: "tools/k8s_render_test.ts",
+      test: "deploy/k8s/server.yaml runs serve --processes behind a Service on its port",
+      needs: ["server.yaml", "SERVE_FLAGS"],
+    }],
+    why: "no cluster here: the test parses the manifest with yaml and its args with serve's flags",
+  },
+  "deno task k8s:render --segments 4 --lead 60s | kubectl apply -f -": {
+    why: "the render runs here; kubectl does not (no cluster): its input is parsed instead",
+    async run({ argv }) {
+      const r = await run(argv.slice(0, argv.indexOf("|")));
+      assertRan(r, "deno task k8s:render");
+      const job = parseYaml(r.stdout) as {
+        kind: string;
+        spec: { completionMode: string; completions: number; parallelism: number };
+      };
+      assert.equal(job.kind, "Job");
+      assert.equal(job.spec.completionMode, "Indexed");
+      assert.equal(job.spec.completions, 4);
+      assert.equal(job.spec.parallelism, 4);
+      assert.match(r.stdout, /\$\(JOB_COMPLETION_INDEX\)\/4/);
+      const start = /--start-at\s*\n\s*- "?([^"\n]+)"?/.exec(r.stdout)?.[1] ?? "";
+      const lead = Date.parse(start) - Date.now();
+      assert.ok(lead > 30_000 && lead <= 60_000, `--start-at ${start} is ${lead} ms away`);
+      return r;
+    },
+  },
+  "kubectl wait --for=condition=complete job/echokit-load --timeout=15m": {
+    where: [{
+      file: "tools/k8s_render_test.ts",
+      test:
+        "deploy/k8s/load-job.yaml is an Indexed Job of load segments against the server's Service",
+      needs: ["load-job.yaml"],
+    }],
+    differs: {
+      "--for=condition=complete": "kubectl's own wait; nothing here has a cluster",
+      "--timeout=15m": "kubectl's own wait; nothing here has a cluster",
+    },
+    why: "no cluster here: the test checks the Job the command waits for (name, Indexed, N pods)",
+  },
+  "for i in 0 1 2 3; do kubectl logs -l job-name=echokit-load,batch.kubernetes.io/job-completion-index=$i > seg-$i.json; done":
+    {
+      where: [{
+        file: "tools/k8s_render_test.ts",
+        test:
+          "deploy/k8s/load-job.yaml is an Indexed Job of load segments against the server's Service",
+        needs: ["load-job.yaml"],
+      }],
+      why:
+        "no cluster here: the test checks that each pod's stdout is only its load --json - document",
+    },
+  "deno run -A mod.ts compare merge seg-0.json seg-1.json seg-2.json seg-3.json": {
+    where: [{ file: "bench/segments_test.ts", needs: ["compare", "merge", "segment-"] }],
+    differs: { "seg-0.json": "the test's segments are 4 local load --segment processes" },
+    why: "the files come from 4 segments; the test makes them locally and merges them",
+  },
+  "deno task segments": {
+    where: [{ file: "bench/segments_test.ts", needs: ["runSegmentsCheck", "segments: 4"] }],
+    why: "the task's code, run by its test with 4 segments of plan2",
   },
 
   // JMeter conformance (docs/jmeter.md)
