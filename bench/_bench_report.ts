@@ -312,7 +312,7 @@ export function checkTargets(
     });
   }
   for (const mode of ["stream", "protocol", "nonblocking"] as const) {
-    const peer = PYTHON_PEER_OF[mode];
+    const peer = PYTHON_PEER_OF[mode]!;
     const conns = [1000, 100].find((c) => at(mode, c) && at(peer, c));
     const ours = conns ? at(mode, conns) : undefined;
     const theirs = conns ? at(peer, conns) : undefined;

@@ -29,8 +29,8 @@ export interface BenchServer {
   command?: string[];
 }
 
-/** Each of our modes and the Python server that teaches the same model. */
-export const PYTHON_PEER_OF: Readonly<Record<Mode, string>> = {
+/** Each of our modes and the Python server that teaches the same model (none for `uring`). */
+export const PYTHON_PEER_OF: Readonly<Partial<Record<Mode, string>>> = {
   stream: "py-streams",
   protocol: "py-protocol",
   blocking: "py-threaded",
