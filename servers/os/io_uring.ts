@@ -78,6 +78,8 @@ export const CQE_F_MORE = 1 << 1;
 export const SQE_FLAGS = {
   /** The next SQE starts only after this one completes. */
   IO_LINK: 1 << 2,
+  /** Post no completion when this request succeeds (Linux 5.17); a failure still posts one. */
+  CQE_SKIP_SUCCESS: 1 << 6,
 } as const;
 
 const IORING_ENTER_GETEVENTS = 1;
