@@ -6,19 +6,22 @@
  * Readiness (`nonblocking`) asks "which sockets can I read?" and then reads
  * each one itself. Completion I/O asks the kernel to do the reading:
  *
- * 1. For every connection one request is outstanding: a `recv` into that
- *    connection's buffer, or a `send` of what the last `recv` brought.
+ * 1. For every connection one `recv` into that connection's buffer is
+ *    outstanding.
  * 2. Once per loop turn one `io_uring_enter` submits every request queued
  *    since the last turn and sleeps until at least one has finished.
- * 3. Each completion says "this recv brought 64 bytes" or "this send took 64
- *    bytes": we queue the next request for that connection (the echo's
- *    `send`, the rest of a partial send, or the next `recv`).
+ * 3. A completion says "this recv brought 64 bytes": we queue the echo, a
+ *    `send` of those bytes *linked* to the next `recv` (`IOSQE_IO_LINK`: the
+ *    kernel starts the recv when the send is done). The send asks for no
+ *    completion unless it fails (`IOSQE_CQE_SKIP_SUCCESS`) and for all its
+ *    bytes (`MSG_WAITALL`: the kernel finishes a partial send itself), so a
+ *    message costs one completion.
  * 4. No readiness notification, no `EAGAIN`: a request that cannot proceed
  *    waits inside the kernel, and a whole loop turn of requests costs one
  *    syscall where a readiness loop pays an `epoll_wait` plus a `recv` and a
  *    `send` per message.
  *
- * Backpressure comes free: a connection's next `recv` is queued only when its
+ * Backpressure comes free: a connection's next `recv` starts only when its
  * `send` has completed, so a client that never reads holds one buffer
  * (`maxBuffer` at most) and its own bytes wait in the kernel's socket buffers.
  *
@@ -42,6 +45,7 @@ import {
   OP,
   openRing,
   type Ring,
+  SQE_FLAGS,
 } from "./os/io_uring.ts";
 import * as libc from "./os/libc.ts";
 import { attachWaker, openWaker } from "./os/poller.ts";
@@ -74,6 +78,10 @@ const EMFILE_BACKOFF_MS = 100;
 const WAIT_FOREVER_MS = 3_600_000;
 /** `POLLIN`, for the waker's poll request. */
 const POLLIN = 1;
+/** `MSG_WAITALL`: the kernel finishes a partial send itself (Linux 6.0) before completing it. */
+const MSG_WAITALL = 0x100;
+/** A send that posts a completion only if it fails, and starts the next `recv` when done. */
+const SEND_THEN_RECV = SQE_FLAGS.IO_LINK | SQE_FLAGS.CQE_SKIP_SUCCESS;
 
 // `user_data` of a request: what it is in the low two bits, the fd above. A
 // connection has one request at most in flight and its fd stays open until
@@ -82,6 +90,8 @@ const KIND_ACCEPT = 0;
 const KIND_WAKE = 1;
 const KIND_RECV = 2;
 const KIND_SEND = 3;
+/** `IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD`: cancel every request on an fd. */
+const ASYNC_CANCEL_ALL_FD = 1 | 2;
 /** `user_data` of cancel requests, whose completions need nothing. */
 const DATA_IGNORE = 0xffffffff;
 
@@ -92,11 +102,8 @@ interface Connection {
   buf: Uint8Array;
   /** Its address, for the requests. */
   addr: number;
-  /** Bytes the last `recv` brought, and how many of them are sent. */
-  len: number;
-  sent: number;
-  /** The request in flight: `KIND_RECV`, `KIND_SEND`, or 0. */
-  inFlight: number;
+  /** A `recv` (perhaps behind its linked `send`) is in flight. */
+  inFlight: boolean;
   /** Closed (counted) but its request not yet completed: close the fd then. */
   closing: boolean;
   /** When a request last completed (the loop's coarse clock): for the idle timeout. */
@@ -117,7 +124,7 @@ export function runUringLoop(
   const p = libc.platform();
   const { listenFd, maxConnections, idleTimeout } = config;
   const readSize = Math.min(READ_SIZE, config.maxBuffer);
-  const flags = sendFlags();
+  const flags = sendFlags() | MSG_WAITALL;
   const shared = new Float64Array(config.stats);
   const control = new Int32Array(config.control);
   const waker = attachWaker({ readFd: config.wakeReadFd, writeFd: config.wakeWriteFd });
@@ -258,9 +265,7 @@ export function runUringLoop(
       fd: res,
       buf,
       addr: bufferAddress(buf.buffer as ArrayBuffer),
-      len: 0,
-      sent: 0,
-      inFlight: 0,
+      inFlight: false,
       closing: false,
       lastActive: now,
     };
@@ -269,48 +274,52 @@ export function runUringLoop(
   }
 
   function recv(conn: Connection): void {
-    conn.inFlight = KIND_RECV;
+    conn.inFlight = true;
     push(OP.RECV, conn.fd, conn.addr, readSize, 0, 0, (conn.fd << 2) | KIND_RECV);
   }
 
-  /** Sends `buf[sent..len)`: the echo, or the rest of a partial send. */
-  function send(conn: Connection): void {
-    conn.inFlight = KIND_SEND;
-    push(
+  /** Echoes `buf[0..len)` and reads again after it, in one linked pair of requests. */
+  function echo(conn: Connection, len: number): void {
+    // Both in one submission: a link does not span two io_uring_enter calls.
+    if (ring.space() < 2) ring.submitAndWait(0);
+    ring.queue(
       OP.SEND,
       conn.fd,
-      conn.addr + conn.sent,
-      conn.len - conn.sent,
+      conn.addr,
+      len,
       0,
       flags,
       (conn.fd << 2) | KIND_SEND,
+      SEND_THEN_RECV,
     );
+    recv(conn);
   }
 
-  /** A connection's `recv` or `send` completed with `res` bytes, or `-errno`. */
+  /** A connection's request completed with `res` bytes, or `-errno`. */
   function onConnection(conn: Connection, kind: number, res: number): void {
-    conn.inFlight = 0;
+    if (kind === KIND_SEND) {
+      // Only a failed or short send completes (ECONNRESET, EPIPE, a cancel).
+      // Its linked recv is then cancelled without a completion of its own
+      // (a CQE_SKIP_SUCCESS head skips its links' CQEs), so nothing is in
+      // flight any more.
+      conn.inFlight = false;
+      if (conn.closing) return release(conn);
+      errors++;
+      return closeConnection(conn);
+    }
+    conn.inFlight = false;
     if (conn.closing) return release(conn);
     conn.lastActive = now;
     if (res < 0) {
-      if (res === -p.EINTR || res === -p.EAGAIN) {
-        return kind === KIND_RECV ? recv(conn) : send(conn);
-      }
-      errors++; // ECONNRESET, EPIPE and friends end this connection only.
+      if (res === -p.EINTR || res === -p.EAGAIN) return recv(conn);
+      errors++; // ECONNRESET and friends end this connection only.
       return closeConnection(conn);
     }
-    if (kind === KIND_RECV) {
-      if (res === 0) return closeConnection(conn); // EOF; nothing is pending.
-      bytesIn += res;
-      conn.len = res;
-      conn.sent = 0;
-      return send(conn);
-    }
+    if (res === 0) return closeConnection(conn); // EOF; the last echo went out before this recv began.
+    bytesIn += res;
+    // Counted when queued: a send that fails later closes the connection.
     bytesOut += res;
-    conn.sent += res;
-    // A partial send (the client reads slowly): send the rest, read nothing meanwhile.
-    if (conn.sent < conn.len) return send(conn);
-    recv(conn);
+    echo(conn, res);
   }
 
   /** Closes the connections with no completion for `idleTimeout` (a client that never reads counts too). */
@@ -332,10 +341,18 @@ export function runUringLoop(
   function closeConnection(conn: Connection): void {
     open--;
     closed++;
-    if (conn.inFlight === 0) return release(conn);
+    if (!conn.inFlight) return release(conn);
+    // Cancel both: a send stuck on a client that never reads (its linked
+    // recv is then cancelled too), or a recv waiting for one that sends
+    // nothing. The shutdown tells the client now.
     conn.closing = true;
     libc.shutdown(conn.fd, p.SHUT_RDWR);
-    push(OP.ASYNC_CANCEL, -1, (conn.fd << 2) | conn.inFlight, 0, 0, 0, DATA_IGNORE);
+    cancelAll(conn);
+  }
+
+  /** Cancels every request on the connection's fd (`IORING_ASYNC_CANCEL_FD | _ALL`, Linux 5.19). */
+  function cancelAll(conn: Connection): void {
+    push(OP.ASYNC_CANCEL, conn.fd, 0, 0, 0, ASYNC_CANCEL_ALL_FD, DATA_IGNORE);
   }
 
   function release(conn: Connection): void {
