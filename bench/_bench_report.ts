@@ -239,6 +239,16 @@ export function checkTargets(
       why,
     );
     ratioCheck(`nonblocking CPU/msg ≤ 1.25× c-epoll @${c}`, nb?.cpuVsC, (x) => x <= 1.25, why);
+    // Issue 14: the completion model against readiness and against C.
+    const ur = at("uring", c);
+    const whyUring = ur ? `nonblocking not measured at ${c} connections` : `uring not measured`;
+    ratioCheck(
+      `uring rate ≥ 1.0× nonblocking @${c}`,
+      ratioOfMedians(ur?.figures.rate, nb?.figures.rate),
+      (x) => x >= 1,
+      whyUring,
+    );
+    ratioCheck(`uring CPU/msg ≤ 1.1× c-epoll @${c}`, ur?.cpuVsC, (x) => x <= 1.1, whyUring);
   }
   const at100 = (mode: Mode) => at(mode, 100);
   ratioCheck(
@@ -309,7 +319,7 @@ export function checkTargets(
     });
   }
   for (const mode of ["stream", "protocol", "nonblocking"] as const) {
-    const peer = PYTHON_PEER_OF[mode];
+    const peer = PYTHON_PEER_OF[mode]!;
     const conns = [1000, 100].find((c) => at(mode, c) && at(peer, c));
     const ours = conns ? at(mode, conns) : undefined;
     const theirs = conns ? at(peer, conns) : undefined;

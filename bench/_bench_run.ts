@@ -10,6 +10,7 @@ import { EchokitError } from "../util/errors.ts";
 import { ResourceMonitor } from "../loadgen/resource_monitor.ts";
 import { type ServerProcess, startServerProcess } from "../servers/child.ts";
 import { readExactly } from "../servers/testing.ts";
+import { ioUringUnavailableReason } from "../servers/os/io_uring.ts";
 import { DEFAULT_MAX_THREADS, type Mode, MODES } from "../servers/types.ts";
 import { NATIVE_SERVER, type PinMode } from "./_bench_args.ts";
 import { type NativeClientResult, runNativeClient } from "./_bench_client.ts";
@@ -29,8 +30,8 @@ export interface BenchServer {
   command?: string[];
 }
 
-/** Each of our modes and the Python server that teaches the same model. */
-export const PYTHON_PEER_OF: Readonly<Record<Mode, string>> = {
+/** Each of our modes and the Python server that teaches the same model (none for `uring`). */
+export const PYTHON_PEER_OF: Readonly<Partial<Record<Mode, string>>> = {
   stream: "py-streams",
   protocol: "py-protocol",
   blocking: "py-threaded",
@@ -52,7 +53,10 @@ export async function benchServers(
   const skipped = new Map<string, string>();
   const runtimes = new Map<string, string | undefined>();
   for (const name of names) {
-    if ((MODES as readonly string[]).includes(name)) {
+    const refused = name === "uring" ? ioUringUnavailableReason() : undefined;
+    if (refused !== undefined) {
+      skipped.set(name, `io_uring is unavailable: ${refused}`);
+    } else if ((MODES as readonly string[]).includes(name)) {
       servers.push({ name, kind: "echokit", mode: name as Mode });
     } else if (name === NATIVE_SERVER) {
       if (typeof native === "string") skipped.set(name, native);

@@ -17,11 +17,17 @@ import {
   SERVER_ATTACKS,
 } from "./adversarial.ts";
 import { echokitArgv, startServerProcess } from "../servers/child.ts";
-import { connectLocal, roundTrip } from "../servers/testing.ts";
+import { connectLocal, modeSkipReason, roundTrip } from "../servers/testing.ts";
 import type { Mode } from "../servers/types.ts";
 
 /** Modes the suite covers; every mode must pass all of it. */
-export const ADVERSARIAL_MODES: readonly Mode[] = ["stream", "protocol", "blocking", "nonblocking"];
+export const ADVERSARIAL_MODES: readonly Mode[] = [
+  "stream",
+  "protocol",
+  "blocking",
+  "nonblocking",
+  "uring",
+];
 
 const long = Deno.env.get("ECHOKIT_ADVERSARIAL") === "long";
 const baseScale = long ? LONG_SCALE : QUICK_SCALE;
@@ -52,6 +58,7 @@ const MODE_SCALE: Partial<Record<Mode, typeof baseScale>> = {
 for (const mode of ADVERSARIAL_MODES) {
   Deno.test({
     name: `serve --mode ${mode} survives every hostile client while a healthy one is served`,
+    ignore: modeSkipReason(mode) !== undefined,
     sanitizeOps: false,
     sanitizeResources: false,
     async fn(t) {

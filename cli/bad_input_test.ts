@@ -55,7 +55,10 @@ const unless = (args: string[], pairs: [string, string][]) =>
   pairs.filter(([flag]) => !has(args, flag)).flatMap(([flag, value]) => [`--${flag}`, value]);
 
 const SERVE: Case[] = [
-  [["--mode", "fast"], /^Invalid --mode "fast" \(use stream, protocol, blocking, nonblocking\)$/],
+  [
+    ["--mode", "fast"],
+    /^Invalid --mode "fast" \(use stream, protocol, blocking, nonblocking, uring\)$/,
+  ],
   [["--host="], /^Invalid --host "" \(use an address such as 127\.0\.0\.1\)$/],
   [["--host", "a b"], /^Invalid --host "a b"/],
   [["--port", "abc"], /^Invalid --port "abc" \(use a whole number from 0 to 65535\)$/],
@@ -118,6 +121,14 @@ const SERVE: Case[] = [
   [
     ["--mode", "blocking", "--offload", "threads"],
     /^--offload is not available in mode "blocking"/,
+  ],
+  [
+    ["--mode", "uring", "--work", "sleep:1ms"],
+    /^Option --work is not available in --mode uring \(use --mode nonblocking\)$/,
+  ],
+  [
+    ["--mode", "uring", "--offload", "threads"],
+    /^Option --offload is not available in --mode uring \(use --mode stream or protocol\)$/,
   ],
   [["--processes", "x"], /^Invalid --processes "x" \(use a whole number from 1 to 256\)$/],
   [["--processes", "0"], /^Invalid --processes "0"/],
@@ -187,7 +198,10 @@ const LOAD: Case[] = [
   [["--port", "x"], /^Invalid --port "x" \(use a whole number from 1 to 65535\)$/],
   [["--port", "0"], /^Invalid --port "0"/],
   [["--port", "65536"], /^Invalid --port "65536"/],
-  [["--spawn", "fast"], /^Invalid --spawn "fast" \(use stream, protocol, blocking, nonblocking\)$/],
+  [
+    ["--spawn", "fast"],
+    /^Invalid --spawn "fast" \(use stream, protocol, blocking, nonblocking, uring\)$/,
+  ],
   [["--spawn", "stream", "--host", "127.0.0.1"], /^Use --spawn or --host\/--port, not both$/],
   [["--spawn", "stream", "--port", "7000"], /^Use --spawn or --host\/--port, not both$/],
   [["--pid", "x"], /^Invalid --pid "x" \(use a whole number of at least 1\)$/],
@@ -279,7 +293,10 @@ const MICRO_CLASHES: [string, ...string[]][] = [
 ];
 
 const COMPARE: Case[] = [
-  [["--mode", "fast"], /^Invalid --mode "fast" \(use stream, protocol, blocking, nonblocking\)$/],
+  [
+    ["--mode", "fast"],
+    /^Invalid --mode "fast" \(use stream, protocol, blocking, nonblocking, uring\)$/,
+  ],
   [["--mode", "stream,fast"], /^Invalid --mode "fast"/],
   [["--mode="], /^Invalid --mode "" \(use a comma-separated list without blanks\)$/],
   [["--mode", "stream,"], /^Invalid --mode "stream,"/],
@@ -399,7 +416,7 @@ const SOAK: Case[] = [
   [["--minutes", "1441"], /^Invalid --minutes "1441"/],
   [
     ["--modes", "fast"],
-    /^Invalid --modes "fast" \(use a list of stream, protocol, blocking, nonblocking\)$/,
+    /^Invalid --modes "fast" \(use a list of stream, protocol, blocking, nonblocking, uring\)$/,
   ],
   [["--modes="], /^Invalid --modes ""/],
   [["--modes", "stream,"], /^Invalid --modes "stream,"/],

@@ -11,7 +11,7 @@ import type { Plan } from "../loadgen/types.ts";
 import { type CompareProgress, machineFacts, runCompare } from "../compare/run.ts";
 import { runMicro } from "../compare/micro.ts";
 import { parsePeers } from "../compare/peers.ts";
-import { checkWorks, modeColumns } from "../compare/variants.ts";
+import { checkWorks, DEFAULT_COMPARE_MODES, modeColumns } from "../compare/variants.ts";
 import { renderTable } from "../compare/render_table.ts";
 import { renderMarkdown } from "../compare/render_markdown.ts";
 import { renderCsv } from "../compare/render_csv.ts";
@@ -49,7 +49,9 @@ Defaults finish in about three minutes: every mode, plan1 and plan2 with their
 loops scaled by ${DEFAULT_SCALE} (threads unchanged), one run per cell.
 
 Servers:
-  --mode LIST          modes to run, comma-separated (default: ${MODES.join(",")})
+  --mode LIST          modes to run, comma-separated (default: ${
+  DEFAULT_COMPARE_MODES.join(",")
+}; add uring by name)
   --peer SPEC          add an external server column; repeatable. SPEC is
                          name='command … {port}'  (run without a shell; {port} is
                                                    replaced by a free port)
@@ -142,7 +144,7 @@ export const compareCommand: Command = {
       : numberFlag(values, "scale", { min: 0.0001, max: 1000, fraction: true }) ?? DEFAULT_SCALE;
     const format = oneOf("--format", String(values.format ?? "table"), FORMATS);
     const modes = values.mode === undefined
-      ? [...MODES]
+      ? [...DEFAULT_COMPARE_MODES]
       : parseList("--mode", String(values.mode)).map((m) => oneOf("--mode", m, MODES));
     const peers = parsePeers((values.peer as string[] | undefined) ?? []);
     const works = values.work === undefined

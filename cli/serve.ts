@@ -59,12 +59,13 @@ Options:
   --backend B          nonblocking mode: epoll or poll (default: epoll on Linux)
   --max-threads N      blocking mode: most threads at once (default: 128)
   --prespawn N         blocking mode: threads started before accepting (default: 0)
-  --work KIND:ARG      work per message (one read chunk) before echoing it:
+  --work KIND:ARG      work per message (one read chunk) before echoing it
+                       (not in uring mode: its loop has no timers or inline work yet):
                          sleep:10ms  wait without CPU (a timer in async modes)
                          block:10ms  a blocking wait, even in an event loop
                          cpu:1ms     busy computation (calibrated at start)
                          file:PATH   read the whole file
-  --offload POOL       stream and protocol: run each message's work on a pool of
+  --offload POOL       stream and protocol only: run each message's work on a pool of
                        threads[:N] (Workers; default N = min(32, CPUs+4)) or
                        processes[:N] (child processes; default N = CPUs)
   --processes N        N server processes share the port via SO_REUSEPORT (Linux)
@@ -98,7 +99,7 @@ export const SERVE_FLAGS: OptionSpecs = {
 /** The `serve` subcommand. */
 export const serveCommand: Command = {
   name: "serve",
-  summary: "run one echo server (stream, protocol, blocking, nonblocking)",
+  summary: "run one echo server (stream, protocol, blocking, nonblocking, uring)",
   help: HELP,
   async run(args: string[]): Promise<number> {
     const { values } = parseFlags(args, SERVE_FLAGS);
@@ -238,6 +239,15 @@ function checkModeFlags(mode: Mode, values: FlagValues): void {
   for (const [flag, owner] of only) {
     if (values[flag] !== undefined && mode !== owner) {
       throw new UsageError(`Option --${flag} applies to --mode ${owner} only (got --mode ${mode})`);
+    }
+  }
+  for (const flag of ["work", "offload"]) {
+    if (values[flag] !== undefined && mode === "uring") {
+      throw new UsageError(
+        `Option --${flag} is not available in --mode uring (use --mode ${
+          flag === "work" ? "nonblocking" : "stream or protocol"
+        })`,
+      );
     }
   }
   const maxThreads = numberFlag(values, "max-threads", { min: 1, max: 1 << 20 }) ??

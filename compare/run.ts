@@ -12,14 +12,14 @@ import { EchokitError } from "../util/errors.ts";
 import { runLoad } from "../loadgen/run.ts";
 import type { LoadResult, Plan } from "../loadgen/types.ts";
 import { type ServerProcess, startServerProcess } from "../servers/child.ts";
-import { type Mode, MODES } from "../servers/types.ts";
+import type { Mode } from "../servers/types.ts";
 import { aggregate } from "./aggregate.ts";
 import { localPortRange } from "./_limits.ts";
 import { raiseFileLimit } from "../servers/os/socket.ts";
 import { guardThreads, readMemAvailable, readMemTotal } from "./memory_guard.ts";
 import { missingRuntime, type PeerSpec } from "./peers.ts";
 import { buildScenarios, type PlannedScenario } from "./scenarios.ts";
-import { modeColumns } from "./variants.ts";
+import { DEFAULT_COMPARE_MODES, modeColumns } from "./variants.ts";
 import type { CompareMeta, CompareReport, RunRecord, Scenario, ServerColumn } from "./types.ts";
 
 /**
@@ -165,7 +165,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareReport
   const warn = (message: string) => emit({ type: "warning", message });
   const notes = [...(options.notes ?? [])];
 
-  const variants = modeColumns(options.modes ?? MODES, {
+  const variants = modeColumns(options.modes ?? DEFAULT_COMPARE_MODES, {
     offloads: options.offloads,
     processes: options.processes,
   });

@@ -9,7 +9,8 @@
  */
 import { UsageError } from "../util/errors.ts";
 import { parseOffload } from "../servers/offload.ts";
-import type { Mode } from "../servers/types.ts";
+import { ioUringUnavailableReason } from "../servers/os/io_uring.ts";
+import { type Mode, MODES } from "../servers/types.ts";
 import { parseWork } from "../servers/work.ts";
 import type { ServerColumn } from "./types.ts";
 
@@ -18,6 +19,12 @@ export const NO_OFFLOAD = "none";
 
 /** Modes `--offload` applies to; the others get only the `none` column. */
 const OFFLOAD_MODES: readonly Mode[] = ["stream", "protocol"];
+
+/**
+ * The modes `compare` runs when none are named: every mode but `uring`, which
+ * `--mode …,uring` adds (the default run stays about three minutes).
+ */
+export const DEFAULT_COMPARE_MODES: readonly Mode[] = MODES.filter((m) => m !== "uring");
 
 /** Column variants of each mode. */
 export interface ModeVariants {
@@ -33,7 +40,8 @@ export interface ModeVariants {
  * @param modes Our modes, in column order.
  * @param variants The offload and process dimensions.
  * @returns Columns (with the `serve` flags each needs) and one note per
- *   combination left out (offload in a mode without it).
+ *   combination left out (offload in a mode without it, `uring` where io_uring
+ *   is refused).
  * @throws {UsageError} On a bad offload or process count.
  *
  * @example Usage
@@ -58,6 +66,11 @@ export function modeColumns(
   const columns: ServerColumn[] = [];
   const left: string[] = [];
   for (const mode of modes) {
+    const refused = mode === "uring" ? ioUringUnavailableReason() : undefined;
+    if (refused !== undefined) {
+      left.push(`${mode}: io_uring is unavailable: ${refused}`);
+      continue;
+    }
     for (const offload of offloads) {
       if (offload !== NO_OFFLOAD && !OFFLOAD_MODES.includes(mode)) {
         left.push(`${mode}+${offload}: --offload is not available in mode ${mode}`);

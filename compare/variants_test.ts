@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { UsageError } from "../util/errors.ts";
 import { BUILTIN_PLANS } from "../loadgen/plans.ts";
 import { buildScenarios } from "./scenarios.ts";
-import { checkWorks, modeColumns } from "./variants.ts";
+import { MODES } from "../servers/types.ts";
+import { checkWorks, DEFAULT_COMPARE_MODES, modeColumns } from "./variants.ts";
 
 Deno.test("modeColumns() makes one column per mode × offload × process count", () => {
   const { columns, left } = modeColumns(["stream", "blocking"], {
@@ -39,4 +40,9 @@ Deno.test("buildScenarios() runs every row once per --work value with its serve 
     ["plan2@wsleep:10ms", "plan2 · sleep:10ms", "sleep:10ms", ["--work", "sleep:10ms"]],
     ["plan2@wcpu:1ms", "plan2 · cpu:1ms", "cpu:1ms", ["--work", "cpu:1ms"]],
   ]);
+});
+
+Deno.test("DEFAULT_COMPARE_MODES lists every mode but uring, in MODES order", () => {
+  assert.deepEqual(DEFAULT_COMPARE_MODES, MODES.filter((m) => m !== "uring"));
+  assert.ok(!(DEFAULT_COMPARE_MODES as readonly string[]).includes("uring"));
 });

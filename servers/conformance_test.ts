@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { startServerProcess } from "./child.ts";
 import {
   connectLocal,
+  modeSkipReason,
   pattern,
   readExactly,
   readToEnd,
@@ -43,12 +44,15 @@ export const CONFORMANCE_MODES: readonly ConformanceCase[] = [
   { mode: "protocol", args: ["--work", "cpu:20us"] },
   { mode: "protocol", args: ["--offload", "threads:2"] },
   { mode: "nonblocking", args: ["--work", "sleep:1ms"] },
+  // Skipped (with the reason printed) where io_uring is refused.
+  { mode: "uring" },
 ];
 
 for (const { mode, args = [], servesAtMost } of CONFORMANCE_MODES) {
   if (mode === "nonblocking" && args.includes("epoll") && Deno.build.os !== "linux") continue;
   Deno.test({
     name: `serve --mode ${mode} ${args.join(" ")} passes the echo conformance suite`.trimEnd(),
+    ignore: modeSkipReason(mode) !== undefined,
     sanitizeOps: false,
     sanitizeResources: false,
     async fn(t) {
@@ -227,7 +231,7 @@ for (const { mode, args = [] } of CONFORMANCE_MODES) {
         args.join(" ")
       } stops on ${signal} promptly with an open connection, printing final stats`
         .replace("  ", " "),
-      ignore: Deno.build.os === "windows",
+      ignore: Deno.build.os === "windows" || modeSkipReason(mode) !== undefined,
       sanitizeOps: false,
       sanitizeResources: false,
       async fn() {

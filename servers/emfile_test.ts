@@ -3,8 +3,9 @@
  * they log once, back off, and serve again once descriptors are freed.
  */
 import assert from "node:assert/strict";
+import type { Mode } from "./types.ts";
 import { echokitArgv, startServerProcess } from "./child.ts";
-import { connectLocal, roundTrip, waitFor } from "./testing.ts";
+import { connectLocal, modeSkipReason, roundTrip, waitFor } from "./testing.ts";
 
 const CASES = [
   {
@@ -12,6 +13,14 @@ const CASES = [
     args: ["--backend", Deno.build.os === "linux" ? "epoll" : "poll"],
     what: "survives EMFILE with a logged back-off",
     // A Deno process with a Worker holds ~35 fds: room for ~30 connections.
+    limit: 64,
+    expect: /accept failed: Too many open files; pausing accepts/,
+  },
+  {
+    // Skipped (with the reason printed) where io_uring is refused.
+    mode: "uring",
+    args: [],
+    what: "survives EMFILE with a logged back-off",
     limit: 64,
     expect: /accept failed: Too many open files; pausing accepts/,
   },
@@ -29,7 +38,7 @@ const CASES = [
 for (const { mode, args, what, limit, expect } of CASES) {
   Deno.test({
     name: `serve --mode ${mode} ${what} and serves again once clients leave`,
-    ignore: Deno.build.os === "windows",
+    ignore: Deno.build.os === "windows" || modeSkipReason(mode as Mode) !== undefined,
     sanitizeOps: false,
     sanitizeResources: false,
     async fn() {
@@ -69,7 +78,7 @@ for (const { mode, args, what, limit, expect } of CASES) {
 for (const { mode, args, limit, expect } of CASES) {
   Deno.test({
     name: `serve({ mode: "${mode}" }) passes the open-files warning from its thread to onWarning`,
-    ignore: Deno.build.os === "windows",
+    ignore: Deno.build.os === "windows" || modeSkipReason(mode as Mode) !== undefined,
     sanitizeOps: false,
     sanitizeResources: false,
     async fn() {

@@ -1,11 +1,17 @@
 /** Connection limits, per mode, against real server processes. */
 import assert from "node:assert/strict";
 import { startServerProcess } from "./child.ts";
-import { connectLocal, readToEnd, roundTrip, writeAll } from "./testing.ts";
+import { connectLocal, modeSkipReason, readToEnd, roundTrip, writeAll } from "./testing.ts";
 import type { Mode } from "./types.ts";
 
 /** Modes that implement `--max-connections` and `--idle-timeout`. */
-export const LIMIT_MODES: readonly Mode[] = ["stream", "protocol", "blocking", "nonblocking"];
+export const LIMIT_MODES: readonly Mode[] = [
+  "stream",
+  "protocol",
+  "blocking",
+  "nonblocking",
+  "uring",
+];
 
 /**
  * Extra `serve` flags per mode: blocking threads are started before the test
@@ -20,6 +26,7 @@ for (const mode of LIMIT_MODES) {
   const extra = MODE_ARGS[mode] ?? [];
   Deno.test({
     name: `serve --mode ${mode} closes connections beyond --max-connections and counts them`,
+    ignore: modeSkipReason(mode) !== undefined,
     sanitizeResources: false,
     async fn() {
       const server = await startServerProcess({
@@ -52,6 +59,7 @@ for (const mode of LIMIT_MODES) {
 
   Deno.test({
     name: `serve --mode ${mode} closes a connection idle past --idle-timeout`,
+    ignore: modeSkipReason(mode) !== undefined,
     sanitizeResources: false,
     async fn() {
       const server = await startServerProcess({
@@ -73,6 +81,7 @@ for (const mode of LIMIT_MODES) {
 
   Deno.test({
     name: `serve --mode ${mode} closes a connection that stops reading past --idle-timeout`,
+    ignore: modeSkipReason(mode) !== undefined,
     sanitizeOps: false,
     sanitizeResources: false,
     async fn() {
@@ -162,7 +171,7 @@ async function kernelBacklog(port: number): Promise<number | undefined> {
 for (const mode of LIMIT_MODES) {
   Deno.test({
     name: `serve --mode ${mode} listens with the --backlog asked for`,
-    ignore: Deno.build.os !== "linux",
+    ignore: Deno.build.os !== "linux" || modeSkipReason(mode) !== undefined,
     sanitizeResources: false,
     async fn(t) {
       const server = await startServerProcess({ mode, args: ["--backlog", "777"] });

@@ -19,6 +19,7 @@ export * from "./stream.ts";
 export * from "./protocol.ts";
 export * from "./blocking.ts";
 export * from "./nonblocking.ts";
+export * from "./uring.ts";
 export * from "./work.ts";
 export * from "./offload.ts";
 export * from "./multi_process.ts";

@@ -25,12 +25,12 @@
  *
  * @module
  */
-import { EchokitError, UsageError } from "../util/errors.ts";
+import { UsageError } from "../util/errors.ts";
+import { LoopStat, type LoopWorkerConfig, startLoopWorker } from "./_loop_worker.ts";
 import { idleSweepInterval } from "./_idle_sweeper.ts";
 import { listenForServer } from "./_ffi_listen.ts";
 import { prepareWork } from "./_message_handler.ts";
 import { checkReusePort } from "./_reuse_port.ts";
-import { warnOnce } from "./_warn_once.ts";
 import * as libc from "./os/libc.ts";
 import {
   attachWaker,
@@ -50,18 +50,11 @@ import {
   DEFAULT_MAX_CONNECTIONS,
   type EchoServer,
   type ServeOptions,
-  type ServerStats,
 } from "./types.ts";
 import { doWorkSync, warmUpCpu, type Work } from "./work.ts";
 
 /** What the loop needs; plain numbers, so it can be posted to a Worker. */
-export interface EchoLoopConfig {
-  /** A bound, listening, non-blocking socket. */
-  listenFd: number;
-  /** Read end of the waker that asks the loop to stop. */
-  wakeReadFd: number;
-  /** Write end of the waker (same fd for an eventfd). */
-  wakeWriteFd: number;
+export interface EchoLoopConfig extends LoopWorkerConfig {
   /** `epoll` or `poll`. */
   backend: PollerBackend;
   /** Pending output per connection above which we stop reading it. */
@@ -70,29 +63,13 @@ export interface EchoLoopConfig {
   maxConnections: number;
   /** Milliseconds a connection may stay silent before it is closed; 0: never. */
   idleTimeout: number;
-  /** Shared counters, published by the loop: see {@linkcode LoopStat}. */
-  stats: SharedArrayBuffer;
-  /** Shared control word: non-zero asks the loop to stop. */
-  control: SharedArrayBuffer;
   /** Work per message (`--work`); none: a bare echo. */
   work?: Work;
   /** CPU rate for `cpu` work. */
   iterationsPerMs?: number;
 }
 
-/** Slots of the shared stats array (a `Float64Array`). */
-export const LoopStat = {
-  accepted: 0,
-  closed: 1,
-  bytesIn: 2,
-  bytesOut: 3,
-  errors: 4,
-  syscalls: 5,
-  workMessages: 6,
-  rejected: 7,
-  timedOut: 8,
-  length: 9,
-} as const;
+export { LoopStat };
 
 /** Bytes asked of one `recv`. Large enough that a bulk transfer needs few calls. */
 const READ_SIZE = 64 * 1024;
@@ -526,95 +503,12 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
     work: options.work,
     iterationsPerMs,
   };
-  const shared = new Float64Array(config.stats);
-  const control = new Int32Array(config.control);
-
-  const worker = new Worker(new URL("./nonblocking_worker.ts", import.meta.url), {
-    type: "module",
-  });
-  const ready = Promise.withResolvers<void>();
-  const stopped = Promise.withResolvers<void>();
-  let failure: string | undefined;
-  const warn = warnOnce(options);
-  worker.onmessage = (e: MessageEvent<{ kind: string; message?: string }>) => {
-    // The loop's only warning: accept ran out of file descriptors.
-    if (e.data.kind === "warning") warn("fds", e.data.message!);
-    if (e.data.kind === "ready") ready.resolve();
-    if (e.data.kind === "stopped") stopped.resolve();
-    if (e.data.kind === "error") {
-      failure = e.data.message;
-      ready.reject(new Error(failure));
-      stopped.resolve();
-    }
-  };
-  worker.onerror = (e: ErrorEvent) => {
-    e.preventDefault();
-    failure = e.message;
-    ready.reject(new Error(failure));
-    stopped.resolve();
-  };
-  worker.postMessage(config);
-  try {
-    await ready.promise;
-  } catch (err) {
-    worker.terminate();
-    libc.close(listener.fd);
-    waker.close();
-    throw new EchokitError(
-      `Mode "nonblocking" could not start its loop thread: ${(err as Error).message}`,
-      { cause: err },
-    );
-  }
-
-  let closeCall: Promise<void> | undefined;
-  const closedSignal = Promise.withResolvers<void>();
-  // The loop stopping on its own (a crash) also closes the server.
-  stopped.promise.then(() => {
-    if (!closeCall) void close();
-  });
-
-  function close(): Promise<void> {
-    closeCall ??= (async () => {
-      Atomics.store(control, 0, 1);
-      waker.wake();
-      const timer = setTimeout(() => {
-        warn("stop", "nonblocking: the loop did not stop within 1 s; terminating it");
-        stopped.resolve();
-      }, 1000);
-      await stopped.promise;
-      clearTimeout(timer);
-      worker.terminate();
-      waker.close();
-      if (failure) warn("failure", `nonblocking: the loop failed: ${failure}`);
-      closedSignal.resolve();
-    })();
-    return closeCall;
-  }
-
-  return {
+  return await startLoopWorker(options, {
     mode: "nonblocking",
-    addr: { hostname: listener.addr.hostname, port: listener.addr.port },
+    worker: new URL("./nonblocking_worker.ts", import.meta.url),
+    config,
+    listener,
+    waker,
     notes,
-    stats(): ServerStats {
-      const accepted = shared[LoopStat.accepted];
-      const closedCount = shared[LoopStat.closed];
-      const rejected = shared[LoopStat.rejected];
-      return {
-        accepted,
-        active: accepted - closedCount - rejected,
-        closed: closedCount,
-        bytesIn: shared[LoopStat.bytesIn],
-        bytesOut: shared[LoopStat.bytesOut],
-        errors: shared[LoopStat.errors],
-        rejected,
-        timedOut: shared[LoopStat.timedOut],
-        // The loop's calls plus this thread's (bind, listen, wake-ups).
-        syscalls: shared[LoopStat.syscalls] + libc.syscallCount(),
-        threads: 1,
-        ...(options.work ? { workMessages: shared[LoopStat.workMessages] } : {}),
-      };
-    },
-    close,
-    closed: closedSignal.promise,
-  };
+  });
 }

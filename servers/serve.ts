@@ -4,6 +4,7 @@ import { serveProcesses } from "./multi_process.ts";
 import { serveNonblocking } from "./nonblocking.ts";
 import { serveProtocol } from "./protocol.ts";
 import { serveStream } from "./stream.ts";
+import { serveUring } from "./uring.ts";
 import { type EchoServer, MODES, type ServeOptions } from "./types.ts";
 
 /**
@@ -56,6 +57,8 @@ export function serve(options: ServeOptions): Promise<EchoServer> {
       return serveBlocking(options);
     case "nonblocking":
       return serveNonblocking(options);
+    case "uring":
+      return serveUring(options);
   }
 }
 

@@ -6,6 +6,8 @@
  */
 
 import { echokitArgv, scriptArgv } from "./child.ts";
+import { ioUringUnavailableReason } from "./os/io_uring.ts";
+import type { Mode } from "./types.ts";
 
 /** What a finished child process printed, and how it exited. */
 export interface ChildOutput {
@@ -251,3 +253,29 @@ export function cpuSeconds(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * Why a mode cannot run on this machine, printed once per mode so a skipped
+ * test says why; `undefined` when it can. Only `uring` can be refused (where
+ * io_uring is: not Linux, `io_uring_disabled`, a seccomp profile).
+ *
+ * @param mode The mode a test is about to start.
+ * @returns The reason, or undefined.
+ *
+ * @example Usage
+ * ```ts
+ * import { modeSkipReason } from "./testing.ts";
+ * console.log(modeSkipReason("stream")); // undefined
+ * ```
+ */
+export function modeSkipReason(mode: Mode): string | undefined {
+  if (mode !== "uring") return undefined;
+  const why = ioUringUnavailableReason();
+  if (why !== undefined && !skipPrinted.has(mode)) {
+    skipPrinted.add(mode);
+    console.log(`skipping mode "${mode}": io_uring is unavailable: ${why}`);
+  }
+  return why;
+}
+
+const skipPrinted = new Set<Mode>();

@@ -5,11 +5,11 @@
  */
 import type { Work } from "./work.ts";
 
-/** The four I/O concurrency models echokit serves. */
-export type Mode = "stream" | "protocol" | "blocking" | "nonblocking";
+/** The I/O concurrency models echokit serves: four seed models, then `uring`. */
+export type Mode = "stream" | "protocol" | "blocking" | "nonblocking" | "uring";
 
 /** Every mode, in the order tables show them. */
-export const MODES: readonly Mode[] = ["stream", "protocol", "blocking", "nonblocking"];
+export const MODES: readonly Mode[] = ["stream", "protocol", "blocking", "nonblocking", "uring"];
 
 /** What each mode demonstrates, in one line (shown by `serve --help` and the README). */
 export const MODE_SUMMARIES: Readonly<Record<Mode, string>> = {
@@ -17,6 +17,8 @@ export const MODE_SUMMARIES: Readonly<Record<Mode, string>> = {
   protocol: "callbacks on data events with drain backpressure (node:net; asyncio.Protocol)",
   blocking: "blocking libc sockets, one thread (Worker) per connection (FFI)",
   nonblocking: "one thread running an epoll/poll loop over non-blocking sockets (FFI; selectors)",
+  uring:
+    "one thread, one io_uring: the kernel does the reads and writes, one syscall per loop turn (FFI; Linux)",
 };
 
 /** Which pool to offload to, and how big. */

@@ -7,7 +7,7 @@
  */
 
 /**
- * Worker modules the `blocking` and `nonblocking` servers start, as paths from
+ * Worker modules the `blocking`, `nonblocking` and `uring` servers start, as paths from
  * the repository root.
  *
  * @example Usage
@@ -19,6 +19,7 @@
  */
 export const WORKER_MODULES: readonly string[] = [
   "servers/nonblocking_worker.ts",
+  "servers/uring_worker.ts",
   "servers/blocking_acceptor_worker.ts",
   "servers/blocking_spawner_worker.ts",
   "servers/blocking_worker.ts",
