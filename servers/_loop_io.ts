@@ -265,7 +265,11 @@ export class IdleSweep {
    * @param conns Connections by fd.
    * @param onIdle Closes one.
    */
-  sweep<C extends Sweepable>(now: number, conns: (C | undefined)[], onIdle: (conn: C) => void): void {
+  sweep<C extends Sweepable>(
+    now: number,
+    conns: (C | undefined)[],
+    onIdle: (conn: C) => void,
+  ): void {
     this.next = now + this.#every;
     for (const conn of conns) {
       if (conn && now - conn.lastActive >= this.#timeout) onIdle(conn);

@@ -148,7 +148,10 @@ export function runLoopWorker<C>(
   scope.onmessage = async (e) => {
     scope.onmessage = null;
     try {
-      const run = await prepare(e.data, (message) => scope.postMessage({ kind: "warning", message }));
+      const run = await prepare(
+        e.data,
+        (message) => scope.postMessage({ kind: "warning", message }),
+      );
       scope.postMessage({ kind: "ready" });
       run();
       scope.postMessage({ kind: "stopped" });
