@@ -40,3 +40,25 @@ Deno.test("buildScenarios() runs every row once per --work value with its serve 
     ["plan2@wcpu:1ms", "plan2 · cpu:1ms", "cpu:1ms", ["--work", "cpu:1ms"]],
   ]);
 });
+
+Deno.test("modeColumns() adds a protocol-node column per engine, for protocol only", () => {
+  const { columns } = modeColumns(["stream", "protocol"], {
+    engines: ["loop", "node"],
+    offloads: ["none", "threads:2"],
+  });
+  assert.deepEqual(columns.map((c) => c.name), [
+    "stream",
+    "stream+threads:2",
+    "protocol",
+    "protocol+threads:2",
+    "protocol-node",
+    "protocol-node+threads:2",
+  ]);
+  const node = columns.find((c) => c.name === "protocol-node+threads:2");
+  assert.deepEqual(node, {
+    name: "protocol-node+threads:2",
+    kind: "mode",
+    mode: "protocol",
+    args: ["--engine", "node", "--offload", "threads:2"],
+  });
+});
