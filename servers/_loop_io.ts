@@ -276,3 +276,30 @@ export class IdleSweep {
     }
   }
 }
+
+/**
+ * How long the loop may sleep in its wait: until the accept back-off ends or
+ * the next idle sweep is due.
+ *
+ * @param acceptor The loop's acceptor.
+ * @param idle The loop's idle sweep.
+ * @param now The loop's clock, `Date.now()` (read again while accepts are paused).
+ * @returns Milliseconds, or -1 to sleep until something is ready.
+ */
+export function waitTimeout(acceptor: Acceptor, idle: IdleSweep, now: number): number {
+  if (acceptor.pausedUntil !== 0) now = Date.now();
+  const until = acceptor.pausedUntil === 0 ? idle.next : Math.min(acceptor.pausedUntil, idle.next);
+  return until === Infinity ? -1 : Math.max(0, Math.ceil(until - now));
+}
+
+/**
+ * After a wait returned -1: an interrupted wait is tried again, anything else
+ * is fatal.
+ *
+ * @param backend The poller's name, for the message.
+ * @throws {Error} Unless the wait was interrupted (`EINTR`).
+ */
+export function checkWaitFailure(backend: string): void {
+  const e = libc.errno();
+  if (e !== libc.platform().EINTR) throw new Error(`${backend} wait failed: ${libc.strerror(e)}`);
+}

@@ -9,6 +9,7 @@
 import { EchokitError } from "../util/errors.ts";
 import * as libc from "./os/libc.ts";
 import { openWaker, type Waker } from "./os/poller.ts";
+import type { ServerStats } from "./types.ts";
 
 /** The fields every loop's config carries (plain numbers and shared memory, so it can be posted). */
 export interface LoopThreadConfig {
@@ -159,5 +160,56 @@ export function runLoopWorker<C>(
       scope.postMessage({ kind: "error", message: err instanceof Error ? err.stack : String(err) });
     }
     scope.close();
+  };
+}
+
+/** Where a loop's shared stats array keeps the counters every server has. */
+export interface LoopStatSlots {
+  /** Connections accepted. */
+  accepted: number;
+  /** Connections closed. */
+  closed: number;
+  /** Bytes received. */
+  bytesIn: number;
+  /** Bytes sent. */
+  bytesOut: number;
+  /** Connection errors. */
+  errors: number;
+  /** The loop thread's syscalls. */
+  syscalls: number;
+  /** Connections refused over the cap. */
+  rejected: number;
+  /** Connections closed for idling. */
+  timedOut: number;
+}
+
+/**
+ * A loop's published counters as {@linkcode ServerStats}.
+ *
+ * @param shared The loop's stats array.
+ * @param slot Where each counter is in it.
+ * @returns The counters, with `active` derived and this thread's syscalls added.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const stats = loopStats(loop.stats, LoopStat);
+ * ```
+ */
+export function loopStats(shared: Float64Array, slot: LoopStatSlots): ServerStats {
+  const accepted = shared[slot.accepted];
+  const closed = shared[slot.closed];
+  const rejected = shared[slot.rejected];
+  return {
+    accepted,
+    active: accepted - closed - rejected,
+    closed,
+    bytesIn: shared[slot.bytesIn],
+    bytesOut: shared[slot.bytesOut],
+    errors: shared[slot.errors],
+    rejected,
+    timedOut: shared[slot.timedOut],
+    // The loop's calls plus this thread's (bind, listen, wake-ups).
+    syscalls: shared[slot.syscalls] + libc.syscallCount(),
+    threads: 1,
   };
 }

@@ -28,15 +28,17 @@
 import { UsageError } from "../util/errors.ts";
 import {
   Acceptor,
+  checkWaitFailure,
   FAILED,
   IdleSweep,
   PendingOutput,
   recvSome,
   sendSome,
   type Sweepable,
+  waitTimeout,
   WOULD_BLOCK,
 } from "./_loop_io.ts";
-import { type LoopThreadConfig, startLoopThread } from "./_loop_thread.ts";
+import { loopStats, type LoopThreadConfig, startLoopThread } from "./_loop_thread.ts";
 import { listenForServer } from "./_ffi_listen.ts";
 import { prepareWork } from "./_message_handler.ts";
 import { checkReusePort } from "./_reuse_port.ts";
@@ -121,7 +123,6 @@ export function runEchoLoop(
   config: EchoLoopConfig,
   warn: (message: string) => void = console.error,
 ): void {
-  const p = libc.platform();
   const { listenFd, maxBuffer, maxConnections, idleTimeout } = config;
   const readSize = Math.min(READ_SIZE, maxBuffer);
   const flags = sendFlags();
@@ -156,11 +157,7 @@ export function runEchoLoop(
     // Sleep until something is ready, or until the accept back-off ends, the
     // next idle sweep is due, or the nearest --work sleep deadline passes
     // (-1: none of them, sleep for ever).
-    if (acceptor.pausedUntil !== 0) now = Date.now();
-    const until = acceptor.pausedUntil === 0
-      ? idle.next
-      : Math.min(acceptor.pausedUntil, idle.next);
-    let timeout = until === Infinity ? -1 : Math.max(0, Math.ceil(until - now));
+    let timeout = waitTimeout(acceptor, idle, now);
     if (sleepingHead < sleeping.length) {
       // Rounded up: waking early would only loop again.
       const untilDeadline = Math.max(
@@ -172,8 +169,8 @@ export function runEchoLoop(
     const n = poller.wait(timeout);
     if (timeout >= 0) now = Date.now(); // Only a timed wait needs the clock.
     if (n < 0) {
-      if (libc.errno() === p.EINTR) continue;
-      throw new Error(`${config.backend} wait failed: ${libc.strerror(libc.errno())}`);
+      checkWaitFailure(config.backend);
+      continue;
     }
 
     for (let i = 0; i < n; i++) {
@@ -432,21 +429,8 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
     addr: { hostname: listener.addr.hostname, port: listener.addr.port },
     notes,
     stats(): ServerStats {
-      const accepted = shared[LoopStat.accepted];
-      const closedCount = shared[LoopStat.closed];
-      const rejected = shared[LoopStat.rejected];
       return {
-        accepted,
-        active: accepted - closedCount - rejected,
-        closed: closedCount,
-        bytesIn: shared[LoopStat.bytesIn],
-        bytesOut: shared[LoopStat.bytesOut],
-        errors: shared[LoopStat.errors],
-        rejected,
-        timedOut: shared[LoopStat.timedOut],
-        // The loop's calls plus this thread's (bind, listen, wake-ups).
-        syscalls: shared[LoopStat.syscalls] + libc.syscallCount(),
-        threads: 1,
+        ...loopStats(shared, LoopStat),
         ...(options.work ? { workMessages: shared[LoopStat.workMessages] } : {}),
       };
     },

@@ -15,12 +15,14 @@
  */
 import {
   Acceptor,
+  checkWaitFailure,
   FAILED,
   IdleSweep,
   PendingOutput,
   recvSome,
   sendSome,
   type Sweepable,
+  waitTimeout,
   WOULD_BLOCK,
 } from "../_loop_io.ts";
 import type { LoopThreadConfig } from "../_loop_thread.ts";
@@ -288,7 +290,6 @@ export function runProtocolLoop(
   factory: ProtocolFactory,
   warn: (message: string) => void = console.error,
 ): void {
-  const p = libc.platform();
   const { listenFd, readSize } = config;
   const shared = new Float64Array(config.stats);
   const control = new Int32Array(config.control);
@@ -338,16 +339,12 @@ export function runProtocolLoop(
 
   let stopping = false;
   while (!stopping) {
-    if (acceptor.pausedUntil !== 0) now = Date.now();
-    const until = acceptor.pausedUntil === 0
-      ? idle.next
-      : Math.min(acceptor.pausedUntil, idle.next);
-    const timeout = until === Infinity ? -1 : Math.max(0, Math.ceil(until - now));
+    const timeout = waitTimeout(acceptor, idle, now);
     const n = poller.wait(timeout);
     if (timeout >= 0) now = Date.now();
     if (n < 0) {
-      if (libc.errno() === p.EINTR) continue;
-      throw new Error(`${config.backend} wait failed: ${libc.strerror(libc.errno())}`);
+      checkWaitFailure(config.backend);
+      continue;
     }
     for (let i = 0; i < n; i++) {
       const fd = poller.readyFd(i);

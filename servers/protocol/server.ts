@@ -10,7 +10,7 @@
  */
 import { UsageError } from "../../util/errors.ts";
 import { listenForServer } from "../_ffi_listen.ts";
-import { startLoopThread } from "../_loop_thread.ts";
+import { loopStats, startLoopThread } from "../_loop_thread.ts";
 import { checkReusePort } from "../_reuse_port.ts";
 import { warnOnce } from "../_warn_once.ts";
 import * as libc from "../os/libc.ts";
@@ -122,20 +122,8 @@ export async function createProtocolServer(
     addr: { hostname: listener.addr.hostname, port: listener.addr.port },
     notes: [],
     stats(): ProtocolServerStats {
-      const accepted = shared[ProtocolStat.accepted];
-      const closed = shared[ProtocolStat.closed];
-      const rejected = shared[ProtocolStat.rejected];
       return {
-        accepted,
-        active: accepted - closed - rejected,
-        closed,
-        bytesIn: shared[ProtocolStat.bytesIn],
-        bytesOut: shared[ProtocolStat.bytesOut],
-        errors: shared[ProtocolStat.errors],
-        rejected,
-        timedOut: shared[ProtocolStat.timedOut],
-        syscalls: shared[ProtocolStat.syscalls] + libc.syscallCount(),
-        threads: 1,
+        ...loopStats(shared, ProtocolStat),
         writePauses: shared[ProtocolStat.writePauses],
         writeResumes: shared[ProtocolStat.writeResumes],
         readPauses: shared[ProtocolStat.readPauses],
