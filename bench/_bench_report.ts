@@ -7,12 +7,9 @@
 import { alignRows } from "../util/text_table.ts";
 import type { Mode } from "../servers/types.ts";
 import { NATIVE_SERVER } from "./_bench_args.ts";
-import {
-  type GeneratorCell,
-  type MachineInfo,
-  PYTHON_PEER_OF,
-  type ServerCell,
-} from "./_bench_run.ts";
+import { PYTHON_PEER_OF, type ServerCell } from "./_bench_run.ts";
+import type { GeneratorCell } from "./_bench_generator.ts";
+import type { MachineInfo } from "./_bench_machine.ts";
 
 /** Median and range of repeated figures. */
 export interface Spread {

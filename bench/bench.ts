@@ -33,13 +33,12 @@ import {
 import {
   type BenchServer,
   benchServers,
-  type GeneratorCell,
-  machineInfo,
-  measureGenerators,
   measureServer,
   type ServerCell,
   ServerStartError,
 } from "./_bench_run.ts";
+import { type GeneratorCell, measureGenerators } from "./_bench_generator.ts";
+import { machineInfo } from "./_bench_machine.ts";
 import { SyscallCounter } from "./_bench_proc.ts";
 
 export { BENCH_FLAGS, BENCH_HELP } from "./_bench_args.ts";

@@ -3,7 +3,7 @@
  * server with the native C client at 100 connections, records the process
  * with `perf record` for a few seconds of steady load, and prints the share
  * of samples in the kernel, the Deno runtime, JIT-compiled JavaScript and
- * libc. The README's profile figures come from here.
+ * libc. The profile figures in docs/benchmarks.md come from here.
  *
  * Run: `deno task profile [--server protocol] [--generator] [--seconds 3]`
  *

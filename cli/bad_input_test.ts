@@ -213,6 +213,22 @@ const LOAD: Case[] = [
   [["--rate", "x"], /^Invalid --rate "x" \(use a number of at least 0\.001\)$/],
   [["--rate", "0"], /^Invalid --rate "0"/],
   [["--rate", "Infinity"], /^Invalid --rate "Infinity"/],
+  [
+    ["--segment", "4/4"],
+    /^Invalid --segment "4\/4" \(use I\/N with 0 ≤ I < N ≤ 10000; I is 0-based/,
+  ],
+  [["--segment", "1"], /^Invalid --segment "1"/],
+  [["--segment", "-1/4"], /^Invalid --segment "-1\/4"/],
+  [["--start-at", "soon"], /^Invalid --start-at "soon" \(use an ISO 8601 time such as/],
+  [["--start-at", "1000"], /^Invalid --start-at "1000": it is \d+\.\d s in the past \(give a time/],
+  [
+    ["--start-at", "2020-01-01T00:00:00Z"],
+    /^Invalid --start-at "2020-01-01T00:00:00Z": it is [\d.]+ s in the past/,
+  ],
+  [
+    ["--start-at", "9999999999999"],
+    /^Invalid --start-at "9999999999999": it is more than 24 h away/,
+  ],
   [["--jtl="], /^Invalid --jtl "" \(give a file path\)$/],
   [["--jtl", "/"], /^Cannot write --jtl "\/": it is a folder \(give a file path\)$/],
   [

@@ -79,7 +79,7 @@ Plans and size:
   --rate LIST          open-model sweep: total samples/s per level, e.g. 1000,5000
 
 Memory guard (blocking mode, one Worker thread per connection):
-  --thread-mb MB       memory one blocking thread costs (default: 9)
+  --thread-mb MB       memory one blocking thread costs (default: 8)
   --memory-policy P    cap (fewer threads, via --max-threads) or skip, when
                        threads × cost exceeds 60% of MemAvailable (default: cap)
 
@@ -341,7 +341,13 @@ averaged), and the span is the union of the hosts' spans.
   --format F           table, markdown, json or csv on stdout (default: table)
   --out DIR            also write report.md, results.json, results.csv, charts
                        and report.html into DIR
+  --partial            with "load --segment" files: merge even when segments are
+                       missing or given twice (a warning says which); without it
+                       that exits 1
   -h, --help           show this help
+
+Segments ("load --segment I/N"): the files must be segments of one plan and one
+--start-at; the notes give the start spread between them.
 
 JTLs from several hosts: run each "load" with its own --jtl-thread-prefix and
 concatenate with the header once:  { cat a.jtl; tail -n +2 b.jtl; } > all.jtl`;
@@ -351,6 +357,7 @@ export const MERGE_FLAGS: OptionSpecs = {
   "server-stats": { type: "string" },
   format: { type: "string" },
   out: { type: "string" },
+  partial: { type: "boolean" },
 };
 
 async function runMerge(args: string[]): Promise<number> {
@@ -374,8 +381,11 @@ async function runMerge(args: string[]): Promise<number> {
   for (const file of positionals) inputs.push(await readLoadResultFile(file));
   const report = await mergeReport(inputs, {
     serverStats,
+    partial: values.partial === true,
     command: `echokit compare merge ${args.join(" ")}`,
   });
+  const partialNote = report.meta.notes?.find((n) => n.includes("partial merge:"));
+  if (partialNote) console.error(`warning: ${partialNote.slice(partialNote.indexOf(":") + 2)}`);
   await printReport(report, format, out);
   return 0;
 }

@@ -21,6 +21,7 @@ import { readProcStat } from "../servers/proc_stats.ts";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { formatJsonDocument, formatReport } from "../loadgen/report.ts";
 import { jtlThreadGroupName } from "../loadgen/jtl.ts";
+import { parseSegment, parseStartAt } from "../loadgen/segment.ts";
 import { MODES } from "../servers/types.ts";
 import {
   checkOutputPath,
@@ -56,6 +57,12 @@ Run:
   --engine E           poll (FFI epoll loop; Linux default) or async (Deno.connect)
   --workers N          worker threads driving the connections (default: 1)
   --rate R             open model: R samples/s in total, latency from each intended send
+  --segment I/N        run segment I of N of the plan (I 0-based, as Kubernetes'
+                       JOB_COMPLETION_INDEX): the plan's threads k with k mod N = I,
+                       on the whole plan's ramp-up, thread names and share of --rate;
+                       N such runs together are the plan (merge: compare merge)
+  --start-at TIME      start at TIME (ISO 8601, e.g. 2026-12-07T02:00:00Z, or epoch
+                       ms), so segments start together; waits, saying so on stderr
 
 Output:
   --jtl FILE           write every sample as a JMeter CSV JTL (default 17 columns;
@@ -117,6 +124,8 @@ export const LOAD_FLAGS: OptionSpecs = {
   "jtl-thread-prefix": { type: "string" },
   property: { type: "string", short: "J", multiple: true },
   json: { type: "string" },
+  segment: { type: "string" },
+  "start-at": { type: "string" },
 };
 
 /** The `load` subcommand. */
@@ -178,6 +187,10 @@ export const loadCommand: Command = {
         `Invalid --pid "${values.pid}" (no such process; give the server's pid)`,
       );
     }
+    const segment = values.segment === undefined ? undefined : parseSegment(String(values.segment));
+    const startAt = values["start-at"] === undefined
+      ? undefined
+      : parseStartAt(String(values["start-at"]));
     const json = values.json === undefined ? undefined : String(values.json);
     if (json !== undefined && json !== "-") checkOutputPath("--json", json);
     const jsonToStdout = json === "-";
@@ -221,6 +234,8 @@ export const loadCommand: Command = {
         rate: numberFlag(values, "rate", { min: 0.001, fraction: true }),
         jtl: values.jtl === undefined ? undefined : String(values.jtl),
         jtlThreadPrefix,
+        segment,
+        startAt,
         signal: controller.signal,
         onLine: (line) => {
           clearProgress();

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { splitJtlRow } from "../loadgen/jtl.ts";
-import { parseSummaryLine } from "../loadgen/summariser.ts";
+import { parseSummaryLine } from "../loadgen/summary_line.ts";
 import { type ServerProcess, startServerProcess } from "../servers/child.ts";
 import { runEchokit } from "../servers/testing.ts";
 

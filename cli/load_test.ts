@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { childOutput, spawnEchokit } from "../servers/testing.ts";
 import { freePort } from "../servers/child.ts";
-import { parseSummaryLine } from "../loadgen/summariser.ts";
+import { parseSummaryLine } from "../loadgen/summary_line.ts";
 
 const load = (args: string[]) => spawnEchokit(["load", ...args]);
 

@@ -6,7 +6,7 @@
 import type { MultiProcessServer } from "../servers/multi_process.ts";
 import { parseOffload } from "../servers/offload.ts";
 import { serve } from "../servers/serve.ts";
-import { formatStatsLine } from "../servers/stats_line.ts";
+import { formatPrespawn, formatStatsLine } from "../servers/stats_line.ts";
 import {
   DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_BUFFER,
@@ -156,6 +156,8 @@ export const serveCommand: Command = {
       } max-buffer=${maxBuffer}B${files ? ` open-files=${files.soft}` : ""}`,
     );
     for (const note of server.notes ?? []) console.error(`note: ${note}`);
+    const prespawn = formatPrespawn(server.stats());
+    if (prespawn) console.error(`prespawn: ${prespawn}, before listening`);
     if (!isLoopback(hostname)) {
       console.error(
         `warning: binding ${hostname}: this echo server is reachable from the network`,

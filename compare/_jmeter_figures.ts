@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { formatSummaryLine } from "../loadgen/summariser.ts";
+import { formatSummaryLine } from "../loadgen/summary_line.ts";
 import type { HeadlineFigures } from "./types.ts";
 
 /**

@@ -10,12 +10,12 @@ import { DEFAULT_MAX_THREADS } from "../servers/types.ts";
 
 /**
  * RSS one `blocking`-mode Worker thread costs, bytes: a whole V8 isolate.
- * On Linux x86_64,
- * `deno task bench --quick --only servers --servers blocking --connections 100 --no-syscalls`
- * measured 8 953 MiB per 1000 connections (its "MiB/1k conns" column), about
- * 9 MiB per thread; rerun it to check this figure on another machine.
+ * Measured with `serve --mode blocking --max-threads 100 --prespawn 100`
+ * (its `prespawn:` line, RSS growth over the prespawn) on a 2-core x86_64
+ * machine, 2026-12-07: 7.9 MiB per thread (an empty Deno Worker alone is
+ * 7.3 MiB); rounded up. Rerun it to check this figure on another machine.
  */
-export const BLOCKING_THREAD_BYTES: number = 9 * 1024 * 1024;
+export const BLOCKING_THREAD_BYTES: number = 8 * 1024 * 1024;
 
 /** Inputs of {@linkcode guardThreads}. */
 export interface ThreadGuardOptions {

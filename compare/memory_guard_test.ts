@@ -37,7 +37,7 @@ Deno.test("guardThreads() caps threads to what fits and says so", () => {
   const d = guardThreads({ connections: 10_000, maxThreads: 10_000, memAvailableBytes: 10 * GiB });
   assert.equal(d.action, "cap");
   assert.equal(d.threads, Math.floor((10 * GiB * 0.6) / BLOCKING_THREAD_BYTES));
-  assert.match(d.message, /10000 threads × 9\.0 MB ≈ 87\.9 GB exceeds the 6\.0 GB budget/);
+  assert.match(d.message, /10000 threads × 8\.0 MB ≈ 78\.1 GB exceeds the 6\.0 GB budget/);
   assert.match(d.message, /capped at --max-threads \d+/);
 });
 
@@ -62,6 +62,7 @@ Deno.test("guardThreads() does not guard when available memory is unknown", () =
 Deno.test("runCompare() skips the blocking mode with the guard's message when memory is short", async () => {
   let loads = 0;
   const warnings: string[] = [];
+  const events: string[] = [];
   const report = await runCompare({
     plans: [{ ...BUILTIN_PLANS.plan1, loops: 1 }],
     modes: ["blocking"],
@@ -70,9 +71,15 @@ Deno.test("runCompare() skips the blocking mode with the guard's message when me
       loads++;
       throw new Error("must not load a skipped server");
     },
-    onProgress: (e) => e.type === "warning" && warnings.push(e.message),
+    onProgress: (e) => {
+      events.push(e.type);
+      if (e.type === "warning") warnings.push(e.message);
+    },
   });
   assert.equal(loads, 0);
-  assert.match(report.cells[0].skipped ?? "", /^memory guard: 1000 threads × 9\.0 MB/);
+  // Said before any server starts: between the run's start and end, nothing else.
+  assert.deepEqual(events, ["run-start", "warning", "run-end"]);
+  assert.equal(report.runs[0].wallMs, 0);
+  assert.match(report.cells[0].skipped ?? "", /^memory guard: 1000 threads × 8\.0 MB/);
   assert.match(warnings[0], /blocking · plan1: memory guard/);
 });

@@ -26,25 +26,23 @@ import { UsageError } from "../util/errors.ts";
 import { fileErrorReason } from "../util/atomic_write.ts";
 import { histogramFigures, loadLatencyHistogram } from "../loadgen/histogram.ts";
 import { parseJsonDocument } from "../loadgen/report.ts";
-import { formatSummaryLine } from "../loadgen/summariser.ts";
+import { formatSummaryLine } from "../loadgen/summary_line.ts";
 import type { ErrorKind, LoadResult, Plan, ResourceSummary } from "../loadgen/types.ts";
 import type { ServerStatsSeries } from "../servers/stats_interval.ts";
 import { aggregate } from "./aggregate.ts";
 import { machineFacts } from "./run.ts";
-import type { CompareReport, RunRecord, Scenario, ServerColumn } from "./types.ts";
+import { checkSamePlans, checkSegments, iso } from "./_merge_checks.ts";
+import type {
+  CompareReport,
+  LoadInput,
+  RunRecord,
+  Scenario,
+  SegmentCheck,
+  ServerColumn,
+} from "./types.ts";
 
 /** The column of the merged figures. */
 export const MERGED_COLUMN = "merged";
-
-/** One load host's result and where it came from. */
-export interface LoadInput {
-  /** Column name: the file's base name without `.json` (`hostA`). */
-  label: string;
-  /** The file it was read from, for messages. */
-  source: string;
-  /** What the host measured. */
-  result: LoadResult;
-}
 
 /** A server's own series (`serve --stats-json`) and where it came from. */
 export interface ServerStatsInput {
@@ -60,6 +58,8 @@ export interface MergedLoad {
   result: LoadResult;
   /** How each figure was combined, and anything doubtful (no overlap, approximations). */
   notes: string[];
+  /** Set when the inputs are segments of one plan. */
+  segments?: SegmentCheck;
 }
 
 /** Options for {@linkcode mergeLoadResults} and {@linkcode mergeReport}. */
@@ -68,6 +68,11 @@ export interface MergeOptions {
   serverStats?: ServerStatsInput;
   /** The command line, for the report header. */
   command?: string;
+  /**
+   * Merge segments even when some are missing or duplicated (a note says
+   * which); else that is an error. @default {false}
+   */
+  partial?: boolean;
 }
 
 /**
@@ -143,45 +148,8 @@ async function readText(path: string, what: string): Promise<string> {
   }
 }
 
-// What makes two runs "the same plan"; host and port may be spelled differently per host.
-const PLAN_KEYS = [
-  "name",
-  "threads",
-  "loops",
-  "rampUp",
-  "message",
-  "messageSize",
-  "eolByte",
-  "connectTimeout",
-  "responseTimeout",
-  "reuseConnection",
-  "onError",
-  "duration",
-] as const satisfies readonly (keyof Plan)[];
-
-function checkSamePlans(inputs: readonly LoadInput[]): void {
-  const [first, ...rest] = inputs;
-  for (const input of rest) {
-    for (const key of PLAN_KEYS) {
-      const a = first.result.plan[key];
-      const b = input.result.plan[key];
-      if (a !== b && !(Number.isNaN(a) && Number.isNaN(b))) {
-        throw new UsageError(
-          `Plans differ: "${input.source}" ran ${key} ${JSON.stringify(b)}, "${first.source}" ran ${
-            JSON.stringify(a)
-          } (merge results of one plan run from every host at the same time)`,
-        );
-      }
-    }
-  }
-}
-
 function sum(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0);
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }
 
 /**
@@ -212,9 +180,10 @@ export async function mergeLoadResults(
   options: MergeOptions = {},
 ): Promise<MergedLoad> {
   if (inputs.length === 0) throw new UsageError("Nothing to merge (give load --json files)");
-  checkSamePlans(inputs);
-  const results = inputs.map((i) => i.result);
   const notes: string[] = [];
+  const segments = checkSegments(inputs, options.partial ?? false, notes);
+  checkSamePlans(inputs, segments !== undefined);
+  const results = inputs.map((i) => i.result);
 
   const LatencyHistogram = await loadLatencyHistogram();
   const histogram = new LatencyHistogram();
@@ -322,7 +291,7 @@ export async function mergeLoadResults(
     }
   }
   if (result.interrupted) notes.push("at least one host's run was interrupted");
-  return { result, notes };
+  return segments ? { result, notes, segments } : { result, notes };
 }
 
 /** The generators ran on separate machines: their CPU adds up, as do their peaks. */

@@ -4,7 +4,8 @@ import { BUILTIN_PLANS } from "../loadgen/plans.ts";
 import type { LoadResult } from "../loadgen/types.ts";
 import type { ServerStatsSeries } from "../servers/stats_interval.ts";
 import type { ServerStats } from "../servers/types.ts";
-import { type LoadInput, mergeLoadResults, mergeReport } from "./merge.ts";
+import { mergeLoadResults, mergeReport } from "./merge.ts";
+import type { LoadInput } from "./types.ts";
 import { renderTable } from "./render_table.ts";
 
 const LatencyHistogram = await loadLatencyHistogram();
@@ -131,4 +132,74 @@ Deno.test("mergeReport() gives each host its share of the merged rate and render
   // Fairness percentiles over all connections are not known: "–", never a guess.
   assert.match(text, /^merged +1 +1\.00× +0\.20 +0\.30 +33\.33 +– +– +– +– +– +–$/m);
   assert.match(text, /^a +0 +0\.50× .* 3\/5 +–$/m);
+});
+
+/** Segment `index` of `count` of a 10-thread plan, its share of the threads. */
+function segment(index: number, count: number, over: Partial<LoadResult["segment"]> = {}) {
+  const input = host(`seg-${index}`, [1000, 2000, 3000]);
+  const threads = Math.ceil((10 - index) / count);
+  input.result.plan = { ...input.result.plan, threads };
+  input.result.segment = {
+    index,
+    count,
+    planThreads: 10,
+    planHash: "0123456789abcdef",
+    startAt: T0,
+    startedAt: T0 + index,
+    ...over,
+  };
+  return input;
+}
+
+Deno.test("mergeLoadResults() of every segment gives the whole plan's threads and the start spread", async () => {
+  const merged = await mergeLoadResults([segment(2, 3), segment(0, 3), segment(1, 3)]);
+  assert.equal(merged.result.plan.threads, 10);
+  assert.equal(merged.result.samples, 9);
+  assert.deepEqual(merged.segments, {
+    count: 3,
+    present: [0, 1, 2],
+    missing: [],
+    duplicated: [],
+    startSpreadMs: 2,
+  });
+  assert.ok(
+    merged.notes.some((n) => /^3 segments of 3 .*start spread 2 ms$/.test(n)),
+    merged.notes[0],
+  );
+});
+
+Deno.test("mergeLoadResults() names missing and duplicated segments, exit 1, or merges them with partial", async () => {
+  const inputs = [segment(0, 4), segment(2, 4), segment(2, 4)];
+  await assert.rejects(
+    () => mergeLoadResults(inputs),
+    (err: Error & { exitCode?: number }) => {
+      assert.equal(
+        err.message,
+        "Cannot merge: segments 1, 3 of 4 missing; segments 2 given more than once (give each segment's file once, or add --partial to merge anyway)",
+      );
+      assert.equal(err.exitCode, 1);
+      return true;
+    },
+  );
+  const merged = await mergeLoadResults(inputs, { partial: true });
+  assert.deepEqual(merged.segments?.missing, [1, 3]);
+  assert.ok(merged.notes.some((n) => n.startsWith("partial merge: segments 1, 3 of 4 missing")));
+});
+
+Deno.test("mergeLoadResults() refuses segments of other plans, other starts, or mixed with whole runs", async () => {
+  const cases: [LoadInput[], RegExp][] = [
+    [[segment(0, 2), segment(1, 3)], /"seg-1\.json" \(segment 1\/3\) split into 3 segments, not 2/],
+    [
+      [segment(0, 2), segment(1, 2, { planHash: "ffffffffffffffff" })],
+      /ran plan ffffffffffffffff \(10 threads\), not 0123456789abcdef/,
+    ],
+    [
+      [segment(0, 2), segment(1, 2, { startAt: T0 + 5000 })],
+      /started at 2024-01-01T12:00:05\.000Z, not 2024-01-01T12:00:00\.000Z/,
+    ],
+    [[segment(0, 2), host("whole", [1000])], /: "whole\.json" is a whole run, "seg-0\.json"/],
+  ];
+  for (const [inputs, message] of cases) {
+    await assert.rejects(() => mergeLoadResults(inputs), message);
+  }
 });

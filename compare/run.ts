@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { parseStatsLine } from "../servers/stats_line.ts";
+import { formatPrespawn, parseStatsLine } from "../servers/stats_line.ts";
 import { EchokitError } from "../util/errors.ts";
 import { runLoad } from "../loadgen/run.ts";
 import type { LoadResult, Plan } from "../loadgen/types.ts";
@@ -21,6 +21,12 @@ import { missingRuntime, type PeerSpec } from "./peers.ts";
 import { buildScenarios, type PlannedScenario } from "./scenarios.ts";
 import { modeColumns } from "./variants.ts";
 import type { CompareMeta, CompareReport, RunRecord, Scenario, ServerColumn } from "./types.ts";
+
+/**
+ * Time allowed per prespawned `blocking` thread on top of the ready timeout,
+ * ms: 60–160 ms measured per thread (2-core x86_64, busy), with room.
+ */
+const PRESPAWN_MS_PER_THREAD = 250;
 
 /** What the runner hands the load generator for one run. */
 export interface RunPlanInput {
@@ -307,6 +313,7 @@ async function runOne(
     ...(options.serverArgs ?? []),
     ...(server.kind === "mode" ? [...(server.args ?? []), ...(scenario.serveArgs ?? [])] : []),
   ];
+  let threads = 0;
   if ((server.mode ?? server.name) === "blocking" && server.kind === "mode") {
     const decision = guardThreads({
       connections: scenario.connections,
@@ -324,7 +331,11 @@ async function runOne(
       warn(`blocking · ${scenario.label}: ${decision.message}`);
       record.note = decision.message;
     }
-    args.push("--max-threads", String(decision.threads));
+    // Every thread starts before the server listens, so before the load's
+    // clock starts: the start-up is reported apart (record.prespawn), and the
+    // plan's ramp-up meets threads that are already waiting in accept.
+    args.push("--max-threads", String(decision.threads), "--prespawn", String(decision.threads));
+    threads = decision.threads;
   }
 
   let child: ServerProcess;
@@ -336,7 +347,7 @@ async function runOne(
           mode: server.mode ?? server.name as Mode,
           name: server.name,
           args,
-          readyTimeout: options.readyTimeout,
+          readyTimeout: (options.readyTimeout ?? 60_000) + threads * PRESPAWN_MS_PER_THREAD,
         },
     );
   } catch (err) {
@@ -375,8 +386,17 @@ async function runOne(
   } finally {
     await child.stop();
   }
-  const syscalls = parseStatsLine(child.stdout())?.syscalls;
-  if (syscalls !== undefined) record.syscalls = syscalls;
+  const stats = parseStatsLine(child.stdout());
+  if (stats?.syscalls !== undefined) record.syscalls = stats.syscalls;
+  const prespawn = stats ? formatPrespawn(stats) : undefined;
+  if (stats?.prespawned && prespawn) {
+    record.prespawn = {
+      threads: stats.prespawned,
+      ms: stats.prespawnMs ?? 0,
+      bytes: stats.prespawnBytes ?? 0,
+    };
+    record.note = [record.note, `${prespawn}, before the load`].filter(Boolean).join("; ");
+  }
   record.wallMs = Date.now() - began;
   return record;
 }

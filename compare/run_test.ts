@@ -96,3 +96,17 @@ Deno.test("runCompare() stops between runs when aborted and says so", async () =
   assert.equal(report.runs.length, 0);
   assert.match(report.meta.notes.join("\n"), /interrupted after 0 of 1 runs/);
 });
+
+Deno.test({
+  name: "runCompare() prespawns one blocking thread per plan thread and records their cost",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    const report = await runCompare({ plans: [TINY], modes: ["blocking"] });
+    const run = report.runs[0];
+    assert.equal(run.skipped, undefined, run.skipped);
+    assert.equal(run.result?.errors, 0);
+    assert.equal(run.prespawn?.threads, TINY.threads);
+    assert.ok(run.prespawn!.bytes / TINY.threads > 2 ** 20, `bytes=${run.prespawn!.bytes}`);
+    assert.match(run.note ?? "", /prespawned 4 threads in .* per thread\), before the load/);
+  },
+});

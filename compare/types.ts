@@ -51,6 +51,11 @@ export interface RunRecord {
   result?: LoadResult;
   /** Syscalls the server reported in its final stats line (FFI modes). */
   syscalls?: number;
+  /**
+   * `blocking` threads started before the load, apart from the measurement:
+   * how many, the wall time and the RSS they took.
+   */
+  prespawn?: { threads: number; ms: number; bytes: number };
   /** Why the run did not happen (server would not start, memory guard, limits). */
   skipped?: string;
   /** Something the reader must know about this run (threads capped by the memory guard). */
@@ -189,4 +194,31 @@ export interface CompareReport {
   runs: RunRecord[];
   /** `--micro` results. */
   micro?: MicroResult[];
+}
+
+/** One load host's result and where it came from. */
+export interface LoadInput {
+  /** Column name: the file's base name without `.json` (`hostA`). */
+  label: string;
+  /** The file it was read from, for messages. */
+  source: string;
+  /** What the host measured. */
+  result: LoadResult;
+}
+
+/** How the inputs fit together as segments of one plan (`load --segment I/N`). */
+export interface SegmentCheck {
+  /** N: the segments the plan was split into. */
+  count: number;
+  /** The segment numbers given, ascending, each once. */
+  present: number[];
+  /** Segment numbers not given. */
+  missing: number[];
+  /** Segment numbers given more than once. */
+  duplicated: number[];
+  /**
+   * How far apart the segments handed their threads to the engines, ms
+   * (latest `startedAt` − earliest): the start spread.
+   */
+  startSpreadMs: number;
 }

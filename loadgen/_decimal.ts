@@ -55,3 +55,16 @@ export function formatHalfEven(value: number, fractionDigits: number): string {
   const text = fractionDigits === 0 ? digits : `${digits.slice(0, cut)}.${digits.slice(cut)}`;
   return negative ? `-${text}` : text;
 }
+
+/**
+ * Java `long` division of non-negative integers, exact even when `a / b` rounds up.
+ *
+ * @param a Dividend, a non-negative integer.
+ * @param b Divisor, a positive integer.
+ * @returns `a / b` truncated.
+ */
+export function truncDiv(a: number, b: number): number {
+  let q = Math.floor(a / b);
+  if (q * b > a) q--;
+  return q;
+}

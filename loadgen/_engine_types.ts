@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { ErrorKind, OnError } from "./types.ts";
+import type { ErrorKind, OnError, RandomTimer, Throughput } from "./types.ts";
 
 /** Error kinds in code order: a sample's kind travels as its index. */
 export const ERROR_KINDS: readonly ErrorKind[] = [
@@ -42,12 +42,18 @@ export const CTRL = {
   markStart: 1,
   /** Non-zero: a thread finished or the run is stopping; snapshot again (window end). */
   markEnd: 2,
+  /** Threads active across every worker (JMeter's count for a Constant Throughput Timer). */
+  active: 3,
+  /** Constant Throughput Timer, shared modes: the last scheduled sample, ms after `startTime`. */
+  throughputLast: 4,
+  /** Precise Throughput Timer: the next event's number, shared by every thread. */
+  preciseNext: 5,
   /** Slots in the block. */
-  size: 4,
+  size: 8,
 } as const;
 
 /** JTL record layout: one Float64Array row per sample. */
-export const JTL_STRIDE = 8;
+export const JTL_STRIDE = 10;
 /** Field offsets inside a JTL record row. */
 export const JTL = {
   /** Start time, epoch ms (fractional). */
@@ -66,6 +72,10 @@ export const JTL = {
   thread: 6,
   /** Bytes read before the failure (for JMeter's ReadException message). */
   spare: 7,
+  /** When the request was actually sent, epoch ms (differs from `start` with `--rate`). */
+  sent: 8,
+  /** The timers' wait before this sample, ms (a Transaction Controller's timer time). */
+  wait: 9,
 } as const;
 
 /** What one worker runs. */
@@ -95,6 +105,10 @@ export interface EngineConfig {
   durationMs?: number;
   /** Milliseconds each thread waits before each sample (Constant Timers); 0 = none. */
   timerMs?: number;
+  /** A Uniform or Gaussian Random Timer's random part (see `_timers.ts`). */
+  randomTimer?: RandomTimer;
+  /** A Constant or Precise Throughput Timer (see `_timers.ts`). */
+  throughput?: Throughput;
   /** Connect timeout ms; 0 = none. */
   connectTimeout: number;
   /** Response timeout ms; 0 = none. */

@@ -76,6 +76,29 @@ export const FIELDS: Readonly<Record<keyof Plan, Check>> = {
       : "must be a one-line text of 1 to 200 characters",
   noDelay: (v) => typeof v === "boolean" ? undefined : "must be true or false",
   timerMs: wholeNumber(0, MAX_TIMEOUT_MS),
+  charset: (v) =>
+    v === "UTF-8" || v === "ISO-8859-1" || v === "US-ASCII"
+      ? undefined
+      : 'must be "UTF-8", "ISO-8859-1" or "US-ASCII"',
+  randomTimer: (v) => {
+    const t = v as Record<string, unknown>;
+    return typeof v === "object" && v !== null && !Array.isArray(v) &&
+        (t.distribution === "uniform" || t.distribution === "gaussian") &&
+        wholeNumber(0, MAX_TIMEOUT_MS)(t.rangeMs) === undefined &&
+        Object.keys(t).every((k) => ["distribution", "rangeMs"].includes(k))
+      ? undefined
+      : 'must be {"distribution": "uniform"|"gaussian", "rangeMs": whole ms}';
+  },
+  throughput: (v) => {
+    const t = v as Record<string, unknown>;
+    return typeof v === "object" && v !== null && !Array.isArray(v) &&
+        typeof t.perMinute === "number" && Number.isFinite(t.perMinute) && t.perMinute > 0 &&
+        t.perMinute <= 60_000_000 &&
+        ["thread", "active", "shared", "precise"].includes(t.mode as string) &&
+        Object.keys(t).every((k) => ["perMinute", "mode"].includes(k))
+      ? undefined
+      : 'must be {"perMinute": number above 0, "mode": "thread"|"active"|"shared"|"precise"}';
+  },
   transaction: (v) => {
     const t = v as Record<string, unknown>;
     const oneLine = (x: unknown) =>
@@ -155,6 +178,9 @@ function isOptional(field: keyof Plan): boolean {
     "label",
     "threadGroup",
     "timerMs",
+    "charset",
+    "randomTimer",
+    "throughput",
     "noDelay",
     "transaction",
     "host",

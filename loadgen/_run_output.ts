@@ -41,14 +41,16 @@ export function writeJtlRows(
   measured: JtlWriter,
   rows: Float64Array,
   active: number,
-  warmup?: { writer: JtlWriter; end: number },
+  options: { warmup?: { writer: JtlWriter; end: number }; actual?: boolean } = {},
 ): void {
+  const { warmup } = options;
   for (let off = 0; off < rows.length; off += JTL_STRIDE) {
     const kind = rows[off + JTL.kind];
     const start = rows[off + JTL.start];
     const jtl = warmup && start < warmup.end ? warmup.writer : measured;
     jtl.write({
-      timeStamp: Math.floor(start),
+      timeStamp: Math.floor(options.actual ? rows[off + JTL.sent] : start),
+      timerWait: rows[off + JTL.wait],
       elapsed: rows[off + JTL.elapsed],
       success: kind < 0,
       errorKind: kind < 0 ? undefined : ERROR_KINDS[kind],

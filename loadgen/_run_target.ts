@@ -26,7 +26,7 @@ import type { Plan } from "./types.ts";
  * ```
  */
 export function planMessage(plan: Plan): Uint8Array {
-  if (plan.messageSize === undefined) return new TextEncoder().encode(plan.message);
+  if (plan.messageSize === undefined) return encodeText(plan.message ?? "", plan.charset);
   const out = new Uint8Array(plan.messageSize);
   const text = new TextEncoder().encode("echokit ");
   for (let i = 0; i < out.length; i++) {
@@ -34,6 +34,20 @@ export function planMessage(plan: Plan): Uint8Array {
   }
   out[out.length - 1] = 0x0a;
   return out;
+}
+
+/**
+ * Text as Java's `String.getBytes(charset)` writes it: UTF-8, or one byte per
+ * character for ISO-8859-1 / US-ASCII with `?` for what the charset lacks.
+ */
+function encodeText(text: string, charset: Plan["charset"]): Uint8Array {
+  if (charset === undefined || charset === "UTF-8") return new TextEncoder().encode(text);
+  const max = charset === "US-ASCII" ? 0x7f : 0xff;
+  const chars = [...text];
+  return Uint8Array.from(chars, (c) => {
+    const code = c.codePointAt(0)!;
+    return code <= max ? code : 0x3f;
+  });
 }
 
 /**

@@ -23,8 +23,8 @@ export function nowMs(): number {
 /** Accumulates one worker's samples between ticks. */
 export class SampleStats {
   readonly histogram: LatencyHistogram = new LatencyHistogram();
-  started = 0;
-  finished = 0;
+  #started = 0;
+  #finished = 0;
   #count = 0;
   #errors = 0;
   #sumMs = 0;
@@ -62,6 +62,8 @@ export class SampleStats {
    * @param connectMs Time spent connecting, ms (0 on a reused connection).
    * @param bytes Response bytes read.
    * @param kind Error kind code, or -1 on success.
+   * @param sent When the request was actually sent, epoch ms. @default {start}
+   * @param waitMs The timers' wait before the sample, ms. @default {0}
    */
   record(
     local: number,
@@ -72,6 +74,8 @@ export class SampleStats {
     connectMs: number,
     bytes: number,
     kind: number,
+    sent: number = start,
+    waitMs = 0,
   ): void {
     // JMeter's elapsed is the difference of two ms timestamps, not a rounded duration.
     const elapsed = Math.floor(end) - Math.floor(start);
@@ -94,6 +98,9 @@ export class SampleStats {
     }
     if (this.#jtl !== undefined) {
       this.#addRow(thread, start, elapsed, firstByte, connectMs, bytes, kind);
+      const off = (this.#jtlLen - 1) * JTL_STRIDE;
+      this.#jtl![off + JTL.sent] = sent;
+      this.#jtl![off + JTL.wait] = waitMs;
     }
   }
 
@@ -123,6 +130,24 @@ export class SampleStats {
     rows[off + JTL.thread] = thread;
     rows[off + JTL.spare] = 0;
     this.#jtlLen++;
+  }
+
+  /** Threads started so far in this worker; also counted in the test-wide active slot. */
+  get started(): number {
+    return this.#started;
+  }
+  set started(n: number) {
+    Atomics.add(this.#control, CTRL.active, n - this.#started);
+    this.#started = n;
+  }
+
+  /** Threads finished so far in this worker. */
+  get finished(): number {
+    return this.#finished;
+  }
+  set finished(n: number) {
+    Atomics.sub(this.#control, CTRL.active, n - this.#finished);
+    this.#finished = n;
   }
 
   /** True once the main thread asked to stop. */

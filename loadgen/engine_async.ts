@@ -9,6 +9,7 @@
 import { type EngineConfig, KIND } from "./_engine_types.ts";
 import { nowMs, type SampleStats } from "./_sample_stats.ts";
 import { groupEndAt, threadRuns, threadStartAt } from "./_schedule.ts";
+import { SampleTimers } from "./_timers.ts";
 
 /** Hooks an engine calls while running. */
 export interface EngineHooks {
@@ -143,7 +144,7 @@ export async function runAsyncEngine(config: EngineConfig, hooks: EngineHooks): 
 
   // The group's end time, the same for every thread (see _schedule.ts).
   const endAt = groupEndAt(config);
-  const timerMs = config.timerMs ?? 0;
+  const timers = new SampleTimers(config);
 
   async function runUser(u: User): Promise<void> {
     // A thread whose start falls at or after the end time never starts.
@@ -161,10 +162,12 @@ export async function runAsyncEngine(config: EngineConfig, hooks: EngineHooks): 
     try {
       for (let loop = 0; config.loops < 0 || loop < config.loops; loop++) {
         if (stats.stopping || nowMs() >= endAt) break;
-        if (timerMs > 0) {
+        let waitMs = 0;
+        if (timers.any) {
+          waitMs = timers.delayMs(u.local, nowMs());
           // JMeter 5.x caps a timer's sleep at the end time and starts no sample after it.
-          if (nowMs() + timerMs >= endAt) break;
-          await sleep(timerMs);
+          if (nowMs() + waitMs >= endAt) break;
+          if (waitMs > 0) await sleep(waitMs);
           if (stats.stopping) break;
         }
         if (gapMs > 0) {
@@ -235,7 +238,18 @@ export async function runAsyncEngine(config: EngineConfig, hooks: EngineHooks): 
           break;
         }
         const end = nowMs();
-        stats.record(u.local, u.thread, sampleStart, end, firstByte, connectMs, got, kind);
+        stats.record(
+          u.local,
+          u.thread,
+          sampleStart,
+          end,
+          firstByte,
+          connectMs,
+          got,
+          kind,
+          start,
+          waitMs,
+        );
         if (kind >= 0) {
           closeConn(u);
           if (config.onError === "stopThread") break;

@@ -20,6 +20,7 @@ import { connectTcp, OsError, sendFlags, socketError } from "../servers/os/socke
 import { type EngineConfig, KIND } from "./_engine_types.ts";
 import { nowMs } from "./_sample_stats.ts";
 import { groupEndAt, threadRuns, threadStartAt } from "./_schedule.ts";
+import { SampleTimers } from "./_timers.ts";
 import { type EngineHooks, STOP_GRACE_MS } from "./engine_async.ts";
 
 const enum State {
@@ -46,6 +47,10 @@ interface User {
   fd: number;
   loop: number;
   intended: number;
+  /** When the current sample actually began, epoch ms. */
+  sentAt: number;
+  /** The timers' wait before the current sample, ms. */
+  waitMs: number;
   sampleStart: number;
   /** When the connect call was made, epoch ms: Connect time counts from here. */
   connectStart: number;
@@ -127,7 +132,7 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
   const eol = config.eolByte === undefined ? -1 : config.eolByte & 0xff;
   const flags = sendFlags();
   const gapMs = config.rate ? config.threads / config.rate * 1000 : 0;
-  const timerMs = config.timerMs ?? 0;
+  const timers = new SampleTimers(config);
   const byFd: (User | undefined)[] = [];
   const users: User[] = config.indices.map((thread, local) => ({
     local,
@@ -139,6 +144,8 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
     loop: 0,
     intended: 0,
     sampleStart: 0,
+    sentAt: 0,
+    waitMs: 0,
     connectStart: 0,
     connectMs: 0,
     firstByte: 0,
@@ -181,7 +188,18 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
   /** Ends the current sample; on to the next loop (or the end of the thread). */
   const complete = (u: User, kind: number, now: number) => {
     u.deadline = 0;
-    stats.record(u.local, u.thread, u.sampleStart, now, u.firstByte, u.connectMs, u.got, kind);
+    stats.record(
+      u.local,
+      u.thread,
+      u.sampleStart,
+      now,
+      u.firstByte,
+      u.connectMs,
+      u.got,
+      kind,
+      u.sentAt,
+      u.waitMs,
+    );
     u.loop++;
     if (kind >= 0) {
       closeFd(u);
@@ -201,13 +219,17 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
     if (stats.stopping || (config.loops >= 0 && u.loop >= config.loops) || now >= u.endAt) {
       return finish(u);
     }
-    if (timerMs > 0) {
-      // Constant Timer: wait before the sample; none starts after the end time.
-      u.intended = now + timerMs;
+    u.waitMs = 0;
+    if (timers.any) {
+      // Timers: wait before the sample; none starts after the end time.
+      u.waitMs = timers.delayMs(u.local, now);
+      u.intended = now + u.waitMs;
       if (u.intended >= u.endAt) return finish(u);
-      u.state = State.Paced;
-      pace.push(u);
-      return;
+      if (u.waitMs > 0) {
+        u.state = State.Paced;
+        pace.push(u);
+        return;
+      }
     }
     if (gapMs > 0) {
       if (u.loop > 0) u.intended += gapMs;
@@ -224,6 +246,7 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
 
   const begin = (u: User, now: number) => {
     u.sampleStart = gapMs > 0 ? u.intended : now;
+    u.sentAt = now;
     u.connectMs = 0;
     u.firstByte = 0;
     u.got = 0;

@@ -20,7 +20,6 @@ import { runPollEngine } from "./engine_poll.ts";
 
 self.onmessage = async (e: MessageEvent<EngineConfig>) => {
   const config = e.data;
-  await loadLatencyHistogram();
   const stats = new SampleStats(config);
   const tick = () => {
     const msg = stats.tick();
@@ -64,4 +63,7 @@ self.onmessage = async (e: MessageEvent<EngineConfig>) => {
   }
 };
 
+// Ready only once the histogram's WebAssembly is loaded: loading it on the
+// config's arrival delayed the first samples past a `--start-at` by up to a second.
+await loadLatencyHistogram();
 self.postMessage({ type: "ready" } satisfies ReadyMessage);

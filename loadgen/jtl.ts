@@ -56,6 +56,11 @@ export interface JtlSample {
   latency: number;
   /** Whole ms to obtain the connection (about 0 when reused). */
   connect: number;
+  /**
+   * The timers' wait before this sample, ms, for a Transaction Controller's
+   * row. @default {the writer's timerMs}
+   */
+  timerWait?: number;
 }
 
 /** Options for {@linkcode formatJtlRow} and {@linkcode JtlWriter}. */
@@ -333,7 +338,7 @@ export class JtlWriter {
       this.#rows++;
     }
     if (t) {
-      this.#buffer += transactionRow(sample, t, thread, this.#timerMs) + "\n";
+      this.#buffer += transactionRow(sample, t, thread, sample.timerWait ?? this.#timerMs) + "\n";
       this.#rows++;
     }
     if (this.#buffer.length >= this.#flushChars) void this.#drain().catch(() => {});

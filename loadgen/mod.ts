@@ -13,6 +13,7 @@
 export * from "./types.ts";
 export * from "./plans.ts";
 export * from "./summariser.ts";
+export * from "./summary_line.ts";
 export * from "./plan.ts";
 export * from "./jmx.ts";
 export * from "./jtl.ts";

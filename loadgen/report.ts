@@ -14,7 +14,7 @@
 import denoJson from "../deno.json" with { type: "json" };
 import { UsageError } from "../util/errors.ts";
 import { formatHalfEven } from "./_decimal.ts";
-import { formatSummaryLine } from "./summariser.ts";
+import { formatSummaryLine } from "./summary_line.ts";
 import type { ErrorKind, LoadResult, ResourceSummary } from "./types.ts";
 
 /** The `schema` value of echokit's load-result JSON document. */

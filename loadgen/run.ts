@@ -7,10 +7,9 @@
  *
  * @module
  */
-import { EchokitError, UsageError } from "../util/errors.ts";
+import { EchokitError } from "../util/errors.ts";
 import { raiseFileLimit } from "../servers/os/socket.ts";
 import { type ServerProcess, startServerProcess } from "../servers/child.ts";
-import type { Mode } from "../servers/types.ts";
 import {
   CTRL,
   type DoneMessage,
@@ -20,22 +19,20 @@ import {
   type TickMessage,
   type WorkerMessage,
 } from "./_engine_types.ts";
-import { jtlThreadGroupName, jtlWarmupPath, JtlWriter } from "./jtl.ts";
-import {
-  fairnessOf,
-  type LoadProgress,
-  newSide,
-  readSide,
-  summarise,
-  writeJtlRows,
-} from "./_run_output.ts";
+import { jtlWarmupPath, JtlWriter } from "./jtl.ts";
+import { fairnessOf, newSide, readSide, summarise, writeJtlRows } from "./_run_output.ts";
 import { pickEngine, planMessage, probe } from "./_run_target.ts";
+import { THROUGHPUT_UNSET } from "./_timers.ts";
 import { histogramFigures, LatencyHistogram, loadLatencyHistogram } from "./histogram.ts";
 import { ResourceMonitor, SelfMonitor, usageBetween } from "./resource_monitor.ts";
-import { type ResourceUsage, Summariser, type SummarySpan } from "./summariser.ts";
-import type { ErrorKind, IntervalRecord, LoadResult, Plan } from "./types.ts";
+import { Summariser, type SummarySpan } from "./summariser.ts";
+import type { ResourceUsage } from "./summary_line.ts";
+import { planIdentity } from "./segment.ts";
+import { checkRunOptions, type RunLoadOptions } from "./run_options.ts";
+import type { ErrorKind, IntervalRecord, LoadResult } from "./types.ts";
 
 export type { EngineName } from "./_engine_types.ts";
+export type { RunLoadOptions } from "./run_options.ts";
 export { defaultEngine, planMessage } from "./_run_target.ts";
 export { fairnessOf, type LoadProgress } from "./_run_output.ts";
 
@@ -47,61 +44,6 @@ export const LOADGEN_WORKER_MODULES: readonly string[] = ["loadgen/engine_worker
 
 /** Engines: `poll` (FFI poll loop, Linux default) and `async` (portable `Deno.connect`). */
 export const ENGINES: readonly EngineName[] = ["poll", "async"];
-
-/** Options for {@linkcode runLoad}. */
-export interface RunLoadOptions {
-  /** The plan to run (already resolved and checked). */
-  plan: Plan;
-  /**
-   * Host to load. Ignored with `spawn`.
-   *
-   * @default {plan.host ?? "127.0.0.1"}
-   */
-  hostname?: string;
-  /**
-   * Port to load. Ignored with `spawn`.
-   *
-   * @default {plan.port ?? 7000}
-   */
-  port?: number;
-  /** Start `echokit serve --mode <spawn> --port 0` for the run, sample it, stop it at the end. */
-  spawn?: Mode;
-  /** Extra `serve` flags for `spawn`. */
-  spawnArgs?: string[];
-  /** Server process whose tree is sampled for CPU and memory. @default {the spawned server's pid} */
-  pid?: number;
-  /** Seconds between `summary +` lines (JMeter's `summariser.interval`). @default {30} */
-  intervalSeconds?: number;
-  /** Leading seconds whose samples are excluded from the figures (reported apart). @default {0} */
-  warmupSeconds?: number;
-  /** Engine. @default {"poll" on Linux, else "async"} */
-  engine?: EngineName;
-  /** Workers the threads are shared between. @default {1} */
-  workers?: number;
-  /**
-   * Write every measured sample to this file as a JMeter CSV JTL; with a
-   * warm-up, its samples go to `FILE.warmup.jtl` ({@linkcode jtlWarmupPath}).
-   */
-  jtl?: string;
-  /**
-   * Host label for the JTL's thread names: `hostA` writes `hostA-Thread Group 1-1`,
-   * as JMeter's distributed mode does, so JTLs from several load hosts
-   * concatenate without their threads colliding ({@linkcode jtlThreadGroupName}).
-   */
-  jtlThreadPrefix?: string;
-  /** Open model: total samples per second, latency measured from each intended send time. */
-  rate?: number;
-  /** Abort to stop gracefully: threads stop, final figures are still produced. */
-  signal?: AbortSignal;
-  /** Receives each summary line as it is due (`summary +`, `summary =`). */
-  onLine?: (line: string) => void;
-  /** Receives a progress snapshot about four times a second. */
-  onProgress?: (progress: LoadProgress) => void;
-  /** Receives notes for the user (server spawned, warm-up over). */
-  onNote?: (note: string) => void;
-  /** How long to wait for a spawned server to serve, ms. @default {60000} */
-  spawnTimeout?: number;
-}
 
 /**
  * Runs a plan against a server: JMeter thread-group semantics, summary lines
@@ -126,26 +68,10 @@ export interface RunLoadOptions {
  */
 export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
   const { plan } = options;
-  const workers = options.workers ?? 1;
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
-    throw new UsageError(`Invalid workers "${workers}" (use a whole number from 1 to 64)`);
-  }
+  const { workers, warmupSeconds, threadIndices, threadGroupName } = checkRunOptions(options);
   await loadLatencyHistogram();
-  if (options.rate !== undefined && !(options.rate > 0)) {
-    throw new UsageError(`Invalid rate "${options.rate}" (use a number of samples/s above 0)`);
-  }
-  if (options.rate !== undefined && (plan.timerMs ?? 0) > 0) {
-    throw new UsageError(
-      `Plan "${plan.name}" has a ${plan.timerMs} ms timer before each sample, which --rate would fight (drop --rate or the timer)`,
-    );
-  }
-  const warmupSeconds = options.warmupSeconds ?? 0;
-  if (!(warmupSeconds >= 0)) {
-    throw new UsageError(`Invalid warmup "${warmupSeconds}" (use seconds of 0 or more)`);
-  }
   const note = options.onNote ?? (() => {});
-  // Checked before a server is spawned, so a bad label costs nothing.
-  const threadGroupName = jtlThreadGroupName(options.jtlThreadPrefix, plan.threadGroup);
+  const segment = options.segment;
   const signal = options.signal;
 
   let server: ServerProcess | undefined;
@@ -164,7 +90,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
   const pid = options.pid ?? server?.pid;
   const engine = pickEngine(options.engine, hostname, note);
   // Once for the process, before any engine Worker opens a socket (the limit is per process).
-  raiseFileLimit(plan.threads + 256);
+  raiseFileLimit(threadIndices.length + 256);
   const spawned: Worker[] = [];
   let jtl: JtlWriter | undefined;
   let warmupJtl: JtlWriter | undefined;
@@ -221,8 +147,26 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
 
     const control = new SharedArrayBuffer(CTRL.size * 4);
     const ctrl = new Int32Array(control);
+    Atomics.store(ctrl, CTRL.throughputLast, THROUGHPUT_UNSET);
     const message = planMessage(plan);
-    const startTime = Date.now() + 10;
+    if (options.startAt !== undefined && options.startAt > Date.now()) {
+      note(
+        `waiting ${((options.startAt - Date.now()) / 1000).toFixed(1)} s until ${
+          new Date(options.startAt).toISOString()
+        } (--start-at)`,
+      );
+      await sleepUntil(options.startAt - 5, signal);
+    } else if (options.startAt !== undefined && Date.now() > options.startAt + 10) {
+      note(
+        `--start-at ${new Date(options.startAt).toISOString()} passed ${
+          Date.now() - options.startAt
+        } ms before the load was ready: this run starts late (give the generators more lead time)`,
+      );
+    }
+    // With a start time every segment counts its ramp-up from the same instant.
+    const startTime = options.startAt !== undefined
+      ? Math.max(options.startAt, Date.now() + 2)
+      : Date.now() + 10;
     const warmupEnd = startTime + warmupSeconds * 1000;
     const threadCounts = {
       started: new Array(workers).fill(0),
@@ -299,14 +243,17 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
       threadCounts.started[t.worker] = t.started;
       threadCounts.finished[t.worker] = t.finished;
       const c = counts();
-      if (c.started === plan.threads) Atomics.store(ctrl, CTRL.markStart, 1);
+      if (c.started === threadIndices.length) Atomics.store(ctrl, CTRL.markStart, 1);
       if (c.finished > 0) Atomics.store(ctrl, CTRL.markEnd, 1);
       warmupSamples += t.warmupCount;
       warmupErrors += t.warmupErrors;
       // A row is written by a thread still running, so at least one is active.
       if (t.jtl && jtl) {
         const warmup = warmupJtl && { writer: warmupJtl, end: warmupEnd };
-        writeJtlRows(jtl, t.jtl, Math.max(1, c.active), warmup);
+        writeJtlRows(jtl, t.jtl, Math.max(1, c.active), {
+          warmup,
+          actual: options.jtlTimestamps === "actual",
+        });
       }
       if (t.count > 0) {
         measuredSamples += t.count;
@@ -364,7 +311,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
     let lastProgressSamples = 0;
     let lastProgressTime = Date.now();
     const expected = plan.loops >= 0 && plan.duration === undefined
-      ? plan.threads * plan.loops
+      ? threadIndices.length * plan.loops
       : undefined;
     const progressTimer = setInterval(() => {
       const now = Date.now();
@@ -383,7 +330,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
           errors: measuredErrors + warmupErrors,
           rate: (total - lastProgressSamples) / Math.max(1e-3, (now - lastProgressTime) / 1000),
           ...counts(),
-          threads: plan.threads,
+          threads: threadIndices.length,
           expected,
           warmup: now < warmupEnd,
         });
@@ -395,8 +342,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
 
     // Threads are dealt round-robin so each worker ramps up at the same pace.
     for (let w = 0; w < workers; w++) {
-      const indices: number[] = [];
-      for (let i = w; i < plan.threads; i += workers) indices.push(i);
+      const indices = threadIndices.filter((_, i) => i % workers === w);
       const config: EngineConfig = {
         engine,
         worker: w,
@@ -408,6 +354,8 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
         rampUpMs: plan.rampUp * 1000,
         delayMs: (plan.delay ?? 0) * 1000,
         timerMs: plan.timerMs ?? 0,
+        randomTimer: plan.randomTimer,
+        throughput: plan.throughput,
         noDelay: plan.noDelay ?? true,
         durationMs: plan.duration === undefined ? undefined : plan.duration * 1000,
         connectTimeout: plan.connectTimeout,
@@ -425,6 +373,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
       };
       spawned[w].postMessage(config);
     }
+    const startedAt = Date.now();
 
     try {
       await finished.promise;
@@ -464,7 +413,7 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
     warmupJtl = undefined;
 
     const result: LoadResult = {
-      plan,
+      plan: segment ? { ...plan, threads: threadIndices.length } : plan,
       target: { hostname, port, mode: options.spawn, pid },
       startTime: warmupEnd,
       endTime: endNow,
@@ -489,10 +438,20 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
     if (warmupSeconds > 0) {
       result.warmup = { seconds: warmupSeconds, samples: warmupSamples, errors: warmupErrors };
     }
+    if (segment) {
+      result.segment = {
+        ...segment,
+        planThreads: plan.threads,
+        planHash: planIdentity(plan, options.rate),
+        startAt: options.startAt,
+        startedAt,
+      };
+    }
     if (options.rate !== undefined) {
       const seconds = (result.endTime - result.startTime) / 1000;
       result.openModel = {
-        requestedRate: options.rate,
+        // A segment's threads send their share of the whole plan's rate.
+        requestedRate: options.rate * threadIndices.length / plan.threads,
         achievedRate: seconds > 0 ? measuredSamples / seconds : 0,
       };
     }
@@ -504,4 +463,18 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
     await warmupJtl?.close();
     if (server) await server.stop();
   }
+}
+
+/** Resolves at `at` (epoch ms), or at once when `signal` aborts. */
+function sleepUntil(at: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, at - Date.now()));
+    signal?.addEventListener("abort", done);
+  });
 }

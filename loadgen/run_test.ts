@@ -5,7 +5,7 @@ import { freePort, type ServerProcess, startServerProcess } from "../servers/chi
 import type { EngineName } from "./_engine_types.ts";
 import { splitJtlRow } from "./jtl.ts";
 import { fairnessOf, planMessage, runLoad } from "./run.ts";
-import { parseSummaryLine } from "./summariser.ts";
+import { parseSummaryLine } from "./summary_line.ts";
 import { BUILTIN_PLANS } from "./plans.ts";
 import type { Plan } from "./types.ts";
 

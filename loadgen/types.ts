@@ -59,6 +59,17 @@ export interface Plan {
   /** Milliseconds each thread waits before each sample (JMeter Constant Timers, summed). */
   timerMs?: number;
   /**
+   * How `message` becomes bytes (JMeter's `tcp.charset`): characters outside
+   * ISO-8859-1 or US-ASCII are sent as `?`, as Java's `getBytes` does.
+   *
+   * @default {"UTF-8"}
+   */
+  charset?: "UTF-8" | "ISO-8859-1" | "US-ASCII";
+  /** A random wait added before each sample (JMeter Uniform / Gaussian Random Timer). */
+  randomTimer?: RandomTimer;
+  /** Throughput pacing before each sample (JMeter Constant / Precise Throughput Timer). */
+  throughput?: Throughput;
+  /**
    * A Transaction Controller around the sampler: the JTL gets a parent row
    * per sample, labelled with its name, after the sampler's row (or instead of
    * it with `parentSample`). Figures and the summariser count the sampler
@@ -69,6 +80,38 @@ export interface Plan {
   host?: string;
   /** Target port carried by a .jmx file; flags override it. */
   port?: number;
+}
+
+/**
+ * The random part of a JMeter Random Timer, added to `timerMs` (its constant
+ * offset): uniform in [0, rangeMs) or a normal deviation of rangeMs, the sum
+ * taken as an absolute value, as JMeter does. Not seeded (JMeter's
+ * `ThreadLocalRandom` is not either).
+ */
+export interface RandomTimer {
+  /** `uniform` (Uniform Random Timer) or `gaussian` (Gaussian Random Timer). */
+  distribution: "uniform" | "gaussian";
+  /** JMeter's `RandomTimer.range`, ms. */
+  rangeMs: number;
+}
+
+/**
+ * Throughput pacing, a closed-model wait before each sample (JMeter's
+ * Constant Throughput Timer and Precise Throughput Timer):
+ * - `thread`: each thread at most `perMinute` samples a minute (calcMode 0);
+ * - `active`: the whole test at `perMinute`, each thread waiting
+ *   activeThreads × 60000 / perMinute ms after its previous target (calcModes
+ *   1 and 2: one Thread Group, so "all" and "this group" are the same);
+ * - `shared`: one schedule for every thread, a sample each 60000 / perMinute
+ *   ms, restarted from now when behind (calcModes 3 and 4);
+ * - `precise`: event k of the whole test at group start + k × 60000 /
+ *   perMinute ms, never re-based (Precise Throughput Timer, evenly spaced).
+ */
+export interface Throughput {
+  /** Target samples per minute. */
+  perMinute: number;
+  /** How the target is shared, above. */
+  mode: "thread" | "active" | "shared" | "precise";
 }
 
 /** A JMeter Transaction Controller around a plan's sampler. */
@@ -191,6 +234,26 @@ export interface IntervalRecord {
   generator?: ResourceSample;
 }
 
+/** One segment of a plan: `index` (0-based, as Kubernetes' `JOB_COMPLETION_INDEX`) of `count`. */
+export interface Segment {
+  /** 0-based segment number, below `count`. */
+  index: number;
+  /** How many segments the plan is split into. */
+  count: number;
+}
+
+/** What a segment's result records so `compare merge` can check the segments belong together. */
+export interface SegmentRecord extends Segment {
+  /** Threads of the whole plan (the segment's own count is `plan.threads`). */
+  planThreads: number;
+  /** {@linkcode planIdentity} of the whole plan and rate: equal for segments of one plan. */
+  planHash: string;
+  /** The agreed start, epoch ms (`--start-at`); absent without one. */
+  startAt?: number;
+  /** When this segment actually handed its threads to the engines, epoch ms. */
+  startedAt: number;
+}
+
 /** Everything one load run measured. */
 export interface LoadResult {
   /** The plan as run (after overrides). */
@@ -225,6 +288,8 @@ export interface LoadResult {
   openModel?: { requestedRate: number; achievedRate: number };
   /** True when the run was stopped early (Ctrl-C, stopTest). */
   interrupted: boolean;
+  /** Set when this run was one segment of a plan (`load --segment I/N`). */
+  segment?: SegmentRecord;
 }
 
 /** Default connect timeout, ms: long enough for a thread-per-connection server's start. */

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { type AcceptorConfig, runAcceptor } from "./blocking.ts";
+import type { AcceptorConfig } from "./_blocking_shared.ts";
+import { runAcceptor } from "./_blocking_acceptor.ts";
 
 const scope = self as unknown as {
   onmessage: ((e: MessageEvent<{ config: AcceptorConfig; port: MessagePort }>) => void) | null;

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { createSpawner, type SpawnerConfig } from "./blocking.ts";
+import type { SpawnerConfig } from "./_blocking_shared.ts";
+import { createSpawner } from "./_blocking_spawner.ts";
 
 const scope = self as unknown as {
   onmessage: ((e: MessageEvent) => void) | null;

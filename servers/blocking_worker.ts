@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { type ConnectionThreadConfig, runConnectionThread } from "./blocking.ts";
+import type { ConnectionThreadConfig } from "./_blocking_shared.ts";
+import { runConnectionThread } from "./_blocking_thread.ts";
 
 const scope = self as unknown as {
   onmessage: ((e: MessageEvent<ConnectionThreadConfig>) => void) | null;

@@ -51,3 +51,28 @@ export function parseStatsLine(stdout: string): ServerStats | undefined {
   }
   return stats as unknown as ServerStats;
 }
+
+/**
+ * One sentence on what the `blocking` mode's prespawned threads cost, from
+ * its stats: the model's price per thread, paid before any load.
+ *
+ * @param stats A server's stats (or a parsed stats line).
+ * @returns The sentence, or undefined when no thread was prespawned.
+ *
+ * @example Usage
+ * ```ts
+ * import { formatPrespawn } from "./stats_line.ts";
+ * const line = formatPrespawn({ prespawned: 100, prespawnMs: 6200, prespawnBytes: 800 * 2 ** 20 });
+ * console.log(line); // prespawned 100 threads in 6.2 s, 800 MiB (8.0 MiB, 62 ms per thread)
+ * ```
+ */
+export function formatPrespawn(
+  stats: Pick<ServerStats, "prespawned" | "prespawnMs" | "prespawnBytes">,
+): string | undefined {
+  const n = stats.prespawned ?? 0;
+  if (n <= 0) return undefined;
+  const ms = stats.prespawnMs ?? 0;
+  const mib = (stats.prespawnBytes ?? 0) / 2 ** 20;
+  return `prespawned ${n} threads in ${(ms / 1000).toFixed(1)} s, ${mib.toFixed(0)} MiB ` +
+    `(${(mib / n).toFixed(1)} MiB, ${Math.round(ms / n)} ms per thread)`;
+}

@@ -108,8 +108,11 @@ export async function serveStream(options: ServeOptions): Promise<EchoServer> {
         if (n === null) break;
         idle.touch(conn);
         stats.bytesIn += n;
-        const reply = handler ? await handler.handle(buf.subarray(0, n)) : buf.subarray(0, n);
-        let off = 0;
+        // One view of what was read, none for the common whole write: the
+        // only allocation per message is the promise of each read and write.
+        const data = buf.subarray(0, n);
+        const reply = handler ? await handler.handle(data) : data;
+        let off = await conn.write(reply);
         while (off < reply.length) off += await conn.write(reply.subarray(off));
         stats.bytesOut += reply.length;
         if (n === buf.length && n < readSize) {

@@ -178,6 +178,12 @@ export interface ServerStats {
   threadMemoryBytes?: number;
   /** Mean time from creating a connection thread to it running, ms (`blocking` mode). */
   threadStartMs?: number;
+  /** Threads started before the server accepted its first connection (`blocking --prespawn`). */
+  prespawned?: number;
+  /** Wall time to start the prespawned threads, ms (they start one after another). */
+  prespawnMs?: number;
+  /** RSS the prespawned threads added, bytes (divide by `prespawned` for one thread's cost). */
+  prespawnBytes?: number;
 }
 
 /** The address a server is bound to. */

@@ -8,15 +8,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { echokitArgv, freePort, startServerProcess } from "../servers/child.ts";
-import {
-  checkEcho,
-  compileArgv,
-  findRuntimeLoads,
-  outputPath,
-  parseCompileArgs,
-  smokeTest,
-  uncoveredLoads,
-} from "./compile.ts";
+import { compileArgv, outputPath, parseCompileArgs } from "./compile.ts";
+import { findRuntimeLoads, uncoveredLoads } from "./compile_includes.ts";
+import { checkEcho, smokeTest } from "./compile_smoke.ts";
 import { INCLUDE_MODULES, includeList, PERMISSIONS, RELEASE_TARGETS } from "./compile_config.ts";
 
 const ROOT_URL = new URL("../", import.meta.url);

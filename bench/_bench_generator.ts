@@ -1,0 +1,172 @@
+/**
+ * One generator cell of the benchmark: a fresh server loaded by the native C
+ * client and by echokit's own `load`, in alternating order, each measured for
+ * its rate, latency and CPU per sample.
+ *
+ * @module
+ */
+import { EchokitError } from "../util/errors.ts";
+import { echokitArgv } from "../servers/child.ts";
+import type { PinMode } from "./_bench_args.ts";
+import { runNativeClient } from "./_bench_client.ts";
+import { pinProcess } from "./_bench_proc.ts";
+import { type BenchServer, type CellContext, pinnedCpus, startBenchServer } from "./_bench_run.ts";
+
+/** One generator × server × repeat measurement (100 connections). */
+export interface GeneratorCell {
+  /** `c-client` (the native reference) or `echokit` (our `load`). */
+  generator: "c-client" | "echokit";
+  /** Server it loaded. */
+  server: string;
+  /** Repeat number, from 1. */
+  repeat: number;
+  /** Samples (round trips) per second. */
+  rate: number;
+  /** Generator CPU per sample, µs (all its threads). */
+  cpuUsPerSample: number;
+  /** Median latency, µs. */
+  p50Us: number;
+  /** 99th percentile latency, µs. */
+  p99Us: number;
+  /** Failed samples or connections. */
+  errors: number;
+}
+
+/**
+ * Runs our load generator (`echokit load`, a child process) against a server
+ * for a measured window after a 1 s warm-up, pinned like the native client.
+ *
+ * @param port Server port on 127.0.0.1.
+ * @param options Connections, window, message size, pinning.
+ * @returns Samples/s, its own CPU per sample, latency, errors.
+ * @throws {EchokitError} When it fails or prints no result.
+ */
+export async function runEchokitGenerator(
+  port: number,
+  options: { connections: number; durationMs: number; size: number; pin: PinMode },
+): Promise<Omit<GeneratorCell, "generator" | "server" | "repeat">> {
+  const warmupS = 1;
+  const argv = echokitArgv([
+    "load",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--threads",
+    String(options.connections),
+    "--loops",
+    "infinite",
+    "--ramp-up",
+    "0",
+    "--message-size",
+    String(options.size),
+    "--duration",
+    `${options.durationMs / 1000 + warmupS}s`,
+    "--warmup",
+    `${warmupS}s`,
+    "--interval",
+    "3600",
+    "--json",
+    "-",
+  ]);
+  const cpu = pinnedCpus(options.pin).client;
+  const full = cpu === undefined ? argv : ["taskset", "-c", String(cpu), ...argv];
+  const child = new Deno.Command(full[0], {
+    args: full.slice(1),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const limit = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Gone.
+    }
+  }, options.durationMs + 90_000);
+  const [out, err] = await Promise.all([
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+  ]);
+  const status = await child.status;
+  clearTimeout(limit);
+  let doc: {
+    rate: number;
+    errors: number;
+    latency: { p50Us: number; p99Us: number };
+    generator?: { cpuUsPerSample: number };
+  };
+  try {
+    doc = JSON.parse(out);
+  } catch {
+    const detail = err.trim().split("\n").slice(-3).join("; ");
+    throw new EchokitError(
+      `echokit load printed no result (exit ${status.code})${detail ? `: ${detail}` : ""}`,
+    );
+  }
+  return {
+    rate: doc.rate,
+    cpuUsPerSample: doc.generator?.cpuUsPerSample ?? NaN,
+    p50Us: doc.latency.p50Us,
+    p99Us: doc.latency.p99Us,
+    errors: doc.errors,
+  };
+}
+
+/**
+ * Measures the native client and our generator against one fresh server,
+ * in the given order, at 100 connections.
+ *
+ * @param server The server to load.
+ * @param repeat Repeat number (odd repeats run the native client first).
+ * @param ctx How to measure.
+ * @returns One cell per generator; a generator that failed is reported in `failed`.
+ */
+export async function measureGenerators(
+  server: BenchServer,
+  repeat: number,
+  ctx: CellContext & { connections: number },
+): Promise<{ cells: GeneratorCell[]; failed: Map<string, string> }> {
+  const proc = await startBenchServer(server);
+  const cells: GeneratorCell[] = [];
+  const failed = new Map<string, string>();
+  try {
+    const cpus = pinnedCpus(ctx.pin);
+    if (cpus.server !== undefined) await pinProcess(proc.pid, cpus.server);
+    const order: GeneratorCell["generator"][] = repeat % 2 === 1
+      ? ["c-client", "echokit"]
+      : ["echokit", "c-client"];
+    for (const generator of order) {
+      try {
+        if (generator === "c-client") {
+          const r = await runNativeClient(ctx.native.client, {
+            port: proc.addr.port,
+            connections: ctx.connections,
+            size: ctx.size,
+            durationMs: ctx.durationMs,
+            warmupMs: 1000,
+            cpu: cpus.client,
+          });
+          cells.push({
+            generator,
+            server: server.name,
+            repeat,
+            rate: r.rate,
+            cpuUsPerSample: r.cpu_us_per_rt,
+            p50Us: r.p50_us,
+            p99Us: r.p99_us,
+            errors: r.errors + (ctx.connections - r.connected),
+          });
+        } else {
+          const r = await runEchokitGenerator(proc.addr.port, ctx);
+          cells.push({ generator, server: server.name, repeat, ...r });
+        }
+      } catch (err) {
+        failed.set(generator, (err as Error).message);
+      }
+    }
+  } finally {
+    await proc.stop();
+  }
+  return { cells, failed };
+}
