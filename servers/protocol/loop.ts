@@ -355,7 +355,12 @@ export function runProtocolLoop(
         if (Atomics.load(control, 0) !== 0) stopping = true;
       } else {
         const t = conns[fd];
-        if (t) guarded(t, () => service(t, poller.readyEvents(i)));
+        if (!t) continue;
+        try {
+          service(t, poller.readyEvents(i));
+        } catch (err) {
+          callbackFailed(t, err);
+        }
       }
     }
     if (lost.length > 0) reportLost();
@@ -381,10 +386,12 @@ export function runProtocolLoop(
     open++;
     const t = new LoopTransport(fd, ctx, config.highWater, now);
     conns[fd] = t;
-    guarded(t, () => {
+    try {
       t.protocol = factory();
       t.protocol.connectionMade?.(t);
-    });
+    } catch (err) {
+      callbackFailed(t, err);
+    }
   }
 
   /** Readiness for one connection: flush, then read and dispatch. */
@@ -414,16 +421,12 @@ export function runProtocolLoop(
   }
 
   /** A callback that throws ends its own connection only (asyncio's fatal error). */
-  function guarded(t: LoopTransport, fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      if (!warnedCallback) {
-        warnedCallback = true;
-        warn(`protocol: a protocol callback threw, aborting its connection: ${err}`);
-      }
-      t.fail(err instanceof Error ? err : new Error(String(err)));
+  function callbackFailed(t: LoopTransport, err: unknown): void {
+    if (!warnedCallback) {
+      warnedCallback = true;
+      warn(`protocol: a protocol callback threw, aborting its connection: ${err}`);
     }
+    t.fail(err instanceof Error ? err : new Error(String(err)));
   }
 
   function reportLost(): void {
