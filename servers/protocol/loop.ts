@@ -296,6 +296,7 @@ export function runProtocolLoop(
   const waker = attachWaker({ readFd: config.wakeReadFd, writeFd: config.wakeWriteFd });
   // One read buffer for every connection: a message costs no allocation.
   const buf = new Uint8Array(readSize);
+  let view = buf.subarray(0, 0);
   const conns: (LoopTransport | undefined)[] = [];
   let open = 0;
   // connectionLost runs after the callback that closed the socket returns
@@ -405,7 +406,9 @@ export function runProtocolLoop(
       const r = recvSome(t.fd, buf, readSize);
       if (r > 0) {
         counters.bytesIn += r;
-        t.protocol.dataReceived(buf.subarray(0, r));
+        // Same-sized messages (the usual case) reuse one view: no allocation per message.
+        if (r !== view.length) view = buf.subarray(0, r);
+        t.protocol.dataReceived(view);
       } else if (r === 0) {
         t.peerEof = true;
         t.updateInterest();
