@@ -20,9 +20,13 @@ import { SHIPPED_PEERS } from "../compare/peers.ts";
 /** The native reference server's name in tables and `--servers`. */
 export const NATIVE_SERVER = "c-epoll";
 
+/** `serve --mode protocol --engine node`: the protocol mode on `node:net`, beside its own loop. */
+export const PROTOCOL_NODE_SERVER = "protocol-node";
+
 /** Every server `bench` knows, in table order: ours, the Python and Node peers, C. */
 export const BENCH_SERVERS: readonly string[] = [
   ...MODES,
+  PROTOCOL_NODE_SERVER,
   ...SHIPPED_PEERS.map((p) => p.name),
   NATIVE_SERVER,
 ];

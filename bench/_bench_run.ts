@@ -12,7 +12,7 @@ import { type ServerProcess, startServerProcess } from "../servers/child.ts";
 import { readExactly } from "../servers/testing.ts";
 import { ioUringUnavailableReason } from "../servers/os/io_uring.ts";
 import { DEFAULT_MAX_THREADS, type Mode, MODES } from "../servers/types.ts";
-import { NATIVE_SERVER, type PinMode } from "./_bench_args.ts";
+import { NATIVE_SERVER, type PinMode, PROTOCOL_NODE_SERVER } from "./_bench_args.ts";
 import { type NativeClientResult, runNativeClient } from "./_bench_client.ts";
 import type { NativePeers } from "./_bench_native.ts";
 import { hasProgram, pinProcess, SyscallCounter } from "./_bench_proc.ts";
@@ -28,6 +28,8 @@ export interface BenchServer {
   mode?: Mode;
   /** For peers: the command (`{port}` replaced). */
   command?: string[];
+  /** For our modes: extra `serve` flags (`--engine node`). */
+  args?: string[];
 }
 
 /** Each of our modes and the Python server that teaches the same model (none for `uring`). */
@@ -58,6 +60,8 @@ export async function benchServers(
       skipped.set(name, `io_uring is unavailable: ${refused}`);
     } else if ((MODES as readonly string[]).includes(name)) {
       servers.push({ name, kind: "echokit", mode: name as Mode });
+    } else if (name === PROTOCOL_NODE_SERVER) {
+      servers.push({ name, kind: "echokit", mode: "protocol", args: ["--engine", "node"] });
     } else if (name === NATIVE_SERVER) {
       if (typeof native === "string") skipped.set(name, native);
       else servers.push({ name, kind: "native", command: [native.server, "{port}"] });
@@ -178,7 +182,7 @@ export function startBenchServer(
 // for every connection (its default cap leaves the rest waiting in the
 // backlog) when memory allows about 10 MiB per thread plus 2 GiB to spare.
 function serveArgs(server: BenchServer, connections: number): string[] {
-  if (server.mode !== "blocking" || connections <= DEFAULT_MAX_THREADS) return [];
+  if (server.mode !== "blocking" || connections <= DEFAULT_MAX_THREADS) return server.args ?? [];
   const m = /^MemAvailable:\s+(\d+) kB/m.exec(readProc("/proc/meminfo"));
   const available = m ? Number(m[1]) * 1024 : 0;
   if (available < connections * 10 * 2 ** 20 + 2 * 2 ** 30) return [];

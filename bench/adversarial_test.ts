@@ -55,14 +55,20 @@ const MODE_SCALE: Partial<Record<Mode, typeof baseScale>> = {
   blocking: { ...baseScale, idleConnections: BLOCKING_IDLE },
 };
 
-for (const mode of ADVERSARIAL_MODES) {
+/** Every mode, and the protocol mode's node:net engine too. */
+const CASES: { mode: Mode; args?: string[]; tag: string }[] = [
+  ...ADVERSARIAL_MODES.map((mode) => ({ mode, args: MODE_ARGS[mode], tag: "" })),
+  { mode: "protocol", args: ["--engine", "node"], tag: " --engine node" },
+];
+
+for (const { mode, args, tag } of CASES) {
   Deno.test({
-    name: `serve --mode ${mode} survives every hostile client while a healthy one is served`,
+    name: `serve --mode ${mode}${tag} survives every hostile client while a healthy one is served`,
     ignore: modeSkipReason(mode) !== undefined,
     sanitizeOps: false,
     sanitizeResources: false,
     async fn(t) {
-      const server = await startServerProcess({ mode, args: MODE_ARGS[mode] });
+      const server = await startServerProcess({ mode, args });
       const target = { port: server.addr.port, pid: server.pid };
       const figures: AttackFigures[] = [];
       const scale = MODE_SCALE[mode] ?? baseScale;

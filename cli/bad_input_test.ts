@@ -88,6 +88,18 @@ const SERVE: Case[] = [
     ["--backend", "poll"],
     /^Option --backend applies to --mode nonblocking only \(got --mode stream\)$/,
   ],
+  [
+    ["--engine", "uring", "--mode", "protocol"],
+    /^Invalid --engine "uring" \(use loop, node\)$/,
+  ],
+  [
+    ["--engine", "node"],
+    /^Option --engine applies to --mode protocol only \(got --mode stream\)$/,
+  ],
+  [
+    ["--engine", "loop", "--mode", "protocol", "--work", "sleep:1ms"],
+    /^--work and --offload need --engine node in mode protocol/,
+  ],
   [["--max-threads", "0", "--mode", "blocking"], /^Invalid --max-threads "0"/],
   [
     ["--max-threads", "8", "--mode", "protocol"],
@@ -380,6 +392,7 @@ const COMPARE: Case[] = [
     /^Invalid --offload "threads:0" \(use a pool size from 1 to 1024\)$/,
   ],
   [["--offload="], /^Invalid --offload "" \(use a comma-separated list/],
+  [["--engines", "uring"], /^Invalid --engines "uring" \(use loop, node\)$/],
   [["--processes", "x"], /^Invalid --processes level "x" \(use a whole number from 1 to 256\)$/],
   [["--processes", "0"], /^Invalid --processes level "0"/],
   [["--processes", "257"], /^Invalid --processes level "257"/],

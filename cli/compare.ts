@@ -65,6 +65,8 @@ Work models (see serve --help):
   --offload LIST       one column per mode and pool: none,threads,processes[:N]
                        (stream and protocol; other modes keep only "none")
   --processes LIST     one column per mode and server-process count, e.g. 1,2 (Linux)
+  --engines LIST       protocol mode: one column per engine, loop,node (default: loop;
+                       node is the protocol-node column, serve --engine node)
 
 Plans and size:
   --plan LIST          plan1, plan2, .json or .jmx files (default: plan1,plan2;
@@ -117,6 +119,7 @@ export const COMPARE_FLAGS: OptionSpecs = {
   work: { type: "string" },
   offload: { type: "string" },
   processes: { type: "string" },
+  engines: { type: "string" },
 };
 
 /** The `compare` subcommand. */
@@ -158,7 +161,12 @@ export const compareCommand: Command = {
       : parseList("--processes", String(values.processes)).map((n) =>
         parseNumber("--processes level", n, { min: 1, max: 256 })
       );
-    const columns = modeColumns(modes, { offloads, processes }).columns;
+    const engines = values.engines === undefined
+      ? undefined
+      : parseList("--engines", String(values.engines)).map((e) =>
+        oneOf("--engines", e, ["loop", "node"] as const)
+      );
+    const columns = modeColumns(modes, { offloads, processes, engines }).columns;
     const names = [...columns.map((c) => c.name), ...peers.map((p) => p.name)];
     // parsePeers keeps peer names unique, so a repeat is a peer named like a mode column.
     const clash = names.find((n, i) => names.indexOf(n) !== i);
@@ -205,6 +213,7 @@ export const compareCommand: Command = {
         "work",
         "offload",
         "processes",
+        "engines",
       ]
         .filter((f) => values[f] !== undefined);
       if (clash.length > 0) {
@@ -277,6 +286,7 @@ export const compareCommand: Command = {
           works,
           offloads,
           processes,
+          engines,
           baseline,
           scale,
           memoryPolicy,

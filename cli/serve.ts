@@ -57,6 +57,8 @@ Options:
   --max-connections N  connections served at once; more are accepted and closed (default: 16384)
   --idle-timeout T     close connections silent for T (e.g. 30s, 500ms; 0 = never; default: 300s)
   --backend B          nonblocking mode: epoll or poll (default: epoll on Linux)
+  --engine E           protocol mode: loop (echokit's own event loop) or node (node:net)
+                       (default: loop; node without FFI or with --work/--offload)
   --max-threads N      blocking mode: most threads at once (default: 128)
   --prespawn N         blocking mode: threads started before accepting (default: 0)
   --work KIND:ARG      work per message (one read chunk) before echoing it
@@ -86,6 +88,7 @@ export const SERVE_FLAGS: OptionSpecs = {
   "max-connections": { type: "string" },
   "idle-timeout": { type: "string" },
   backend: { type: "string" },
+  engine: { type: "string" },
   "max-threads": { type: "string" },
   prespawn: { type: "string" },
   work: { type: "string" },
@@ -138,6 +141,9 @@ export const serveCommand: Command = {
       backend: values.backend === undefined
         ? undefined
         : oneOf("--backend", String(values.backend), ["epoll", "poll"] as const),
+      engine: values.engine === undefined
+        ? undefined
+        : oneOf("--engine", String(values.engine), ["loop", "node"] as const),
       maxThreads: numberFlag(values, "max-threads", { min: 1, max: 1 << 20 }),
       prespawn: numberFlag(values, "prespawn", { min: 0, max: 1 << 20 }),
       work: values.work === undefined ? undefined : parseWork(String(values.work)),
@@ -233,6 +239,7 @@ function idleTimeoutFlag(raw: string): number {
 function checkModeFlags(mode: Mode, values: FlagValues): void {
   const only: [string, Mode][] = [
     ["backend", "nonblocking"],
+    ["engine", "protocol"],
     ["max-threads", "blocking"],
     ["prespawn", "blocking"],
   ];

@@ -114,6 +114,8 @@ export interface CompareOptions {
   offloads?: readonly string[];
   /** Server process counts: one column per mode and count. @default {[1]} */
   processes?: readonly number[];
+  /** `protocol` engines: `node` adds a `protocol-node` column. @default {["loop"]} */
+  engines?: readonly ("loop" | "node")[];
   /** How long a server may take to serve, ms. @default {60000} */
   readyTimeout?: number;
   /** Reads available memory, bytes, before each `blocking` run. @default {readMemAvailable} */
@@ -168,6 +170,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareReport
   const variants = modeColumns(options.modes ?? DEFAULT_COMPARE_MODES, {
     offloads: options.offloads,
     processes: options.processes,
+    engines: options.engines,
   });
   for (const why of variants.left) notes.push(`${why}; column left out`);
   if (options.works?.length && options.peers?.length) {

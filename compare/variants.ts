@@ -32,6 +32,11 @@ export interface ModeVariants {
   offloads?: readonly string[];
   /** Server process counts. @default {[1]} */
   processes?: readonly number[];
+  /**
+   * Engines of the `protocol` mode: `loop` keeps the plain `protocol` column,
+   * `node` adds `protocol-node` (`serve --engine node`). @default {["loop"]}
+   */
+  engines?: readonly ("loop" | "node")[];
 }
 
 /**
@@ -63,6 +68,7 @@ export function modeColumns(
       throw new UsageError(`Invalid --processes level "${n}" (use a whole number from 1 to 256)`);
     }
   }
+  const engines = variants.engines ?? ["loop"];
   const columns: ServerColumn[] = [];
   const left: string[] = [];
   for (const mode of modes) {
@@ -71,22 +77,25 @@ export function modeColumns(
       left.push(`${mode}: io_uring is unavailable: ${refused}`);
       continue;
     }
-    for (const offload of offloads) {
-      if (offload !== NO_OFFLOAD && !OFFLOAD_MODES.includes(mode)) {
-        left.push(`${mode}+${offload}: --offload is not available in mode ${mode}`);
-        continue;
-      }
-      for (const n of counts) {
-        const args: string[] = [];
-        if (offload !== NO_OFFLOAD) args.push("--offload", offload);
-        if (n > 1) args.push("--processes", String(n));
-        const name = `${mode}${offload === NO_OFFLOAD ? "" : `+${offload}`}${
-          n > 1 ? `-${n}p` : ""
-        }`;
-        // A plain mode stays a plain column, as reports have always shown it.
-        columns.push(
-          args.length === 0 ? { name, kind: "mode" } : { name, kind: "mode", mode, args },
-        );
+    for (const engine of mode === "protocol" ? engines : ["loop"]) {
+      for (const offload of offloads) {
+        if (offload !== NO_OFFLOAD && !OFFLOAD_MODES.includes(mode)) {
+          left.push(`${mode}+${offload}: --offload is not available in mode ${mode}`);
+          continue;
+        }
+        for (const n of counts) {
+          const args: string[] = [];
+          if (engine === "node") args.push("--engine", "node");
+          if (offload !== NO_OFFLOAD) args.push("--offload", offload);
+          if (n > 1) args.push("--processes", String(n));
+          const name = `${mode}${engine === "node" ? "-node" : ""}${
+            offload === NO_OFFLOAD ? "" : `+${offload}`
+          }${n > 1 ? `-${n}p` : ""}`;
+          // A plain mode stays a plain column, as reports have always shown it.
+          columns.push(
+            args.length === 0 ? { name, kind: "mode" } : { name, kind: "mode", mode, args },
+          );
+        }
       }
     }
   }

@@ -46,3 +46,25 @@ Deno.test("DEFAULT_COMPARE_MODES lists every mode but uring, in MODES order", ()
   assert.deepEqual(DEFAULT_COMPARE_MODES, MODES.filter((m) => m !== "uring"));
   assert.ok(!(DEFAULT_COMPARE_MODES as readonly string[]).includes("uring"));
 });
+
+Deno.test("modeColumns() adds a protocol-node column per engine, for protocol only", () => {
+  const { columns } = modeColumns(["stream", "protocol"], {
+    engines: ["loop", "node"],
+    offloads: ["none", "threads:2"],
+  });
+  assert.deepEqual(columns.map((c) => c.name), [
+    "stream",
+    "stream+threads:2",
+    "protocol",
+    "protocol+threads:2",
+    "protocol-node",
+    "protocol-node+threads:2",
+  ]);
+  const node = columns.find((c) => c.name === "protocol-node+threads:2");
+  assert.deepEqual(node, {
+    name: "protocol-node+threads:2",
+    kind: "mode",
+    mode: "protocol",
+    args: ["--engine", "node", "--offload", "threads:2"],
+  });
+});

@@ -33,6 +33,7 @@ export interface ConformanceCase {
 export const CONFORMANCE_MODES: readonly ConformanceCase[] = [
   { mode: "stream" },
   { mode: "protocol" },
+  { mode: "protocol", args: ["--engine", "node"] },
   // A cap below the 1000-connection step's count: the rest wait in the backlog.
   { mode: "blocking", args: ["--max-threads", "64"], servesAtMost: 64 },
   { mode: "nonblocking", args: ["--backend", "epoll"] },

@@ -25,6 +25,13 @@ const CASES = [
     expect: /accept failed: Too many open files; pausing accepts/,
   },
   {
+    mode: "protocol",
+    args: [],
+    what: "survives EMFILE with a logged back-off on its own loop",
+    limit: 64,
+    expect: /accept failed: Too many open files; pausing accepts/,
+  },
+  {
     // Each Worker holds fds of its own and Deno aborts when it cannot get
     // them, so this mode stops starting threads before the limit instead.
     mode: "blocking",

@@ -22,10 +22,15 @@ const MODE_ARGS: Partial<Record<Mode, string[]>> = {
   blocking: ["--prespawn", "2"],
 };
 
-for (const mode of LIMIT_MODES) {
-  const extra = MODE_ARGS[mode] ?? [];
+/** Every mode, and the protocol mode's node:net engine too. */
+const LIMIT_CASES: { mode: Mode; extra: string[]; tag: string }[] = [
+  ...LIMIT_MODES.map((mode) => ({ mode, extra: MODE_ARGS[mode] ?? [], tag: "" })),
+  { mode: "protocol", extra: ["--engine", "node"], tag: " --engine node" },
+];
+
+for (const { mode, extra, tag } of LIMIT_CASES) {
   Deno.test({
-    name: `serve --mode ${mode} closes connections beyond --max-connections and counts them`,
+    name: `serve --mode ${mode}${tag} closes connections beyond --max-connections and counts them`,
     ignore: modeSkipReason(mode) !== undefined,
     sanitizeResources: false,
     async fn() {
@@ -58,7 +63,7 @@ for (const mode of LIMIT_MODES) {
   });
 
   Deno.test({
-    name: `serve --mode ${mode} closes a connection idle past --idle-timeout`,
+    name: `serve --mode ${mode}${tag} closes a connection idle past --idle-timeout`,
     ignore: modeSkipReason(mode) !== undefined,
     sanitizeResources: false,
     async fn() {
@@ -80,7 +85,7 @@ for (const mode of LIMIT_MODES) {
   });
 
   Deno.test({
-    name: `serve --mode ${mode} closes a connection that stops reading past --idle-timeout`,
+    name: `serve --mode ${mode}${tag} closes a connection that stops reading past --idle-timeout`,
     ignore: modeSkipReason(mode) !== undefined,
     sanitizeOps: false,
     sanitizeResources: false,

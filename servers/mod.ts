@@ -26,3 +26,4 @@ export * from "./multi_process.ts";
 export * from "./proc_stats.ts";
 export * from "./stats_interval.ts";
 export * from "./stats_line.ts";
+export * from "./protocol/mod.ts";

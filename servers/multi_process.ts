@@ -161,6 +161,7 @@ export function toServeArgs(options: ServeOptions): string[] {
   add("--max-connections", options.maxConnections);
   add("--idle-timeout", options.idleTimeout === undefined ? undefined : `${options.idleTimeout}ms`);
   add("--backend", options.backend);
+  add("--engine", options.engine);
   add("--max-threads", options.maxThreads);
   add("--prespawn", options.prespawn);
   add("--work", options.work && formatWork(options.work));

@@ -26,11 +26,23 @@
  * @module
  */
 import { UsageError } from "../util/errors.ts";
-import { LoopStat, type LoopWorkerConfig, startLoopWorker } from "./_loop_worker.ts";
-import { idleSweepInterval } from "./_idle_sweeper.ts";
+import {
+  Acceptor,
+  checkWaitFailure,
+  FAILED,
+  IdleSweep,
+  PendingOutput,
+  recvSome,
+  sendSome,
+  type Sweepable,
+  waitTimeout,
+  WOULD_BLOCK,
+} from "./_loop_io.ts";
+import { loopStats, type LoopThreadConfig, startLoopThread } from "./_loop_thread.ts";
 import { listenForServer } from "./_ffi_listen.ts";
 import { prepareWork } from "./_message_handler.ts";
 import { checkReusePort } from "./_reuse_port.ts";
+import { warnOnce } from "./_warn_once.ts";
 import * as libc from "./os/libc.ts";
 import {
   attachWaker,
@@ -38,23 +50,23 @@ import {
   ERROR,
   HANGUP,
   openPoller,
-  openWaker,
   type PollerBackend,
   READABLE,
   WRITABLE,
 } from "./os/poller.ts";
-import { acceptConnection, isIpv4Host, sendFlags, setFileLimit, setNoDelay } from "./os/socket.ts";
+import { isIpv4Host, sendFlags, setFileLimit } from "./os/socket.ts";
 import {
   DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_BUFFER,
   DEFAULT_MAX_CONNECTIONS,
   type EchoServer,
   type ServeOptions,
+  type ServerStats,
 } from "./types.ts";
 import { doWorkSync, warmUpCpu, type Work } from "./work.ts";
 
 /** What the loop needs; plain numbers, so it can be posted to a Worker. */
-export interface EchoLoopConfig extends LoopWorkerConfig {
+export interface EchoLoopConfig extends LoopThreadConfig {
   /** `epoll` or `poll`. */
   backend: PollerBackend;
   /** Pending output per connection above which we stop reading it. */
@@ -69,31 +81,34 @@ export interface EchoLoopConfig extends LoopWorkerConfig {
   iterationsPerMs?: number;
 }
 
-export { LoopStat };
+/** Slots of the shared stats array (a `Float64Array`). */
+export const LoopStat = {
+  accepted: 0,
+  closed: 1,
+  bytesIn: 2,
+  bytesOut: 3,
+  errors: 4,
+  syscalls: 5,
+  workMessages: 6,
+  rejected: 7,
+  timedOut: 8,
+  length: 9,
+} as const;
 
 /** Bytes asked of one `recv`. Large enough that a bulk transfer needs few calls. */
 const READ_SIZE = 64 * 1024;
-/** How long to stop accepting after running out of file descriptors. */
-const EMFILE_BACKOFF_MS = 100;
 
 /** What the loop remembers per connection. */
-interface Connection {
+interface Connection extends Sweepable {
   fd: number;
-  /**
-   * Echo bytes the kernel would not take yet, `out[outStart..outEnd)`. A
-   * private copy: the read buffer is reused by the next `recv`.
-   */
-  out: Uint8Array | null;
-  outStart: number;
-  outEnd: number;
+  /** Echo bytes the kernel would not take yet. */
+  out: PendingOutput;
   /** What we last told the poller we want: READABLE and/or WRITABLE. */
   interest: number;
   /** The client shut its write side: flush `out`, then close. */
   peerClosed: boolean;
   /** `--work sleep`: `performance.now()` until which `out` is held back; 0 when not sleeping. */
   heldUntil: number;
-  /** When the socket was last ready (the loop's coarse clock): for the idle timeout. */
-  lastActive: number;
 }
 
 /**
@@ -108,7 +123,6 @@ export function runEchoLoop(
   config: EchoLoopConfig,
   warn: (message: string) => void = console.error,
 ): void {
-  const p = libc.platform();
   const { listenFd, maxBuffer, maxConnections, idleTimeout } = config;
   const readSize = Math.min(READ_SIZE, maxBuffer);
   const flags = sendFlags();
@@ -120,10 +134,8 @@ export function runEchoLoop(
   const buf = new Uint8Array(readSize);
   // Connections by fd: fds are small integers the kernel reuses, so an array is the fastest map.
   const conns: (Connection | undefined)[] = [];
-  let accepted = 0, closed = 0, bytesIn = 0, bytesOut = 0, errors = 0;
-  let open = 0, rejected = 0, timedOut = 0;
-  let acceptPausedUntil = 0;
-  let loggedEmfile = false;
+  let closed = 0, bytesIn = 0, bytesOut = 0, errors = 0;
+  let open = 0, timedOut = 0;
   const work = config.work;
   const iterationsPerMs = config.iterationsPerMs ?? 1;
   let workMessages = 0;
@@ -133,16 +145,11 @@ export function runEchoLoop(
   const sleeping: { conn: Connection; until: number }[] = [];
   let sleepingHead = 0;
 
-  // The idle timeout needs no timer per connection: each remembers when it
-  // was last ready, by a clock read once per wake-up (not per message), and
-  // every quarter timeout one pass closes those silent for too long. The
-  // wait's own timeout is what wakes us for that pass.
-  const sweepEvery = idleTimeout > 0 ? idleSweepInterval(idleTimeout) : 0;
   let now = Date.now();
-  let nextSweep = idleTimeout > 0 ? now + sweepEvery : Infinity;
-
+  const idle = new IdleSweep(idleTimeout, now);
   const poller = openPoller({ backend: config.backend });
-  poller.add(listenFd, READABLE);
+  // Accepting a burst, and backing off when fds run out (see _loop_io.ts).
+  const acceptor = new Acceptor({ listenFd, poller, maxConnections, what: "nonblocking", warn });
   poller.add(waker.readFd, READABLE);
 
   let stopping = false;
@@ -150,8 +157,7 @@ export function runEchoLoop(
     // Sleep until something is ready, or until the accept back-off ends, the
     // next idle sweep is due, or the nearest --work sleep deadline passes
     // (-1: none of them, sleep for ever).
-    const until = acceptPausedUntil === 0 ? nextSweep : Math.min(acceptPausedUntil, nextSweep);
-    let timeout = until === Infinity ? -1 : Math.max(0, Math.ceil(until - now));
+    let timeout = waitTimeout(acceptor, idle, now);
     if (sleepingHead < sleeping.length) {
       // Rounded up: waking early would only loop again.
       const untilDeadline = Math.max(
@@ -163,15 +169,15 @@ export function runEchoLoop(
     const n = poller.wait(timeout);
     if (timeout >= 0) now = Date.now(); // Only a timed wait needs the clock.
     if (n < 0) {
-      if (libc.errno() === p.EINTR) continue;
-      throw new Error(`${config.backend} wait failed: ${libc.strerror(libc.errno())}`);
+      checkWaitFailure(config.backend);
+      continue;
     }
 
     for (let i = 0; i < n; i++) {
       const fd = poller.readyFd(i);
       const events = poller.readyEvents(i);
       if (fd === listenFd) {
-        acceptAll();
+        acceptor.acceptAll(open, addConnection);
       } else if (fd === waker.readFd) {
         waker.drain();
         if (Atomics.load(control, 0) !== 0) stopping = true;
@@ -182,11 +188,8 @@ export function runEchoLoop(
     }
 
     if (sleepingHead < sleeping.length) wakeSleepers();
-    if (now >= nextSweep) closeIdle();
-    if (acceptPausedUntil !== 0 && now >= acceptPausedUntil) {
-      acceptPausedUntil = 0;
-      poller.add(listenFd, READABLE);
-    }
+    if (now >= idle.next) idle.sweep(now, conns, closeIdle);
+    acceptor.resumeIfDue(now);
     publish();
   }
 
@@ -199,75 +202,23 @@ export function runEchoLoop(
 
   // ---------------------------------------------------------------------------
 
-  /**
-   * The listener is readable: connections are queued. Take them all (until
-   * EAGAIN), so one wake-up serves a whole burst of connects.
-   */
-  function acceptAll(): void {
-    while (true) {
-      const fd = acceptConnection(listenFd, true);
-      if (fd < 0) {
-        const e = libc.errno();
-        if (e === p.EAGAIN) return; // The backlog is empty: back to waiting.
-        if (e === p.EINTR || e === p.ECONNABORTED) continue; // That one gave up; next.
-        if (e === p.EMFILE || e === p.ENFILE || e === p.ENOBUFS || e === p.ENOMEM) {
-          // Out of fds. The listener stays readable, so a level-triggered loop
-          // would spin on it: stop watching it for a moment; connections wait
-          // in the backlog until fds are freed.
-          errors++;
-          if (!loggedEmfile) {
-            loggedEmfile = true;
-            warn(
-              `nonblocking: accept failed: ${libc.strerror(e)}; pausing accepts for ` +
-                `${EMFILE_BACKOFF_MS} ms at a time (raise the open-files limit: ulimit -n)`,
-            );
-          }
-          poller.remove(listenFd);
-          now = Date.now();
-          acceptPausedUntil = now + EMFILE_BACKOFF_MS;
-          return;
-        }
-        errors++;
-        return;
-      }
-      accepted++;
-      if (open >= maxConnections) {
-        // Over the cap: close at once, so the client learns now (EOF)
-        // instead of hanging in the backlog.
-        libc.close(fd);
-        rejected++;
-        continue;
-      }
-      setNoDelay(fd);
-      if (poller.add(fd, READABLE) < 0) {
-        errors++;
-        libc.close(fd);
-        closed++;
-        continue;
-      }
-      open++;
-      conns[fd] = {
-        fd,
-        out: null,
-        outStart: 0,
-        outEnd: 0,
-        interest: READABLE,
-        peerClosed: false,
-        heldUntil: 0,
-        lastActive: now,
-      };
-    }
+  /** A new connection, already watched for reading. */
+  function addConnection(fd: number): void {
+    open++;
+    conns[fd] = {
+      fd,
+      out: new PendingOutput(),
+      interest: READABLE,
+      peerClosed: false,
+      heldUntil: 0,
+      lastActive: now,
+    };
   }
 
-  /** Closes the connections not ready for `idleTimeout` (a client that never reads counts too). */
-  function closeIdle(): void {
-    nextSweep = now + sweepEvery;
-    for (const conn of conns) {
-      if (conn && now - conn.lastActive >= idleTimeout) {
-        timedOut++;
-        closeConnection(conn);
-      }
-    }
+  /** Silent for `idleTimeout` (a client that never reads counts too): closed. */
+  function closeIdle(conn: Connection): void {
+    timedOut++;
+    closeConnection(conn);
   }
 
   /** A connection is ready: flush what is pending, then read and echo. */
@@ -279,7 +230,7 @@ export function runEchoLoop(
       if ((events & (ERROR | HANGUP)) !== 0) fail(conn);
       return;
     }
-    if (conn.outEnd > conn.outStart && (events & (WRITABLE | ERROR | HANGUP)) !== 0) {
+    if (conn.out.size > 0 && (events & (WRITABLE | ERROR | HANGUP)) !== 0) {
       if (!flush(conn)) return;
     }
     if ((conn.interest & READABLE) !== 0 && (events & (READABLE | ERROR | HANGUP)) !== 0) {
@@ -289,7 +240,7 @@ export function runEchoLoop(
 
   /** One `recv`, then `send` the same bytes straight back. */
   function readAndEcho(conn: Connection): void {
-    const r = libc.recv(conn.fd, buf, readSize, 0);
+    const r = recvSome(conn.fd, buf, readSize);
     if (r > 0) {
       bytesIn += r;
       if (work) {
@@ -298,42 +249,37 @@ export function runEchoLoop(
         // block, cpu, file: right here, on the loop's only thread.
         doWorkSync(work, iterationsPerMs);
       }
-      if (conn.outEnd > conn.outStart) {
+      if (conn.out.size > 0) {
         // Earlier bytes are still queued; these must go after them.
-        keep(conn, 0, r);
+        conn.out.append(buf, 0, r);
         updateInterest(conn);
         return;
       }
-      let sent = libc.send(conn.fd, buf, r, flags);
+      const sent = sendSome(conn.fd, buf, r, flags);
       if (sent === r) {
         bytesOut += r; // The common case: all echoed, nothing kept.
         return;
       }
-      if (sent < 0) {
-        if (libc.errno() !== p.EAGAIN) return fail(conn);
-        sent = 0;
-      }
+      if (sent === FAILED) return fail(conn);
       // The send buffer is full (a slow or non-reading client): keep the rest
       // and ask to be told when the socket is writable again.
       bytesOut += sent;
-      keep(conn, sent, r);
+      conn.out.append(buf, sent, r);
       updateInterest(conn);
     } else if (r === 0) {
       // EOF: the client shut its write side (half-close) or closed. Echo what
       // is still pending, then close.
-      if (conn.outEnd === conn.outStart) return closeConnection(conn);
+      if (conn.out.size === 0) return closeConnection(conn);
       conn.peerClosed = true;
       updateInterest(conn);
-    } else {
-      const e = libc.errno();
-      if (e === p.EAGAIN || e === p.EINTR) return;
+    } else if (r !== WOULD_BLOCK) {
       fail(conn); // ECONNRESET and friends end this connection only.
     }
   }
 
   /** Keeps the message and parks the connection until its sleep is over. */
   function sleep(conn: Connection, r: number): void {
-    keep(conn, 0, r);
+    conn.out.append(buf, 0, r);
     conn.heldUntil = performance.now() + (work as { ms: number }).ms;
     sleeping.push({ conn, until: conn.heldUntil });
     updateInterest(conn);
@@ -362,47 +308,18 @@ export function runEchoLoop(
    * @returns False when the connection was closed.
    */
   function flush(conn: Connection): boolean {
-    const pending = conn.outEnd - conn.outStart;
-    const sent = libc.send(conn.fd, conn.out!.subarray(conn.outStart, conn.outEnd), pending, flags);
-    if (sent < 0) {
-      if (libc.errno() === p.EAGAIN) return true;
+    const sent = conn.out.flushTo(conn.fd, flags);
+    if (sent === FAILED) {
       fail(conn);
       return false;
     }
     bytesOut += sent;
-    conn.outStart += sent;
-    if (conn.outStart === conn.outEnd) {
-      // Drained: drop the copy, so an idle connection holds no buffer.
-      conn.out = null;
-      conn.outStart = conn.outEnd = 0;
-      if (conn.peerClosed) {
-        closeConnection(conn);
-        return false;
-      }
+    if (conn.out.size === 0 && conn.peerClosed) {
+      closeConnection(conn);
+      return false;
     }
     updateInterest(conn);
     return true;
-  }
-
-  /** Copies `buf[from..to)` to the end of the connection's pending output. */
-  function keep(conn: Connection, from: number, to: number): void {
-    const len = to - from;
-    const pending = conn.outEnd - conn.outStart;
-    if (!conn.out) {
-      conn.out = new Uint8Array(Math.max(len, 16 * 1024));
-    } else if (conn.outEnd + len > conn.out.length) {
-      if (pending + len <= conn.out.length) {
-        conn.out.copyWithin(0, conn.outStart, conn.outEnd);
-      } else {
-        const bigger = new Uint8Array(Math.max(conn.out.length * 2, pending + len));
-        bigger.set(conn.out.subarray(conn.outStart, conn.outEnd));
-        conn.out = bigger;
-      }
-      conn.outStart = 0;
-      conn.outEnd = pending;
-    }
-    conn.out.set(buf.subarray(from, to), conn.outEnd);
-    conn.outEnd += len;
   }
 
   /**
@@ -412,7 +329,7 @@ export function runEchoLoop(
    * buffers, which fill, and then its own sends block.
    */
   function updateInterest(conn: Connection): void {
-    const pending = conn.outEnd - conn.outStart;
+    const pending = conn.out.size;
     let want = 0;
     // Asleep: neither read nor written until the deadline.
     if (!conn.peerClosed && pending < maxBuffer && conn.heldUntil === 0) want |= READABLE;
@@ -438,12 +355,13 @@ export function runEchoLoop(
 
   /** Copies the local counters to shared memory: a few stores per loop turn, not per message. */
   function publish(): void {
-    shared[LoopStat.accepted] = accepted;
-    shared[LoopStat.closed] = closed;
+    shared[LoopStat.accepted] = acceptor.accepted;
+    // An accepted socket the poller refused was closed at once.
+    shared[LoopStat.closed] = closed + acceptor.dropped;
     shared[LoopStat.bytesIn] = bytesIn;
     shared[LoopStat.bytesOut] = bytesOut;
-    shared[LoopStat.errors] = errors;
-    shared[LoopStat.rejected] = rejected;
+    shared[LoopStat.errors] = errors + acceptor.errors;
+    shared[LoopStat.rejected] = acceptor.rejected;
     shared[LoopStat.timedOut] = timedOut;
     shared[LoopStat.syscalls] = libc.syscallCount();
     shared[LoopStat.workMessages] = workMessages;
@@ -489,26 +407,34 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
   const { iterationsPerMs, notes } = prepareWork(options.work);
 
   const listener = listenForServer(options, hostname, port);
-  const waker = openWaker();
-  const config: EchoLoopConfig = {
-    listenFd: listener.fd,
-    wakeReadFd: waker.readFd,
-    wakeWriteFd: waker.writeFd,
-    backend,
-    maxBuffer: options.maxBuffer ?? DEFAULT_MAX_BUFFER,
-    maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
-    idleTimeout: options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT,
-    stats: new SharedArrayBuffer(LoopStat.length * 8),
-    control: new SharedArrayBuffer(4),
-    work: options.work,
-    iterationsPerMs,
-  };
-  return await startLoopWorker(options, {
-    mode: "nonblocking",
+  const loop = await startLoopThread<EchoLoopConfig>({
+    what: "nonblocking",
     worker: new URL("./nonblocking_worker.ts", import.meta.url),
-    config,
-    listener,
-    waker,
-    notes,
+    config: {
+      listenFd: listener.fd,
+      backend,
+      maxBuffer: options.maxBuffer ?? DEFAULT_MAX_BUFFER,
+      maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      idleTimeout: options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT,
+      work: options.work,
+      iterationsPerMs,
+    },
+    statSlots: LoopStat.length,
+    warn: warnOnce(options),
   });
+  const shared = loop.stats;
+
+  return {
+    mode: "nonblocking",
+    addr: { hostname: listener.addr.hostname, port: listener.addr.port },
+    notes,
+    stats(): ServerStats {
+      return {
+        ...loopStats(shared, LoopStat),
+        ...(options.work ? { workMessages: shared[LoopStat.workMessages] } : {}),
+      };
+    },
+    close: loop.close,
+    closed: loop.closed,
+  };
 }

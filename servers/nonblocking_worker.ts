@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { runLoopInWorker } from "./_loop_worker.ts";
-import { runEchoLoop } from "./nonblocking.ts";
+import { runLoopWorker } from "./_loop_thread.ts";
+import { type EchoLoopConfig, runEchoLoop } from "./nonblocking.ts";
 
-runLoopInWorker(runEchoLoop);
+runLoopWorker<EchoLoopConfig>((config, warn) => () => runEchoLoop(config, warn));

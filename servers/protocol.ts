@@ -1,6 +1,12 @@
 /**
  * The `protocol` model: callbacks on events, as with asyncio.Protocol or
- * Twisted. `data` events write the bytes straight back; when `write()` says
+ * Twisted. By default it runs the echo protocol of
+ * `protocol/echo.ts` on echokit's own event loop (`protocol/loop.ts`);
+ * `engine: "node"` (`--engine node`) runs the `node:net` server below instead,
+ * as it does where FFI is unavailable and with `--work`/`--offload` (the own
+ * loop cannot await a timer or a pool).
+ *
+ * The `node:net` engine: `data` events write the bytes straight back; when `write()` says
  * the socket's buffer is full the connection is paused until `drain`, which is
  * how a callback server keeps a client that never reads from growing its
  * memory.
@@ -17,6 +23,9 @@
  * @module
  */
 import { createServer, type Server, type Socket } from "node:net";
+import { UsageError } from "../util/errors.ts";
+import { libcUnavailableReason } from "./os/libc.ts";
+import { createProtocolServer } from "./protocol/server.ts";
 import { connectionCapacity } from "./_fd_limit.ts";
 import { IdleSweeper } from "./_idle_sweeper.ts";
 import { warnOnce } from "./_warn_once.ts";
@@ -37,10 +46,11 @@ import {
 const REARM_EVERY_MS = 500;
 
 /**
- * Starts a `protocol` echo server.
+ * Starts a `protocol` echo server on the engine `options.engine` asks for.
  *
- * @param options Where to listen and the backlog; `mode` is ignored.
+ * @param options Where to listen, limits, the engine; `mode` is ignored.
  * @returns The running server.
+ * @throws {UsageError} For `engine: "loop"` with work or offload, or without FFI.
  *
  * @example Usage
  * ```ts ignore
@@ -50,6 +60,42 @@ const REARM_EVERY_MS = 500;
  * ```
  */
 export async function serveProtocol(options: ServeOptions): Promise<EchoServer> {
+  const noFfi = libcUnavailableReason();
+  const needsAwait = options.work !== undefined || options.offload !== undefined;
+  if (options.engine === "loop" && needsAwait) {
+    throw new UsageError(
+      "--work and --offload need --engine node in mode protocol: the own loop cannot await a timer or a pool (drop --engine loop)",
+    );
+  }
+  if (options.engine === "loop" && noFfi) {
+    throw new UsageError(`--engine loop needs FFI: ${noFfi} (use --engine node)`);
+  }
+  if (options.engine === "node" || noFfi || needsAwait) {
+    const server = await serveProtocolNode(options);
+    if (options.engine === "node") return server;
+    const why = noFfi ? `FFI is unavailable (${noFfi})` : "--work/--offload await timers and pools";
+    return { ...server, notes: [`protocol: engine node, since ${why}`, ...(server.notes ?? [])] };
+  }
+  return createProtocolServer({
+    ...options,
+    protocol: new URL("./protocol/echo.ts", import.meta.url),
+  });
+}
+
+/**
+ * Starts the `node:net` engine of the `protocol` echo server.
+ *
+ * @param options Where to listen and the backlog; `mode` is ignored.
+ * @returns The running server.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { serveProtocolNode } from "./protocol.ts";
+ * const server = await serveProtocolNode({ mode: "protocol", port: 0 });
+ * await server.close();
+ * ```
+ */
+export async function serveProtocolNode(options: ServeOptions): Promise<EchoServer> {
   const hostname = options.hostname ?? "127.0.0.1";
   const port = options.port ?? 0;
   const backlog = options.backlog ?? DEFAULT_BACKLOG;

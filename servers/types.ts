@@ -14,7 +14,7 @@ export const MODES: readonly Mode[] = ["stream", "protocol", "blocking", "nonblo
 /** What each mode demonstrates, in one line (shown by `serve --help` and the README). */
 export const MODE_SUMMARIES: Readonly<Record<Mode, string>> = {
   stream: "async/await reads and writes per connection (Deno.listen; asyncio streams)",
-  protocol: "callbacks on data events with drain backpressure (node:net; asyncio.Protocol)",
+  protocol: "Protocol/Transport callbacks on echokit's own loop, or node:net (asyncio.Protocol)",
   blocking: "blocking libc sockets, one thread (Worker) per connection (FFI)",
   nonblocking: "one thread running an epoll/poll loop over non-blocking sockets (FFI; selectors)",
   uring:
@@ -80,6 +80,13 @@ export interface ServeOptions {
    * @default {"epoll" on Linux, "poll" elsewhere}
    */
   backend?: "epoll" | "poll";
+  /**
+   * Engine of the `protocol` mode: `loop`, echokit's own event loop over
+   * libc (FFI), or `node`, Deno's `node:net` server.
+   *
+   * @default {"loop"; "node" without FFI, or with work or offload}
+   */
+  engine?: "loop" | "node";
   /**
    * Most threads the `blocking` mode runs at once; further connections wait in
    * the backlog, as with a bounded thread pool. Each thread is a Worker (a V8

@@ -34,8 +34,9 @@ import { UsageError } from "../util/errors.ts";
 import { BufferPool } from "./_buffer_pool.ts";
 import { listenForServer } from "./_ffi_listen.ts";
 import { idleSweepInterval } from "./_idle_sweeper.ts";
-import { LoopStat, type LoopWorkerConfig, startLoopWorker } from "./_loop_worker.ts";
+import { loopStats, type LoopThreadConfig, startLoopThread } from "./_loop_thread.ts";
 import { checkReusePort } from "./_reuse_port.ts";
+import { warnOnce } from "./_warn_once.ts";
 import {
   ACCEPT_MULTISHOT,
   bufferAddress,
@@ -48,7 +49,7 @@ import {
   SQE_FLAGS,
 } from "./os/io_uring.ts";
 import * as libc from "./os/libc.ts";
-import { attachWaker, openWaker } from "./os/poller.ts";
+import { attachWaker } from "./os/poller.ts";
 import { isIpv4Host, sendFlags, setFileLimit, setNoDelay, setNonblocking } from "./os/socket.ts";
 import {
   DEFAULT_IDLE_TIMEOUT,
@@ -56,10 +57,24 @@ import {
   DEFAULT_MAX_CONNECTIONS,
   type EchoServer,
   type ServeOptions,
+  type ServerStats,
 } from "./types.ts";
 
+/** Slots of the loop's shared stats array (a `Float64Array`). */
+const LoopStat = {
+  accepted: 0,
+  closed: 1,
+  bytesIn: 2,
+  bytesOut: 3,
+  errors: 4,
+  syscalls: 5,
+  rejected: 6,
+  timedOut: 7,
+  length: 8,
+} as const;
+
 /** What the loop needs; plain numbers, so it can be posted to a Worker. */
-export interface UringLoopConfig extends LoopWorkerConfig {
+export interface UringLoopConfig extends LoopThreadConfig {
   /** Bytes per connection buffer (one `recv` at most); bounds a never-reading client. */
   maxBuffer: number;
   /** Most connections open at once; beyond it one is accepted and closed at once. */
@@ -414,22 +429,24 @@ export async function serveUring(options: ServeOptions): Promise<EchoServer> {
   const listener = listenForServer(options, hostname, port);
   // The ring waits inside the kernel: the listener needs no O_NONBLOCK.
   setNonblocking(listener.fd, false);
-  const waker = openWaker();
-  const config: UringLoopConfig = {
-    listenFd: listener.fd,
-    wakeReadFd: waker.readFd,
-    wakeWriteFd: waker.writeFd,
-    maxBuffer: options.maxBuffer ?? DEFAULT_MAX_BUFFER,
-    maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
-    idleTimeout: options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT,
-    stats: new SharedArrayBuffer(LoopStat.length * 8),
-    control: new SharedArrayBuffer(4),
-  };
-  return await startLoopWorker(options, {
-    mode: "uring",
+  const loop = await startLoopThread<UringLoopConfig>({
+    what: "uring",
     worker: new URL("./uring_worker.ts", import.meta.url),
-    config,
-    listener,
-    waker,
+    config: {
+      listenFd: listener.fd,
+      maxBuffer: options.maxBuffer ?? DEFAULT_MAX_BUFFER,
+      maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      idleTimeout: options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT,
+    },
+    statSlots: LoopStat.length,
+    warn: warnOnce(options),
   });
+  const shared = loop.stats;
+  return {
+    mode: "uring",
+    addr: { hostname: listener.addr.hostname, port: listener.addr.port },
+    stats: (): ServerStats => loopStats(shared, LoopStat),
+    close: loop.close,
+    closed: loop.closed,
+  };
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { runLoopInWorker } from "./_loop_worker.ts";
-import { runUringLoop } from "./uring.ts";
+import { runLoopWorker } from "./_loop_thread.ts";
+import { runUringLoop, type UringLoopConfig } from "./uring.ts";
 
-runLoopInWorker(runUringLoop);
+runLoopWorker<UringLoopConfig>((config, warn) => () => runUringLoop(config, warn));

@@ -20,6 +20,8 @@
 export const WORKER_MODULES: readonly string[] = [
   "servers/nonblocking_worker.ts",
   "servers/uring_worker.ts",
+  "servers/protocol/loop_worker.ts",
+  "servers/protocol/echo.ts",
   "servers/blocking_acceptor_worker.ts",
   "servers/blocking_spawner_worker.ts",
   "servers/blocking_worker.ts",

@@ -72,6 +72,7 @@ const SYMBOLS = {
   listen: { parameters: ["i32", "i32"], result: "i32" },
   accept: { parameters: ["i32", "pointer", "pointer"], result: "i32" },
   getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   recv: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
   send: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "u32"], result: "i32" },
@@ -373,6 +374,19 @@ export function accept4(fd: number, flags: number): number {
 export function getsockname(fd: number, addr: Uint8Array, len: Uint8Array): number {
   calls++;
   return s().getsockname(fd, addr, len);
+}
+
+/**
+ * `getpeername(fd, addr, len)`: the address of the connected peer.
+ *
+ * @param fd A connected socket.
+ * @param addr Receives a `sockaddr_in` (16 bytes).
+ * @param len A 4-byte `socklen_t`, in: `addr.length`.
+ * @returns 0, or -1.
+ */
+export function getpeername(fd: number, addr: Uint8Array, len: Uint8Array): number {
+  calls++;
+  return s().getpeername(fd, addr, len);
 }
 
 /**

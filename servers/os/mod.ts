@@ -12,12 +12,13 @@
  *   `syscallCount()` (per thread), and one counted C-contract wrapper per call
  *   (`socket`, `bind`, `listen`, `accept`, `accept4`, `connect`, `recv`, `send`,
  *   `read`, `write`, `shutdown`, `close`, `fcntl`, `setsockopt`, `getsockopt`,
- *   `getsockname`, `poll`, `epollCreate1`, `epollCtl`, `epollWait`, `eventfd`,
+ *   `getsockname`, `getpeername`, `poll`, `epollCreate1`, `epollCtl`, `epollWait`, `eventfd`,
  *   `pipe`, `getrlimit`, `setrlimit`): -1 on failure, then read `errno()`.
  * - {@link ./socket.ts} — set-up helpers that throw `OsError` (`code` =
  *   errno name): `listenTcp`, `connectTcp` (non-blocking: `inProgress`, then
  *   `socketError` once writable), `acceptConnection`, `setNoDelay`,
  *   `setNonblocking`, `setLinger`, `setIoTimeout`, `enableOption`, `localAddress`,
+ *   `peerAddress`,
  *   `setFileLimit`, `sendFlags`, `errnoName`.
  * - {@link ./poller.ts} — `openPoller({ backend: "epoll" | "poll" })`, a
  *   level-triggered `Poller` (`add`/`modify`/`remove`/`forget`/`wait`/`readyFd`/

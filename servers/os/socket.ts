@@ -312,12 +312,27 @@ export function socketError(fd: number): number {
  * @throws {OsError} When `getsockname` fails.
  */
 export function localAddress(fd: number): Ipv4Addr {
+  return socketAddress(fd, "getsockname");
+}
+
+/**
+ * The address of a connected socket's peer (`getpeername`).
+ *
+ * @param fd A connected socket.
+ * @returns Host and port.
+ * @throws {OsError} When `getpeername` fails (`ENOTCONN` once the peer is gone).
+ */
+export function peerAddress(fd: number): Ipv4Addr {
+  return socketAddress(fd, "getpeername");
+}
+
+function socketAddress(fd: number, call: "getsockname" | "getpeername"): Ipv4Addr {
   const p = libc.platform();
   const sa = new Uint8Array(p.SOCKADDR_IN_SIZE);
   const len = new Uint8Array(new Uint32Array([sa.length]).buffer);
-  if (libc.getsockname(fd, sa, len) < 0) throw new OsError("getsockname", libc.errno());
+  if (libc[call](fd, sa, len) < 0) throw new OsError(call, libc.errno());
   const addr = decodeSockaddrIn(p, sa);
-  if (!addr) throw new OsError("getsockname", p.EINVAL);
+  if (!addr) throw new OsError(call, p.EINVAL);
   return addr;
 }
 
