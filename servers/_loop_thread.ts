@@ -163,6 +163,22 @@ export function runLoopWorker<C>(
   };
 }
 
+/**
+ * The slots every loop's shared stats array starts with, in this order; a
+ * loop with counters of its own numbers them from `LOOP_STAT.length` up.
+ */
+export const LOOP_STAT = {
+  accepted: 0,
+  closed: 1,
+  bytesIn: 2,
+  bytesOut: 3,
+  errors: 4,
+  syscalls: 5,
+  rejected: 6,
+  timedOut: 7,
+  length: 8,
+} as const;
+
 /** Where a loop's shared stats array keeps the counters every server has. */
 export interface LoopStatSlots {
   /** Connections accepted. */

@@ -38,7 +38,7 @@ import {
   waitTimeout,
   WOULD_BLOCK,
 } from "./_loop_io.ts";
-import { loopStats, type LoopThreadConfig, startLoopThread } from "./_loop_thread.ts";
+import { LOOP_STAT, loopStats, type LoopThreadConfig, startLoopThread } from "./_loop_thread.ts";
 import { listenForServer } from "./_ffi_listen.ts";
 import { prepareWork } from "./_message_handler.ts";
 import { checkReusePort } from "./_reuse_port.ts";
@@ -81,19 +81,12 @@ export interface EchoLoopConfig extends LoopThreadConfig {
   iterationsPerMs?: number;
 }
 
-/** Slots of the shared stats array (a `Float64Array`). */
+/** Slots of the shared stats array (a `Float64Array`): every loop's, then handler work's. */
 export const LoopStat = {
-  accepted: 0,
-  closed: 1,
-  bytesIn: 2,
-  bytesOut: 3,
-  errors: 4,
-  syscalls: 5,
-  workMessages: 6,
-  rejected: 7,
-  timedOut: 8,
-  length: 9,
-} as const;
+  ...LOOP_STAT,
+  workMessages: LOOP_STAT.length,
+  length: LOOP_STAT.length + 1,
+};
 
 /** Bytes asked of one `recv`. Large enough that a bulk transfer needs few calls. */
 const READ_SIZE = 64 * 1024;

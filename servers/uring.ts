@@ -34,7 +34,7 @@ import { UsageError } from "../util/errors.ts";
 import { BufferPool } from "./_buffer_pool.ts";
 import { listenForServer } from "./_ffi_listen.ts";
 import { idleSweepInterval } from "./_idle_sweeper.ts";
-import { loopStats, type LoopThreadConfig, startLoopThread } from "./_loop_thread.ts";
+import { LOOP_STAT, loopStats, type LoopThreadConfig, startLoopThread } from "./_loop_thread.ts";
 import { checkReusePort } from "./_reuse_port.ts";
 import { warnOnce } from "./_warn_once.ts";
 import {
@@ -60,18 +60,8 @@ import {
   type ServerStats,
 } from "./types.ts";
 
-/** Slots of the loop's shared stats array (a `Float64Array`). */
-const LoopStat = {
-  accepted: 0,
-  closed: 1,
-  bytesIn: 2,
-  bytesOut: 3,
-  errors: 4,
-  syscalls: 5,
-  rejected: 6,
-  timedOut: 7,
-  length: 8,
-} as const;
+/** Slots of the loop's shared stats array (a `Float64Array`): the ones every loop has. */
+const LoopStat = LOOP_STAT;
 
 /** What the loop needs; plain numbers, so it can be posted to a Worker. */
 export interface UringLoopConfig extends LoopThreadConfig {

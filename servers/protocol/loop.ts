@@ -25,7 +25,7 @@ import {
   waitTimeout,
   WOULD_BLOCK,
 } from "../_loop_io.ts";
-import type { LoopThreadConfig } from "../_loop_thread.ts";
+import { LOOP_STAT, type LoopThreadConfig } from "../_loop_thread.ts";
 import * as libc from "../os/libc.ts";
 import {
   attachWaker,
@@ -67,14 +67,7 @@ export interface ProtocolLoopConfig extends LoopThreadConfig {
 
 /** Slots of the shared stats array (a `Float64Array`). */
 export const ProtocolStat = {
-  accepted: 0,
-  closed: 1,
-  bytesIn: 2,
-  bytesOut: 3,
-  errors: 4,
-  syscalls: 5,
-  rejected: 6,
-  timedOut: 7,
+  ...LOOP_STAT,
   writePauses: 8,
   writeResumes: 9,
   readPauses: 10,
