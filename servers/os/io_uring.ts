@@ -59,7 +59,20 @@ export const OP = {
   RECV: 27,
   /** Cancels the request whose `user_data` is `addr`. */
   ASYNC_CANCEL: 14,
+  /**
+   * `accept4(fd, addr, off, opFlags)`; with `ioprio` {@linkcode ACCEPT_MULTISHOT}
+   * one request posts a completion per connection until it fails.
+   */
+  ACCEPT: 13,
+  /** Waits until `fd` has the `poll(2)` events in `opFlags` (e.g. `POLLIN` = 1). */
+  POLL_ADD: 6,
 } as const;
+
+/** `ioprio` of an {@linkcode OP.ACCEPT}: keep accepting (Linux 5.19). */
+export const ACCEPT_MULTISHOT = 1;
+
+/** `IORING_CQE_F_MORE`: a multishot request posts more completions after this one. */
+export const CQE_F_MORE = 1 << 1;
 
 /** `IOSQE_*` flags of an SQE. */
 export const SQE_FLAGS = {
@@ -115,7 +128,8 @@ function symbols(): Deno.StaticForeignLibraryInterface<typeof SYMBOLS> {
 /**
  * Why io_uring cannot be used here, or `undefined` when it can: not Linux, no
  * FFI, `io_uring_disabled` set by an administrator, `EPERM` from a seccomp
- * profile, or a kernel too old. Tries one `io_uring_setup` (cached).
+ * profile, a kernel too old, or `ECHOKIT_IO_URING_DISABLED=1` in the
+ * environment. Tries one `io_uring_setup` (cached).
  *
  * @returns A short reason such as `io_uring_disabled=2`.
  *
@@ -131,7 +145,17 @@ export function ioUringUnavailableReason(): string | undefined {
   return unavailable;
 }
 
+/** Set to `1` to treat io_uring as refused, as a locked-down host would (tests use it). */
+export const IO_URING_DISABLED_ENV = "ECHOKIT_IO_URING_DISABLED";
+
 function probeIoUring(): string | undefined {
+  let forced: string | undefined;
+  try {
+    forced = Deno.env.get(IO_URING_DISABLED_ENV);
+  } catch {
+    // No --allow-env: the variable cannot be set for us anyway.
+  }
+  if (forced === "1") return `${IO_URING_DISABLED_ENV}=1`;
   if (Deno.build.os !== "linux") return `not Linux (${Deno.build.os})`;
   const why = libc.libcUnavailableReason();
   if (why !== undefined) return why;
@@ -226,7 +250,8 @@ export interface Ring {
   space(): number;
   /**
    * Queues one SQE. `addr` and `off` are numbers (exact below 2^53); `data`
-   * is a 32-bit `user_data` returned in the completion.
+   * is a 32-bit `user_data` returned in the completion; `ioprio` carries an
+   * op's extra flags (e.g. {@linkcode ACCEPT_MULTISHOT}).
    */
   queue(
     op: number,
@@ -237,6 +262,7 @@ export interface Ring {
     opFlags: number,
     data: number,
     sqeFlags?: number,
+    ioprio?: number,
   ): void;
   /**
    * Submits everything queued and waits up to `waitMs` for one completion
@@ -252,6 +278,8 @@ export interface Ring {
   completionData(i: number): number;
   /** The `res` of ready completion `i`: bytes, or `-errno`. */
   completionResult(i: number): number;
+  /** The `flags` of ready completion `i` (e.g. {@linkcode CQE_F_MORE}). */
+  completionFlags(i: number): number;
   /** Hands `n` read completions back to the kernel. */
   consume(n: number): void;
   /** Unmaps and closes the ring. */
@@ -347,9 +375,9 @@ export function openRing(options: RingOptions = {}): Ring {
     space() {
       return sqEntries - (tail - Atomics.load(sqRing, sqHead));
     },
-    queue(op, qfd, addr, len, off, opFlags, data, sqeFlags = 0) {
+    queue(op, qfd, addr, len, off, opFlags, data, sqeFlags = 0, ioprio = 0) {
       const b = (tail & sqMask) << 4;
-      sqes[b] = op | (sqeFlags << 8);
+      sqes[b] = (op | (sqeFlags << 8) | (ioprio << 16)) >>> 0;
       sqes[b + 1] = qfd;
       sqes[b + 2] = off % TWO32;
       sqes[b + 3] = Math.floor(off / TWO32);
@@ -401,6 +429,9 @@ export function openRing(options: RingOptions = {}): Ring {
     },
     completionResult(i) {
       return cqes32[cqBase + (((head + i) & cqMask) << 2) + 2];
+    },
+    completionFlags(i) {
+      return cqRing[cqBase + (((head + i) & cqMask) << 2) + 3];
     },
     consume(n) {
       head = (head + n) >>> 0;
