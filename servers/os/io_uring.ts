@@ -100,11 +100,13 @@ const EINVAL = 22;
 
 const SYMBOLS = {
   io_uring_setup: { name: "syscall", parameters: ["i32", "u32", "buffer"], result: "i32" },
-  // io_uring_enter(fd, to_submit, min_complete, flags, arg, argsz): all ints
-  // and one buffer, so Deno keeps it on the fast-call path.
+  // io_uring_enter(fd, to_submit, min_complete, flags, arg, argsz): ints and
+  // one buffer, so Deno keeps it on the fast-call path. `argsz` is a size_t:
+  // declared 32-bit, the register's upper half is whatever the JIT left there
+  // and the kernel answers EINVAL once the call is optimised.
   io_uring_enter: {
     name: "syscall",
-    parameters: ["i32", "i32", "u32", "u32", "u32", "buffer", "u32"],
+    parameters: ["i32", "i32", "u32", "u32", "u32", "buffer", "usize"],
     result: "i32",
   },
   mmap: {
@@ -412,7 +414,7 @@ export function openRing(options: RingOptions = {}): Ring {
         wait,
         IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
         arg,
-        24,
+        24n,
       );
       if (n < 0) {
         const e = libc.errno();
