@@ -53,7 +53,9 @@ Run:
   --interval TIME      seconds between "summary +" lines (default: 30, as JMeter)
   --warmup TIME        exclude the first TIME from the figures (reported apart; with
                        --jtl its samples go to FILE.warmup.jtl)
-  --engine E           poll (FFI epoll loop; Linux default) or async (Deno.connect)
+  --engine E           auto (default: poll on Linux, else async), poll (FFI epoll
+                       loop), uring (one io_uring per worker, Linux) or async
+                       (Deno.connect)
   --workers N          worker threads driving the connections (default: 1)
   --rate R             open model: R samples/s in total, latency from each intended send
 
@@ -160,9 +162,9 @@ export const loadCommand: Command = {
         );
       }
     }
-    const engine = values.engine === undefined
+    const engine = values.engine === undefined || values.engine === "auto"
       ? undefined
-      : oneOf("--engine", String(values.engine), ENGINES) as EngineName;
+      : oneOf("--engine", String(values.engine), ["auto", ...ENGINES]) as EngineName;
     const jtlThreadPrefix = values["jtl-thread-prefix"] === undefined
       ? undefined
       : String(values["jtl-thread-prefix"]);

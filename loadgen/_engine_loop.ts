@@ -9,6 +9,8 @@
  * @module
  */
 import type { Platform } from "../servers/os/platform.ts";
+import type { Ipv4Addr } from "../servers/os/sockaddr.ts";
+import { connectTcp, OsError, socketError, type TcpConnectFd } from "../servers/os/socket.ts";
 import { type EngineConfig, KIND } from "./_engine_types.ts";
 import { nowMs } from "./_sample_stats.ts";
 import { groupEndAt, threadRuns, threadStartAt } from "./_schedule.ts";
@@ -132,6 +134,43 @@ export function kindOfErrno(p: Platform, e: number, connecting: boolean): number
   if (e === p.ECONNRESET || e === p.EPIPE || e === p.ECONNABORTED) return KIND.reset;
   if (e === p.ETIMEDOUT) return KIND.timeout;
   return connecting ? KIND.connect : KIND.other;
+}
+
+/**
+ * Starts a non-blocking connect for a sample.
+ *
+ * @param p The platform's errno values.
+ * @param addr The target.
+ * @param noDelay Set `TCP_NODELAY`.
+ * @returns The socket (maybe still connecting), or the {@linkcode KIND} of the failure.
+ */
+export function openConnection(
+  p: Platform,
+  addr: Ipv4Addr,
+  noDelay: boolean,
+): TcpConnectFd | number {
+  try {
+    return connectTcp(addr, { nonblocking: true, noDelay });
+  } catch (err) {
+    return kindOfErrno(p, err instanceof OsError ? err.errno : 0, true);
+  }
+}
+
+/**
+ * How a non-blocking connect ended, once its socket turned writable.
+ *
+ * @param p The platform's errno values.
+ * @param fd The socket.
+ * @returns -1 when connected, else the {@linkcode KIND} of the failure.
+ */
+export function connectOutcome(p: Platform, fd: number): number {
+  let e: number;
+  try {
+    e = socketError(fd);
+  } catch (err) {
+    e = err instanceof OsError ? err.errno : -1;
+  }
+  return e === 0 ? -1 : kindOfErrno(p, e, true);
 }
 
 /**

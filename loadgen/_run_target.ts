@@ -6,6 +6,7 @@
  * @module
  */
 import { EchokitError, UsageError } from "../util/errors.ts";
+import { IoUringUnavailable, ioUringUnavailableReason } from "../servers/os/io_uring.ts";
 import { libcUnavailableReason } from "../servers/os/libc.ts";
 import { parseIpv4 } from "../servers/os/sockaddr.ts";
 import type { EngineName } from "./_engine_types.ts";
@@ -38,6 +39,8 @@ export function planMessage(plan: Plan): Uint8Array {
 
 /**
  * The default engine here: `poll` on Linux (FFI epoll loop), `async` elsewhere.
+ * `uring` is not the default: measured on this project's 2-core lab machine
+ * it was not better than `poll` (see docs/uring_engine.md).
  *
  * @returns The engine name.
  */
@@ -47,7 +50,11 @@ export function defaultEngine(): EngineName {
 
 /**
  * The engine to use: the one asked for, checked, or the default with a
- * fallback to `async` (and a note) where the poll engine cannot run.
+ * fallback to `async` (and a note) where the poll engine cannot run. Notes
+ * the engine it picked (the run header's `engine:` line) and, on fallback, why.
+ *
+ * @throws {UsageError} When `poll` or `uring` was asked for where libc or the host rule it out.
+ * @throws {IoUringUnavailable} When `uring` was asked for where io_uring is refused.
  */
 export function pickEngine(
   asked: EngineName | undefined,
@@ -55,15 +62,25 @@ export function pickEngine(
   note: (n: string) => void,
 ): EngineName {
   const engine = asked ?? defaultEngine();
-  if (engine !== "poll") return engine;
+  if (engine === "async") {
+    note("engine: async");
+    return engine;
+  }
   const why = libcUnavailableReason() ??
     (parseIpv4(hostname) ? undefined : `host "${hostname}" is not an IPv4 address`);
-  if (why === undefined) return "poll";
-  if (asked === "poll") {
-    throw new UsageError(`Cannot use --engine poll: ${why} (use --engine async)`);
+  if (why !== undefined) {
+    if (asked !== undefined) {
+      throw new UsageError(`Cannot use --engine ${asked}: ${why} (use --engine async)`);
+    }
+    note(`engine: async (poll cannot run: ${why})`);
+    return "async";
   }
-  note(`using the async engine: ${why}`);
-  return "async";
+  if (engine === "uring") {
+    const refused = ioUringUnavailableReason();
+    if (refused !== undefined) throw new IoUringUnavailable("--engine uring", refused);
+  }
+  note(`engine: ${engine}`);
+  return engine;
 }
 
 /**

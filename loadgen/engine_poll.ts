@@ -16,14 +16,16 @@
 import * as libc from "../servers/os/libc.ts";
 import { openPoller, READABLE, WRITABLE } from "../servers/os/poller.ts";
 import { parseIpv4 } from "../servers/os/sockaddr.ts";
-import { connectTcp, OsError, sendFlags, socketError } from "../servers/os/socket.ts";
+import { OsError, sendFlags } from "../servers/os/socket.ts";
 import { type EngineConfig, KIND } from "./_engine_types.ts";
 import {
+  connectOutcome,
   echoKind,
   EngineLoop,
   kindOfErrno,
   type LoopUser,
   newLoopUser,
+  openConnection,
   PHASE,
 } from "./_engine_loop.ts";
 import { nowMs } from "./_sample_stats.ts";
@@ -97,18 +99,13 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
     begin(u) {
       u.sent = 0;
       if (u.fd < 0) {
-        let inProgress: boolean;
         // Not `now` (taken before this turn's other work, or the open model's
         // intended start): Connect is the connect call's own time.
         u.connectStart = nowMs();
-        try {
-          const c = connectTcp(addr, { nonblocking: true, noDelay: config.noDelay ?? true });
-          u.fd = c.fd;
-          inProgress = c.inProgress;
-        } catch (err) {
-          const e = err instanceof OsError ? err.errno : 0;
-          return loop.complete(u, kindOfErrno(p, e, true), nowMs());
-        }
+        const c = openConnection(p, addr, config.noDelay ?? true);
+        if (typeof c === "number") return loop.complete(u, c, nowMs());
+        u.fd = c.fd;
+        const inProgress = c.inProgress;
         byFd[u.fd] = u;
         u.watched = true;
         if (inProgress) {
@@ -190,13 +187,8 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
 
   const connected = (u: User) => {
     const now = nowMs();
-    let e: number;
-    try {
-      e = socketError(u.fd);
-    } catch (err) {
-      e = err instanceof OsError ? err.errno : -1;
-    }
-    if (e !== 0) return loop.complete(u, kindOfErrno(p, e, true), now);
+    const kind = connectOutcome(p, u.fd);
+    if (kind >= 0) return loop.complete(u, kind, now);
     u.connectMs = now - u.connectStart;
     poller.modify(u.fd, READABLE);
     request(u, now);
