@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { ioUringUnavailableReason } from "../servers/os/io_uring.ts";
 import { parseStatsLine } from "../servers/stats_line.ts";
 import { EchokitError } from "../util/errors.ts";
 import { ResourceMonitor } from "../loadgen/resource_monitor.ts";
@@ -358,8 +359,8 @@ export async function measureServer(
 
 /** One generator × server × repeat measurement (100 connections). */
 export interface GeneratorCell {
-  /** `c-client` (the native reference) or `echokit` (our `load`). */
-  generator: "c-client" | "echokit";
+  /** `c-client` (the native reference), `echokit` (our `load`) or `echokit-uring` (`--engine uring`). */
+  generator: "c-client" | "echokit" | "echokit-uring";
   /** Server it loaded. */
   server: string;
   /** Repeat number, from 1. */
@@ -387,11 +388,18 @@ export interface GeneratorCell {
  */
 export async function runEchokitGenerator(
   port: number,
-  options: { connections: number; durationMs: number; size: number; pin: PinMode },
+  options: {
+    connections: number;
+    durationMs: number;
+    size: number;
+    pin: PinMode;
+    engine?: string;
+  },
 ): Promise<Omit<GeneratorCell, "generator" | "server" | "repeat">> {
   const warmupS = 1;
   const argv = echokitArgv([
     "load",
+    ...(options.engine ? ["--engine", options.engine] : []),
     "--host",
     "127.0.0.1",
     "--port",
@@ -477,9 +485,12 @@ export async function measureGenerators(
   try {
     const cpus = pinnedCpus(ctx.pin);
     if (cpus.server !== undefined) await pinProcess(proc.pid, cpus.server);
+    const ours: GeneratorCell["generator"][] = ioUringUnavailableReason() === undefined
+      ? ["echokit", "echokit-uring"]
+      : ["echokit"];
     const order: GeneratorCell["generator"][] = repeat % 2 === 1
-      ? ["c-client", "echokit"]
-      : ["echokit", "c-client"];
+      ? ["c-client", ...ours]
+      : [...ours, "c-client"];
     for (const generator of order) {
       try {
         if (generator === "c-client") {
@@ -502,7 +513,8 @@ export async function measureGenerators(
             errors: r.errors + (ctx.connections - r.connected),
           });
         } else {
-          const r = await runEchokitGenerator(proc.addr.port, ctx);
+          const engine = generator === "echokit-uring" ? "uring" : undefined;
+          const r = await runEchokitGenerator(proc.addr.port, { ...ctx, engine });
           cells.push({ generator, server: server.name, repeat, ...r });
         }
       } catch (err) {
