@@ -53,9 +53,9 @@ Run:
   --interval TIME      seconds between "summary +" lines (default: 30, as JMeter)
   --warmup TIME        exclude the first TIME from the figures (reported apart; with
                        --jtl its samples go to FILE.warmup.jtl)
-  --engine E           auto (default: poll on Linux, else async), poll (FFI epoll
-                       loop), uring (one io_uring per worker, Linux) or async
-                       (Deno.connect)
+  --engine E           auto (default: uring where io_uring is allowed, else poll
+                       on Linux, else async), poll (FFI epoll loop), uring (one
+                       io_uring per worker, Linux) or async (Deno.connect)
   --workers N          worker threads driving the connections (default: 1)
   --rate R             open model: R samples/s in total, latency from each intended send
 

@@ -38,20 +38,22 @@ export function planMessage(plan: Plan): Uint8Array {
 }
 
 /**
- * The default engine here: `poll` on Linux (FFI epoll loop), `async` elsewhere.
- * `uring` is not the default: measured on this project's 2-core lab machine
- * it was not better than `poll` (see docs/uring_engine.md).
+ * The default engine here (`--engine auto`): `uring` on Linux where io_uring
+ * is allowed (measured on the 2-core lab machine at about half of poll's CPU
+ * per sample, see docs/uring_engine.md), else `poll` (FFI epoll loop) on
+ * Linux, `async` elsewhere.
  *
  * @returns The engine name.
  */
 export function defaultEngine(): EngineName {
-  return Deno.build.os === "linux" ? "poll" : "async";
+  if (Deno.build.os !== "linux") return "async";
+  return ioUringUnavailableReason() === undefined ? "uring" : "poll";
 }
 
 /**
  * The engine to use: the one asked for, checked, or the default with a
- * fallback to `async` (and a note) where the poll engine cannot run. Notes
- * the engine it picked (the run header's `engine:` line) and, on fallback, why.
+ * fallback (and a note saying why) where it cannot run. Notes the engine it
+ * picked: the run header's `engine:` line.
  *
  * @throws {UsageError} When `poll` or `uring` was asked for where libc or the host rule it out.
  * @throws {IoUringUnavailable} When `uring` was asked for where io_uring is refused.
@@ -72,12 +74,16 @@ export function pickEngine(
     if (asked !== undefined) {
       throw new UsageError(`Cannot use --engine ${asked}: ${why} (use --engine async)`);
     }
-    note(`engine: async (poll cannot run: ${why})`);
+    note(`engine: async (${engine} cannot run: ${why})`);
     return "async";
   }
-  if (engine === "uring") {
-    const refused = ioUringUnavailableReason();
-    if (refused !== undefined) throw new IoUringUnavailable("--engine uring", refused);
+  const refused = ioUringUnavailableReason();
+  if (engine === "uring" && refused !== undefined) {
+    throw new IoUringUnavailable("--engine uring", refused);
+  }
+  if (asked === undefined && Deno.build.os === "linux" && refused !== undefined) {
+    note(`engine: poll (uring unavailable: ${refused})`);
+    return engine;
   }
   note(`engine: ${engine}`);
   return engine;

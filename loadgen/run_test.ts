@@ -402,3 +402,17 @@ Deno.test("runLoad() with the uring engine where io_uring is refused fails namin
     /--engine uring: io_uring is unavailable: ECHOKIT_IO_URING_DISABLED=1$/,
   );
 });
+
+Deno.test("runLoad() with the default engine where io_uring is refused falls back to poll and says why", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "mod.ts", "load", "--spawn", "stream", "--loops", "1", "--threads", "2"],
+    cwd: fileURLToPath(new URL("..", import.meta.url)),
+    env: { ECHOKIT_IO_URING_DISABLED: "1" },
+  }).output();
+  const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+  assert.equal(code, 0, text);
+  const want = Deno.build.os === "linux"
+    ? "engine: poll (uring unavailable: ECHOKIT_IO_URING_DISABLED=1)"
+    : "engine: async";
+  assert.ok(text.includes(want), text);
+});
