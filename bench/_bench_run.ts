@@ -359,7 +359,7 @@ export async function measureServer(
 
 /** One generator × server × repeat measurement (100 connections). */
 export interface GeneratorCell {
-  /** `c-client` (the native reference), `echokit` (our `load`) or `echokit-uring` (`--engine uring`). */
+  /** `c-client` (the native reference), `echokit` (`load --engine poll`) or `echokit-uring` (`--engine uring`). */
   generator: "c-client" | "echokit" | "echokit-uring";
   /** Server it loaded. */
   server: string;
@@ -513,7 +513,7 @@ export async function measureGenerators(
             errors: r.errors + (ctx.connections - r.connected),
           });
         } else {
-          const engine = generator === "echokit-uring" ? "uring" : undefined;
+          const engine = generator === "echokit-uring" ? "uring" : "poll";
           const r = await runEchokitGenerator(proc.addr.port, { ...ctx, engine });
           cells.push({ generator, server: server.name, repeat, ...r });
         }
