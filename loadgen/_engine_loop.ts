@@ -8,6 +8,7 @@
  *
  * @module
  */
+import * as libc from "../servers/os/libc.ts";
 import type { Platform } from "../servers/os/platform.ts";
 import type { Ipv4Addr } from "../servers/os/sockaddr.ts";
 import { connectTcp, OsError, socketError, type TcpConnectFd } from "../servers/os/socket.ts";
@@ -136,24 +137,48 @@ export function kindOfErrno(p: Platform, e: number, connecting: boolean): number
   return connecting ? KIND.connect : KIND.other;
 }
 
+/** The connection fields of a loop engine's user. */
+export interface ConnectingUser extends LoopUser {
+  /** The socket, or -1. */
+  fd: number;
+  /** When the connect call was made, epoch ms: Connect time counts from here. */
+  connectStart: number;
+}
+
 /**
- * Starts a non-blocking connect for a sample.
+ * Starts a sample's non-blocking connect: sets `fd` and `connectStart`, then
+ * the connect deadline (still connecting) or `connectMs` (connected at once);
+ * on failure completes the sample.
  *
- * @param p The platform's errno values.
+ * @param loop The engine's loop.
+ * @param u The user, with no connection.
  * @param addr The target.
- * @param noDelay Set `TCP_NODELAY`.
- * @returns The socket (maybe still connecting), or the {@linkcode KIND} of the failure.
+ * @returns `undefined` when it failed, true while connecting, false when connected.
  */
-export function openConnection(
-  p: Platform,
+export function startConnect<U extends ConnectingUser>(
+  loop: EngineLoop<U>,
+  u: U,
   addr: Ipv4Addr,
-  noDelay: boolean,
-): TcpConnectFd | number {
+): boolean | undefined {
+  const config = loop.config;
+  // Not the turn's `now` (or the open model's intended start): Connect is the
+  // connect call's own time.
+  u.connectStart = nowMs();
+  let c: TcpConnectFd;
   try {
-    return connectTcp(addr, { nonblocking: true, noDelay });
+    c = connectTcp(addr, { nonblocking: true, noDelay: config.noDelay ?? true });
   } catch (err) {
-    return kindOfErrno(p, err instanceof OsError ? err.errno : 0, true);
+    const e = err instanceof OsError ? err.errno : 0;
+    loop.complete(u, kindOfErrno(loop.platform, e, true), nowMs());
+    return undefined;
   }
+  u.fd = c.fd;
+  if (c.inProgress) {
+    u.deadline = config.connectTimeout > 0 ? u.connectStart + config.connectTimeout : 0;
+  } else {
+    u.connectMs = nowMs() - u.connectStart;
+  }
+  return c.inProgress;
 }
 
 /**
@@ -211,6 +236,10 @@ export function newLoopUser(config: EngineConfig, thread: number, local: number)
 export class EngineLoop<U extends LoopUser> {
   /** Users not yet done. */
   live: number;
+  /** What it runs. */
+  readonly config: EngineConfig;
+  /** The platform's errno values. */
+  readonly platform: Platform;
   readonly #config: EngineConfig;
   readonly #hooks: EngineHooks;
   readonly #io: LoopIo<U>;
@@ -230,7 +259,8 @@ export class EngineLoop<U extends LoopUser> {
    * @param io The engine's I/O.
    */
   constructor(config: EngineConfig, hooks: EngineHooks, users: U[], io: LoopIo<U>) {
-    this.#config = config;
+    this.#config = this.config = config;
+    this.platform = libc.platform();
     this.#hooks = hooks;
     this.#io = io;
     this.#users = users;

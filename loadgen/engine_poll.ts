@@ -19,14 +19,14 @@ import { parseIpv4 } from "../servers/os/sockaddr.ts";
 import { OsError, sendFlags } from "../servers/os/socket.ts";
 import { type EngineConfig, KIND } from "./_engine_types.ts";
 import {
+  type ConnectingUser,
   connectOutcome,
   echoKind,
   EngineLoop,
   kindOfErrno,
-  type LoopUser,
   newLoopUser,
-  openConnection,
   PHASE,
+  startConnect,
 } from "./_engine_loop.ts";
 import { nowMs } from "./_sample_stats.ts";
 import type { EngineHooks } from "./engine_async.ts";
@@ -41,10 +41,7 @@ const State = {
   Receiving: PHASE.Started + 2,
 } as const;
 
-interface User extends LoopUser {
-  fd: number;
-  /** When the connect call was made, epoch ms: Connect time counts from here. */
-  connectStart: number;
+interface User extends ConnectingUser {
   sent: number;
   /** Whether `fd` is in the poller (an idle socket that turned readable is taken out). */
   watched: boolean;
@@ -99,23 +96,16 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
     begin(u) {
       u.sent = 0;
       if (u.fd < 0) {
-        // Not `now` (taken before this turn's other work, or the open model's
-        // intended start): Connect is the connect call's own time.
-        u.connectStart = nowMs();
-        const c = openConnection(p, addr, config.noDelay ?? true);
-        if (typeof c === "number") return loop.complete(u, c, nowMs());
-        u.fd = c.fd;
-        const inProgress = c.inProgress;
+        const connecting = startConnect(loop, u, addr);
+        if (connecting === undefined) return;
         byFd[u.fd] = u;
         u.watched = true;
-        if (inProgress) {
+        if (connecting) {
           poller.add(u.fd, WRITABLE);
           u.state = State.Connecting;
-          u.deadline = config.connectTimeout > 0 ? u.connectStart + config.connectTimeout : 0;
           return;
         }
         poller.add(u.fd, READABLE);
-        u.connectMs = nowMs() - u.connectStart;
       } else if (!u.watched) {
         poller.add(u.fd, READABLE);
         u.watched = true;

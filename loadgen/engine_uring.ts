@@ -28,14 +28,14 @@ import { parseIpv4 } from "../servers/os/sockaddr.ts";
 import { sendFlags } from "../servers/os/socket.ts";
 import { type EngineConfig, KIND } from "./_engine_types.ts";
 import {
+  type ConnectingUser,
   connectOutcome,
   echoKind,
   EngineLoop,
   kindOfErrno,
-  type LoopUser,
   newLoopUser,
-  openConnection,
   PHASE,
+  startConnect,
 } from "./_engine_loop.ts";
 import { nowMs } from "./_sample_stats.ts";
 import type { EngineHooks } from "./engine_async.ts";
@@ -55,10 +55,7 @@ const TAG = { send: 0, recv: 1, poll: 2, cancel: 3 } as const;
 const POLLOUT = 4;
 const SHUT_RDWR = 2;
 
-interface User extends LoopUser {
-  fd: number;
-  /** When the connect call was made, epoch ms: Connect time counts from here. */
-  connectStart: number;
+interface User extends ConnectingUser {
   sent: number;
   /** Requests of this user in flight on the ring. */
   inflight: number;
@@ -144,18 +141,13 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
     begin(u) {
       u.sent = 0;
       if (u.fd < 0) {
-        // Not `now`: Connect is the connect call's own time.
-        u.connectStart = nowMs();
-        const c = openConnection(p, addr, config.noDelay ?? true);
-        if (typeof c === "number") return loop.complete(u, c, nowMs());
-        u.fd = c.fd;
-        if (c.inProgress) {
+        const connecting = startConnect(loop, u, addr);
+        if (connecting === undefined) return;
+        if (connecting) {
           u.state = State.Connecting;
-          u.deadline = config.connectTimeout > 0 ? u.connectStart + config.connectTimeout : 0;
           put(u, OP.POLL_ADD, 0, 0, POLLOUT, TAG.poll);
           return;
         }
-        u.connectMs = nowMs() - u.connectStart;
       }
       request(u, nowMs());
     },
