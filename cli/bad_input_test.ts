@@ -205,7 +205,7 @@ const LOAD: Case[] = [
   [["--warmup", "x"], /^Invalid --warmup "x" \(use a duration such as/],
   [["--warmup", "-1"], /^Invalid --warmup "-1"/],
   [["--warmup", "86401"], /^Invalid --warmup "86401" \(use 0 to 86400 seconds\)$/],
-  [["--engine", "threads"], /^Invalid --engine "threads" \(use poll, async\)$/],
+  [["--engine", "threads"], /^Invalid --engine "threads" \(use auto, poll, uring, async\)$/],
   [["--engine", "poll", "--host", "::1"], /^Cannot use --engine poll: .*\(use --engine async\)$/],
   [["--workers", "x"], /^Invalid --workers "x" \(use a whole number from 1 to 64\)$/],
   [["--workers", "0"], /^Invalid --workers "0"/],
@@ -257,6 +257,7 @@ const MICRO_CLASHES: [string, ...string[]][] = [
 const COMPARE: Case[] = [
   [["--mode", "fast"], /^Invalid --mode "fast" \(use stream, protocol, blocking, nonblocking\)$/],
   [["--mode", "stream,fast"], /^Invalid --mode "fast"/],
+  [["--engine", "turbo"], /^Invalid --engine "turbo" \(use auto, poll, uring, async\)$/],
   [["--mode="], /^Invalid --mode "" \(use a comma-separated list without blanks\)$/],
   [["--mode", "stream,"], /^Invalid --mode "stream,"/],
   [["--plan", "plan9"], /^Unknown --plan "plan9" \(use plan1, plan2, a \.json file/],
