@@ -6,6 +6,7 @@
  * @module
  */
 import { EchokitError } from "../util/errors.ts";
+import { ioUringUnavailableReason } from "../servers/os/io_uring.ts";
 import { echokitArgv } from "../servers/child.ts";
 import type { PinMode } from "./_bench_args.ts";
 import { runNativeClient } from "./_bench_client.ts";
@@ -14,8 +15,8 @@ import { type BenchServer, type CellContext, pinnedCpus, startBenchServer } from
 
 /** One generator × server × repeat measurement (100 connections). */
 export interface GeneratorCell {
-  /** `c-client` (the native reference) or `echokit` (our `load`). */
-  generator: "c-client" | "echokit";
+  /** `c-client` (the native reference), `echokit` (`load --engine poll`) or `echokit-uring` (`--engine uring`). */
+  generator: "c-client" | "echokit" | "echokit-uring";
   /** Server it loaded. */
   server: string;
   /** Repeat number, from 1. */
@@ -43,11 +44,18 @@ export interface GeneratorCell {
  */
 export async function runEchokitGenerator(
   port: number,
-  options: { connections: number; durationMs: number; size: number; pin: PinMode },
+  options: {
+    connections: number;
+    durationMs: number;
+    size: number;
+    pin: PinMode;
+    engine?: string;
+  },
 ): Promise<Omit<GeneratorCell, "generator" | "server" | "repeat">> {
   const warmupS = 1;
   const argv = echokitArgv([
     "load",
+    ...(options.engine ? ["--engine", options.engine] : []),
     "--host",
     "127.0.0.1",
     "--port",
@@ -133,9 +141,12 @@ export async function measureGenerators(
   try {
     const cpus = pinnedCpus(ctx.pin);
     if (cpus.server !== undefined) await pinProcess(proc.pid, cpus.server);
+    const ours: GeneratorCell["generator"][] = ioUringUnavailableReason() === undefined
+      ? ["echokit", "echokit-uring"]
+      : ["echokit"];
     const order: GeneratorCell["generator"][] = repeat % 2 === 1
-      ? ["c-client", "echokit"]
-      : ["echokit", "c-client"];
+      ? ["c-client", ...ours]
+      : [...ours, "c-client"];
     for (const generator of order) {
       try {
         if (generator === "c-client") {
@@ -158,7 +169,8 @@ export async function measureGenerators(
             errors: r.errors + (ctx.connections - r.connected),
           });
         } else {
-          const r = await runEchokitGenerator(proc.addr.port, ctx);
+          const engine = generator === "echokit-uring" ? "uring" : "poll";
+          const r = await runEchokitGenerator(proc.addr.port, { ...ctx, engine });
           cells.push({ generator, server: server.name, repeat, ...r });
         }
       } catch (err) {

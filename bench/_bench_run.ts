@@ -5,12 +5,12 @@
  *
  * @module
  */
+import { ioUringUnavailableReason } from "../servers/os/io_uring.ts";
 import { parseStatsLine } from "../servers/stats_line.ts";
 import { EchokitError } from "../util/errors.ts";
 import { ResourceMonitor } from "../loadgen/resource_monitor.ts";
 import { type ServerProcess, startServerProcess } from "../servers/child.ts";
 import { readExactly } from "../servers/testing.ts";
-import { ioUringUnavailableReason } from "../servers/os/io_uring.ts";
 import { DEFAULT_MAX_THREADS, type Mode, MODES } from "../servers/types.ts";
 import { NATIVE_SERVER, type PinMode, PROTOCOL_NODE_SERVER } from "./_bench_args.ts";
 import { type NativeClientResult, runNativeClient } from "./_bench_client.ts";

@@ -4,7 +4,7 @@
  * server and against echokit's fastest server, 100 connections, 64-byte
  * messages. A benchmark, not a test: it prints figures and asserts nothing.
  *
- * Run: `deno run -A bench/bench_loadgen.ts [--seconds 5] [--engines poll,async]
+ * Run: `deno run -A bench/bench_loadgen.ts [--seconds 5] [--engines poll,uring,async]
  *       [--servers py_selectors,nonblocking] [--json FILE]`
  *
  * @module
@@ -120,7 +120,7 @@ if (import.meta.main) {
     args: Deno.args,
     options: {
       seconds: { type: "string", default: "5" },
-      engines: { type: "string", default: "poll,async" },
+      engines: { type: "string", default: "poll,uring,async" },
       servers: { type: "string", default: "py_selectors,nonblocking,stream" },
       json: { type: "string" },
     },

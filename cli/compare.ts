@@ -8,6 +8,7 @@
 import { UsageError } from "../util/errors.ts";
 import { resolvePlan, scalePlan } from "../loadgen/plan.ts";
 import type { Plan } from "../loadgen/types.ts";
+import { type EngineName, ENGINES } from "../loadgen/run.ts";
 import { type CompareProgress, machineFacts, runCompare } from "../compare/run.ts";
 import { runMicro } from "../compare/micro.ts";
 import { parsePeers } from "../compare/peers.ts";
@@ -72,6 +73,7 @@ Plans and size:
   --plan LIST          plan1, plan2, .json or .jmx files (default: plan1,plan2;
                        with --connections or --rate: plan2)
   --scale X            multiply each plan's loops by X (default: ${DEFAULT_SCALE})
+  --engine E           load generator engine: auto (default), poll, uring or async
   --full               full-size plans (scale 1: plan1 = 1000 × 2000, plan2 = 100 × 20000)
   --quick              smoke run, scale ${QUICK_SCALE} (about 30 s)
   --repeat N           runs per cell, interleaved across servers; tables show medians
@@ -105,6 +107,7 @@ export const COMPARE_FLAGS: OptionSpecs = {
   peer: { type: "string", multiple: true },
   baseline: { type: "string" },
   scale: { type: "string" },
+  engine: { type: "string" },
   full: { type: "boolean" },
   quick: { type: "boolean" },
   repeat: { type: "string" },
@@ -146,6 +149,9 @@ export const compareCommand: Command = {
       ? QUICK_SCALE
       : numberFlag(values, "scale", { min: 0.0001, max: 1000, fraction: true }) ?? DEFAULT_SCALE;
     const format = oneOf("--format", String(values.format ?? "table"), FORMATS);
+    const engine = values.engine === undefined || values.engine === "auto"
+      ? undefined
+      : oneOf("--engine", String(values.engine), ["auto", ...ENGINES]) as EngineName;
     const modes = values.mode === undefined
       ? [...DEFAULT_COMPARE_MODES]
       : parseList("--mode", String(values.mode)).map((m) => oneOf("--mode", m, MODES));
@@ -277,6 +283,7 @@ export const compareCommand: Command = {
       for (const s of signals) Deno.addSignalListener(s, onSignal);
       try {
         report = await runCompare({
+          engine,
           plans,
           modes,
           peers,

@@ -54,7 +54,9 @@ Run:
   --interval TIME      seconds between "summary +" lines (default: 30, as JMeter)
   --warmup TIME        exclude the first TIME from the figures (reported apart; with
                        --jtl its samples go to FILE.warmup.jtl)
-  --engine E           poll (FFI epoll loop; Linux default) or async (Deno.connect)
+  --engine E           auto (default: uring where io_uring is allowed, else poll
+                       on Linux, else async), poll (FFI epoll loop), uring (one
+                       io_uring per worker, Linux) or async (Deno.connect)
   --workers N          worker threads driving the connections (default: 1)
   --rate R             open model: R samples/s in total, latency from each intended send
   --segment I/N        run segment I of N of the plan (I 0-based, as Kubernetes'
@@ -173,9 +175,9 @@ export const loadCommand: Command = {
         );
       }
     }
-    const engine = values.engine === undefined
+    const engine = values.engine === undefined || values.engine === "auto"
       ? undefined
-      : oneOf("--engine", String(values.engine), ENGINES) as EngineName;
+      : oneOf("--engine", String(values.engine), ["auto", ...ENGINES]) as EngineName;
     const jtlThreadPrefix = values["jtl-thread-prefix"] === undefined
       ? undefined
       : String(values["jtl-thread-prefix"]);

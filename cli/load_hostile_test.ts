@@ -10,6 +10,7 @@ import { splitJtlRow } from "../loadgen/jtl.ts";
 import { parseSummaryLine } from "../loadgen/summary_line.ts";
 import { type ServerProcess, startServerProcess } from "../servers/child.ts";
 import { runEchokit } from "../servers/testing.ts";
+import { ioUringUnavailableReason } from "../servers/os/io_uring.ts";
 
 const HOSTILE = fileURLToPath(new URL("../fixtures/hostile_server.ts", import.meta.url));
 
@@ -183,24 +184,42 @@ const CASES: {
   },
 ];
 
+// The default engine (uring where io_uring is allowed, else poll or async),
+// then poll by name where the default was uring.
+const URING_REFUSED = ioUringUnavailableReason();
+if (URING_REFUSED !== undefined) console.log(`no --engine uring cases: ${URING_REFUSED}`);
+const ENGINE_ARGS: string[][] = [
+  [],
+  ...(URING_REFUSED === undefined ? [["--engine", "poll"]] : []),
+];
+
 for (const c of CASES) {
-  Deno.test({
-    name: `load against a ${c.behaviour} server counts every sample as the right error`,
-    sanitizeResources: false,
-    async fn() {
-      const server = await startHostile(c.behaviour);
-      try {
-        // A hang past the limit is killed (and then fails) rather than waited out.
-        const run = await runLoad(server.addr.port, c.args, (c.within + 5) * 1000);
-        assert.equal(run.code, 0, run.stderr);
-        c.expect(run);
-        assertErrorsAgree(run);
-        assert.ok(run.seconds < c.within, `took ${run.seconds.toFixed(1)} s`);
-      } finally {
-        await server.stop();
-      }
-    },
-  });
+  for (const engine of ENGINE_ARGS) {
+    Deno.test({
+      name: `load ${
+        engine.join(" ")
+      } against a ${c.behaviour} server counts every sample as the right error`
+        .replace("load  ", "load "),
+      sanitizeResources: false,
+      async fn() {
+        const server = await startHostile(c.behaviour);
+        try {
+          // A hang past the limit is killed (and then fails) rather than waited out.
+          const run = await runLoad(
+            server.addr.port,
+            [...c.args, ...engine],
+            (c.within + 5) * 1000,
+          );
+          assert.equal(run.code, 0, run.stderr);
+          c.expect(run);
+          assertErrorsAgree(run);
+          assert.ok(run.seconds < c.within, `took ${run.seconds.toFixed(1)} s`);
+        } finally {
+          await server.stop();
+        }
+      },
+    });
+  }
 }
 
 Deno.test({

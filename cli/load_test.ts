@@ -118,7 +118,7 @@ Deno.test("load says what to do when nothing listens on the port", async () => {
 Deno.test("load rejects a bad flag value with a usage error", async () => {
   const { code, stderr } = await output(load(["--engine", "turbo"]));
   assert.equal(code, 2);
-  assert.match(stderr, /Invalid --engine "turbo" \(use poll, async\)/);
+  assert.match(stderr, /Invalid --engine "turbo" \(use auto, poll, uring, async\)/);
 });
 
 Deno.test("load --jtl-thread-prefix needs --jtl and a plain host label", async () => {

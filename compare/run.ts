@@ -9,7 +9,7 @@
  */
 import { formatPrespawn, parseStatsLine } from "../servers/stats_line.ts";
 import { EchokitError } from "../util/errors.ts";
-import { runLoad } from "../loadgen/run.ts";
+import { type EngineName, runLoad } from "../loadgen/run.ts";
 import type { LoadResult, Plan } from "../loadgen/types.ts";
 import { type ServerProcess, startServerProcess } from "../servers/child.ts";
 import type { Mode } from "../servers/types.ts";
@@ -106,6 +106,8 @@ export interface CompareOptions {
   scale?: number;
   /** Runs a plan against a server. @default {runLoad} */
   runPlan?: RunPlan;
+  /** The load generator's engine (`runLoad`'s). @default {its auto choice} */
+  engine?: EngineName;
   /** Extra `serve` flags for every mode. */
   serverArgs?: readonly string[];
   /** `--work` values: every row runs once per work. @default {none: bare echo} */
@@ -162,7 +164,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareReport
   if (!Number.isInteger(repeat) || repeat < 1) {
     throw new EchokitError(`Invalid repeat "${repeat}" (use a whole number of at least 1)`);
   }
-  const runPlan: RunPlan = options.runPlan ?? defaultRunPlan;
+  const runPlan: RunPlan = options.runPlan ?? ((input) => defaultRunPlan(input, options.engine));
   const emit = options.onProgress ?? (() => {});
   const warn = (message: string) => emit({ type: "warning", message });
   const notes = [...(options.notes ?? [])];
@@ -287,8 +289,9 @@ export function machineFacts(): MachineFacts {
   };
 }
 
-function defaultRunPlan(input: RunPlanInput): Promise<LoadResult> {
+function defaultRunPlan(input: RunPlanInput, engine?: EngineName): Promise<LoadResult> {
   return runLoad({
+    engine,
     plan: input.plan,
     hostname: input.hostname,
     port: input.port,

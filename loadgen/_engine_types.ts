@@ -32,7 +32,7 @@ export const KIND = {
 } as const;
 
 /** Which engine drives the connections. */
-export type EngineName = "poll" | "async";
+export type EngineName = "poll" | "uring" | "async";
 
 /** Slots of the shared control block (an Int32Array over a SharedArrayBuffer). */
 export const CTRL = {

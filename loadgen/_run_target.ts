@@ -6,6 +6,7 @@
  * @module
  */
 import { EchokitError, UsageError } from "../util/errors.ts";
+import { IoUringUnavailable, ioUringUnavailableReason } from "../servers/os/io_uring.ts";
 import { libcUnavailableReason } from "../servers/os/libc.ts";
 import { parseIpv4 } from "../servers/os/sockaddr.ts";
 import type { EngineName } from "./_engine_types.ts";
@@ -51,17 +52,25 @@ function encodeText(text: string, charset: Plan["charset"]): Uint8Array {
 }
 
 /**
- * The default engine here: `poll` on Linux (FFI epoll loop), `async` elsewhere.
+ * The default engine here (`--engine auto`): `uring` on Linux where io_uring
+ * is allowed (measured on the 2-core lab machine at about half of poll's CPU
+ * per sample, see docs/uring_engine.md), else `poll` (FFI epoll loop) on
+ * Linux, `async` elsewhere.
  *
  * @returns The engine name.
  */
 export function defaultEngine(): EngineName {
-  return Deno.build.os === "linux" ? "poll" : "async";
+  if (Deno.build.os !== "linux") return "async";
+  return ioUringUnavailableReason() === undefined ? "uring" : "poll";
 }
 
 /**
  * The engine to use: the one asked for, checked, or the default with a
- * fallback to `async` (and a note) where the poll engine cannot run.
+ * fallback (and a note saying why) where it cannot run. Notes the engine it
+ * picked: the run header's `engine:` line.
+ *
+ * @throws {UsageError} When `poll` or `uring` was asked for where libc or the host rule it out.
+ * @throws {IoUringUnavailable} When `uring` was asked for where io_uring is refused.
  */
 export function pickEngine(
   asked: EngineName | undefined,
@@ -69,15 +78,29 @@ export function pickEngine(
   note: (n: string) => void,
 ): EngineName {
   const engine = asked ?? defaultEngine();
-  if (engine !== "poll") return engine;
+  if (engine === "async") {
+    note("engine: async");
+    return engine;
+  }
   const why = libcUnavailableReason() ??
     (parseIpv4(hostname) ? undefined : `host "${hostname}" is not an IPv4 address`);
-  if (why === undefined) return "poll";
-  if (asked === "poll") {
-    throw new UsageError(`Cannot use --engine poll: ${why} (use --engine async)`);
+  if (why !== undefined) {
+    if (asked !== undefined) {
+      throw new UsageError(`Cannot use --engine ${asked}: ${why} (use --engine async)`);
+    }
+    note(`engine: async (${engine} cannot run: ${why})`);
+    return "async";
   }
-  note(`using the async engine: ${why}`);
-  return "async";
+  const refused = ioUringUnavailableReason();
+  if (engine === "uring" && refused !== undefined) {
+    throw new IoUringUnavailable("--engine uring", refused);
+  }
+  if (asked === undefined && Deno.build.os === "linux" && refused !== undefined) {
+    note(`engine: poll (uring unavailable: ${refused})`);
+    return engine;
+  }
+  note(`engine: ${engine}`);
+  return engine;
 }
 
 /**

@@ -17,6 +17,7 @@ import { SampleStats } from "./_sample_stats.ts";
 import { loadLatencyHistogram } from "./histogram.ts";
 import { runAsyncEngine } from "./engine_async.ts";
 import { runPollEngine } from "./engine_poll.ts";
+import { runUringEngine } from "./engine_uring.ts";
 
 self.onmessage = async (e: MessageEvent<EngineConfig>) => {
   const config = e.data;
@@ -39,7 +40,11 @@ self.onmessage = async (e: MessageEvent<EngineConfig>) => {
     },
   };
   try {
-    const run = config.engine === "poll" ? runPollEngine : runAsyncEngine;
+    const run = config.engine === "poll"
+      ? runPollEngine
+      : config.engine === "uring"
+      ? runUringEngine
+      : runAsyncEngine;
     await run(config, hooks);
     tick();
     const fair = stats.fairness();

@@ -42,8 +42,11 @@ export { fairnessOf, type LoadProgress } from "./_run_output.ts";
  */
 export const LOADGEN_WORKER_MODULES: readonly string[] = ["loadgen/engine_worker.ts"];
 
-/** Engines: `poll` (FFI poll loop, Linux default) and `async` (portable `Deno.connect`). */
-export const ENGINES: readonly EngineName[] = ["poll", "async"];
+/**
+ * Engines: `poll` (FFI poll loop, Linux default), `uring` (one io_uring per
+ * Worker, Linux) and `async` (portable `Deno.connect`).
+ */
+export const ENGINES: readonly EngineName[] = ["poll", "uring", "async"];
 
 /**
  * Runs a plan against a server: JMeter thread-group semantics, summary lines

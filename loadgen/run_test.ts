@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { EchokitError } from "../util/errors.ts";
+import { ioUringUnavailableReason } from "../servers/os/io_uring.ts";
 import { freePort, type ServerProcess, startServerProcess } from "../servers/child.ts";
 import type { EngineName } from "./_engine_types.ts";
 import { splitJtlRow } from "./jtl.ts";
@@ -35,7 +36,12 @@ async function withServer<T>(
   }
 }
 
-const ENGINES: EngineName[] = ["poll", "async"];
+// uring joins where io_uring is allowed; elsewhere its cases are skipped, saying why.
+const URING_REFUSED = ioUringUnavailableReason();
+if (URING_REFUSED !== undefined) console.log(`skipping the uring engine: ${URING_REFUSED}`);
+const ENGINES: EngineName[] = URING_REFUSED === undefined
+  ? ["poll", "uring", "async"]
+  : ["poll", "async"];
 
 for (const engine of ENGINES) {
   Deno.test(`runLoad() with the ${engine} engine completes every sample against the stream server`, async () => {
@@ -44,7 +50,7 @@ for (const engine of ENGINES) {
       plan: plan({ threads: 20, loops: 150 }),
       spawn: "stream",
       engine,
-      workers: engine === "poll" ? 2 : 1,
+      workers: engine === "async" ? 1 : 2,
       onLine: (l) => lines.push(l),
     });
     assert.equal(r.samples, 3000);
@@ -271,42 +277,45 @@ Deno.test("runLoad() excludes the warm-up from the figures and reports it apart"
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("runLoad() writes a JTL row per sample with JMeter's 17 columns", async () => {
-  const path = await Deno.makeTempFile({ suffix: ".jtl" });
-  try {
-    await withServer(() => hostile("close-after:4"), async (s) => {
-      const r = await runLoad({
-        plan: plan({ threads: 3, loops: 10 }),
-        hostname: "127.0.0.1",
-        port: s.addr.port,
-        jtl: path,
-      });
-      const lines = (await Deno.readTextFile(path)).trimEnd().split("\n");
-      assert.equal(
-        lines[0],
-        "timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success," +
-          "failureMessage,bytes,sentBytes,grpThreads,allThreads,URL,Latency,IdleTime,Connect",
-      );
-      assert.equal(lines.length - 1, r.samples);
-      const failures = lines.filter((l) => l.includes(",500,"));
-      assert.equal(failures.length, r.errors);
-      assert.match(
-        failures[0],
-        /^\d{13},\d+,TCP Sampler,500,"java\.io\.EOFException: Connection closed by server, bytes read: 0",Thread Group 1-\d,text,false,,0,0,\d+,\d+,null,\d+,0,\d+$/,
-      );
-      for (const line of lines.slice(1)) {
-        if (line.includes(",200,")) {
-          assert.match(
-            line,
-            /^\d{13},\d+,TCP Sampler,200,OK,Thread Group 1-[1-3],text,true,,64,0,\d+,\d+,null,\d+,0,\d+$/,
-          );
+for (const engine of ENGINES.filter((e) => e !== "async")) {
+  Deno.test(`runLoad() with the ${engine} engine writes a JTL row per sample with JMeter's 17 columns`, async () => {
+    const path = await Deno.makeTempFile({ suffix: ".jtl" });
+    try {
+      await withServer(() => hostile("close-after:4"), async (s) => {
+        const r = await runLoad({
+          plan: plan({ threads: 3, loops: 10 }),
+          hostname: "127.0.0.1",
+          port: s.addr.port,
+          jtl: path,
+          engine,
+        });
+        const lines = (await Deno.readTextFile(path)).trimEnd().split("\n");
+        assert.equal(
+          lines[0],
+          "timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success," +
+            "failureMessage,bytes,sentBytes,grpThreads,allThreads,URL,Latency,IdleTime,Connect",
+        );
+        assert.equal(lines.length - 1, r.samples);
+        const failures = lines.filter((l) => l.includes(",500,"));
+        assert.equal(failures.length, r.errors);
+        assert.match(
+          failures[0],
+          /^\d{13},\d+,TCP Sampler,500,"java\.io\.EOFException: Connection closed by server, bytes read: 0",Thread Group 1-\d,text,false,,0,0,\d+,\d+,null,\d+,0,\d+$/,
+        );
+        for (const line of lines.slice(1)) {
+          if (line.includes(",200,")) {
+            assert.match(
+              line,
+              /^\d{13},\d+,TCP Sampler,200,OK,Thread Group 1-[1-3],text,true,,64,0,\d+,\d+,null,\d+,0,\d+$/,
+            );
+          }
         }
-      }
-    });
-  } finally {
-    await Deno.remove(path);
-  }
-});
+      });
+    } finally {
+      await Deno.remove(path);
+    }
+  });
+}
 
 Deno.test("runLoad() stops gracefully on abort and still reports", async () => {
   const controller = new AbortController();
@@ -358,4 +367,52 @@ Deno.test("runLoad() on abort drops samples stuck on a silent server after a gra
       assert.ok(took < 6000, `${engine}: took ${took} ms`);
     }
   });
+});
+
+for (const engine of ENGINES.filter((e) => e !== "async")) {
+  Deno.test(`runLoad() with the ${engine} engine keeps --rate's intended starts over a --duration`, async () => {
+    await withServer(() => startServerProcess({ mode: "stream" }), async (s) => {
+      const r = await runLoad({
+        plan: plan({ threads: 4, loops: -1, duration: 1, rampUp: 0 }),
+        hostname: "127.0.0.1",
+        port: s.addr.port,
+        rate: 100,
+        engine,
+      });
+      // 100/s for 1 s: at most 100 intended starts (one per thread at 0 ms, then every
+      // 40 ms); the lower bound leaves room for a busy machine's start-up.
+      assert.equal(r.errors, 0, JSON.stringify(r.errorsByKind));
+      assert.ok(r.samples >= 50 && r.samples <= 100, `${engine}: ${r.samples} samples`);
+    });
+  });
+}
+
+Deno.test("runLoad() with the uring engine where io_uring is refused fails naming the reason", async () => {
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "mod.ts", "load", "--spawn", "stream", "--engine", "uring", "--loops", "1"],
+    cwd: fileURLToPath(new URL("..", import.meta.url)),
+    env: { ECHOKIT_IO_URING_DISABLED: "1" },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(stderr).trim().split("\n");
+  assert.equal(code, 1);
+  assert.match(
+    text.at(-1)!,
+    /--engine uring: io_uring is unavailable: ECHOKIT_IO_URING_DISABLED=1$/,
+  );
+});
+
+Deno.test("runLoad() with the default engine where io_uring is refused falls back to poll and says why", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "mod.ts", "load", "--spawn", "stream", "--loops", "1", "--threads", "2"],
+    cwd: fileURLToPath(new URL("..", import.meta.url)),
+    env: { ECHOKIT_IO_URING_DISABLED: "1" },
+  }).output();
+  const text = new TextDecoder().decode(stdout) + new TextDecoder().decode(stderr);
+  assert.equal(code, 0, text);
+  const want = Deno.build.os === "linux"
+    ? "engine: poll (uring unavailable: ECHOKIT_IO_URING_DISABLED=1)"
+    : "engine: async";
+  assert.ok(text.includes(want), text);
 });

@@ -100,34 +100,19 @@ const EPERM = 1;
 const ENOSYS = 38;
 const EINVAL = 22;
 
-const SYMBOLS = {
-  io_uring_setup: { name: "syscall", parameters: ["i32", "u32", "buffer"], result: "i32" },
-  // io_uring_enter(fd, to_submit, min_complete, flags, arg, argsz): ints and
-  // one buffer, so Deno keeps it on the fast-call path. `argsz` is a size_t:
-  // declared 32-bit, the register's upper half is whatever the JIT left there
-  // and the kernel answers EINVAL once the call is optimised.
-  io_uring_enter: {
-    name: "syscall",
-    parameters: ["i32", "i32", "u32", "u32", "u32", "buffer", "usize"],
-    result: "i32",
-  },
-  mmap: {
-    parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"],
-    result: "pointer",
-  },
-  munmap: { parameters: ["pointer", "usize"], result: "i32" },
-} as const satisfies Deno.ForeignLibraryInterface;
-
-let sym: Deno.StaticForeignLibraryInterface<typeof SYMBOLS> | undefined;
-let unavailable: string | undefined | null = null;
-
-function symbols(): Deno.StaticForeignLibraryInterface<typeof SYMBOLS> {
-  if (!sym) {
-    const p = libc.requireLibc("io_uring");
-    sym = Deno.dlopen(p.libcPath, SYMBOLS).symbols;
-  }
-  return sym;
+/** libc's symbols this layer calls (`syscall` as io_uring_setup/enter, `mmap`, `munmap`). */
+function symbols() {
+  libc.requireLibc("io_uring");
+  const s = libc.symbols();
+  return {
+    io_uring_setup: s.io_uring_setup!,
+    io_uring_enter: s.io_uring_enter!,
+    mmap: s.mmap,
+    munmap: s.munmap,
+  };
 }
+
+let unavailable: string | undefined | null = null;
 
 /**
  * Why io_uring cannot be used here, or `undefined` when it can: not Linux, no

@@ -102,6 +102,24 @@ const SYMBOLS = {
   epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32", optional: true },
   epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32", optional: true },
   eventfd: { parameters: ["u32", "i32"], result: "i32", optional: true },
+  // io_uring (servers/os/io_uring.ts) through `syscall`: io_uring_setup(entries,
+  // params) and io_uring_enter(fd, to_submit, min_complete, flags, arg, argsz).
+  // `argsz` is a size_t: declared 32-bit, the register's upper half is whatever
+  // the JIT left there and the kernel answers EINVAL once the call is optimised.
+  io_uring_setup: {
+    name: "syscall",
+    parameters: ["i32", "u32", "buffer"],
+    result: "i32",
+    optional: true,
+  },
+  io_uring_enter: {
+    name: "syscall",
+    parameters: ["i32", "i32", "u32", "u32", "u32", "buffer", "usize"],
+    result: "i32",
+    optional: true,
+  },
+  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer", optional: true },
   // macOS's name for the same thing.
   __error: { parameters: [], result: "pointer", optional: true },

@@ -1,0 +1,246 @@
+/**
+ * The completion engine (Linux): one io_uring per engine Worker drives every
+ * connection. Per loop turn the engine queues the request `send` and the echo
+ * `recv` of every virtual user ready to send, submits them all with ONE
+ * `io_uring_enter` that also waits for completions (with the turn's timeout),
+ * then reaps every completion. Where the poll engine pays an `epoll_wait` plus
+ * a `send` and a `recv` FFI call per sample, this one pays one FFI call per
+ * turn for all of them.
+ *
+ * The schedule (ramp-up, loops, duration, `--rate`, timeouts, keep-alive) is
+ * the shared {@linkcode EngineLoop}; only the I/O differs. Connect is libc's
+ * non-blocking `connect`, then a `POLL_ADD` for writability on the ring.
+ * A sample that ends with requests still in flight (a timeout, a failed send)
+ * shuts its socket down and waits for their completions before the next
+ * sample, so no late completion is mistaken for a new sample's.
+ *
+ * @module
+ */
+import * as libc from "../servers/os/libc.ts";
+import {
+  bufferAddress,
+  IoUringUnavailable,
+  ioUringUnavailableReason,
+  OP,
+  openRing,
+} from "../servers/os/io_uring.ts";
+import { parseIpv4 } from "../servers/os/sockaddr.ts";
+import { sendFlags } from "../servers/os/socket.ts";
+import { type EngineConfig, KIND } from "./_engine_types.ts";
+import {
+  type ConnectingUser,
+  connectOutcome,
+  echoKind,
+  EngineLoop,
+  kindOfErrno,
+  newLoopUser,
+  PHASE,
+  startConnect,
+} from "./_engine_loop.ts";
+import { nowMs } from "./_sample_stats.ts";
+import type { EngineHooks } from "./engine_async.ts";
+
+/** This engine's I/O states, after the shared {@linkcode PHASE}s. */
+const State = {
+  /** Non-blocking connect under way (a POLL_ADD for writability in flight). */
+  Connecting: PHASE.Started,
+  /** Request queued or in flight, echo being received. */
+  Busy: PHASE.Started + 1,
+  /** Sample over; waiting for its in-flight requests to complete. */
+  Draining: PHASE.Started + 2,
+} as const;
+
+/** The request kind in the low bits of a completion's `user_data`. */
+const TAG = { send: 0, recv: 1, poll: 2, cancel: 3 } as const;
+const POLLOUT = 4;
+const SHUT_RDWR = 2;
+
+interface User extends ConnectingUser {
+  sent: number;
+  /** Requests of this user in flight on the ring. */
+  inflight: number;
+  /** 0, or the echo's kind + 2 when it arrived before the send's completion. */
+  answered: number;
+  buf: Uint8Array;
+  /** Address of `buf` for SQEs. */
+  bufAddr: number;
+}
+
+/**
+ * Runs this worker's share of the thread group on one io_uring.
+ *
+ * @param config What to run.
+ * @param hooks Where samples and ticks go.
+ * @returns When every thread has finished or the run was stopped.
+ * @throws {IoUringUnavailable} Where io_uring is refused.
+ */
+export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promise<void> {
+  const why = ioUringUnavailableReason();
+  if (why !== undefined) return Promise.reject(new IoUringUnavailable("--engine uring", why));
+  const p = libc.requireLibc("the uring engine");
+  if (!parseIpv4(config.hostname)) {
+    return Promise.reject(
+      new Error(
+        `The uring engine needs an IPv4 host, not "${config.hostname}" (use --engine async)`,
+      ),
+    );
+  }
+  const addr = { hostname: config.hostname, port: config.port };
+  const msgLen = config.message.length;
+  // Off-heap copies: the kernel reads and writes these addresses.
+  const msgBuf = new Uint8Array(new ArrayBuffer(msgLen));
+  msgBuf.set(config.message);
+  const msgAddr = bufferAddress(msgBuf.buffer as ArrayBuffer);
+  const strict = config.eolByte === undefined;
+  const eol = config.eolByte === undefined ? -1 : config.eolByte & 0xff;
+  const flags = sendFlags();
+  const users: User[] = config.indices.map((thread, local) => {
+    const buf = new Uint8Array(new ArrayBuffer(strict ? msgLen : 4096));
+    return {
+      ...newLoopUser(config, thread, local),
+      fd: -1,
+      connectStart: 0,
+      sent: 0,
+      inflight: 0,
+      answered: 0,
+      buf,
+      bufAddr: bufferAddress(buf.buffer as ArrayBuffer),
+    };
+  });
+  // Two requests at most per user; the CQ has twice the SQ's entries.
+  let entries = 64;
+  while (entries < 2 * users.length && entries < 4096) entries *= 2;
+  const ring = openRing({ entries });
+
+  /** Queues one request, submitting what is queued first when the SQ is full. */
+  const put = (u: User, op: number, len: number, off: number, opFlags: number, tag: number) => {
+    if (ring.space() === 0) ring.submitAndWait(0);
+    const a = op === OP.SEND ? msgAddr + off : op === OP.RECV ? u.bufAddr + off : 0;
+    ring.queue(op, u.fd, a, len, 0, opFlags, u.local * 4 + tag);
+    u.inflight++;
+  };
+
+  const closeFd = (u: User) => {
+    if (u.fd < 0) return;
+    // In-flight requests hold the socket open; shutdown makes them complete.
+    if (u.inflight > 0) libc.shutdown(u.fd, SHUT_RDWR);
+    libc.close(u.fd);
+    u.fd = -1;
+  };
+
+  /** Queues a sample's request and the recv of its echo; the response timeout starts here. */
+  const request = (u: User, now: number) => {
+    u.deadline = config.responseTimeout > 0 ? now + config.responseTimeout : 0;
+    u.state = State.Busy;
+    u.answered = 0;
+    put(u, OP.SEND, msgLen, 0, flags, TAG.send);
+    put(u, OP.RECV, strict ? msgLen : u.buf.length, 0, 0, TAG.recv);
+  };
+
+  const loop: EngineLoop<User> = new EngineLoop(config, hooks, users, {
+    begin(u) {
+      u.sent = 0;
+      if (u.fd < 0) {
+        const connecting = startConnect(loop, u, addr);
+        if (connecting === undefined) return;
+        if (connecting) {
+          u.state = State.Connecting;
+          put(u, OP.POLL_ADD, 0, 0, POLLOUT, TAG.poll);
+          return;
+        }
+      }
+      request(u, nowMs());
+    },
+    end(u, close) {
+      if (u.inflight > 0) {
+        if (u.state === State.Connecting) {
+          // A connect that timed out: cancel its POLL_ADD (shutdown may not wake it).
+          if (ring.space() === 0) ring.submitAndWait(0);
+          ring.queue(
+            OP.ASYNC_CANCEL,
+            -1,
+            u.local * 4 + TAG.poll,
+            0,
+            0,
+            0,
+            u.local * 4 + TAG.cancel,
+          );
+        }
+        u.state = State.Draining;
+        // A sample that ends early always closes (kind >= 0), so the socket goes.
+        closeFd(u);
+        return false;
+      }
+      if (close) closeFd(u);
+      return true;
+    },
+    release: closeFd,
+  });
+
+  /** One completion of user `u`'s request `tag` with result `res`. */
+  const completed = (u: User, tag: number, res: number, now: number) => {
+    u.inflight--;
+    if (u.state === State.Draining) {
+      if (u.inflight === 0) loop.resume(u, now);
+      return;
+    }
+    if (u.state === PHASE.Done) return;
+    if (tag === TAG.poll) {
+      if (u.state !== State.Connecting) return;
+      const kind = res < 0 ? kindOfErrno(p, -res, true) : connectOutcome(p, u.fd);
+      if (kind >= 0) return loop.complete(u, kind, now);
+      u.connectMs = now - u.connectStart;
+      return request(u, now);
+    }
+    if (u.state !== State.Busy) return;
+    if (tag === TAG.send) {
+      if (res < 0) return loop.complete(u, kindOfErrno(p, -res, false), now);
+      u.sent += res;
+      if (u.sent < msgLen) return put(u, OP.SEND, msgLen - u.sent, u.sent, flags, TAG.send);
+      if (u.answered > 0) loop.complete(u, u.answered - 2, now);
+      return;
+    }
+    // The echo.
+    if (res < 0) return loop.complete(u, kindOfErrno(p, -res, false), now);
+    if (res === 0) return loop.complete(u, KIND.eof, now);
+    if (u.got === 0) u.firstByte = now;
+    u.got += res;
+    let kind: number;
+    if (strict) {
+      if (u.got < msgLen) return put(u, OP.RECV, msgLen - u.got, u.got, 0, TAG.recv);
+      kind = echoKind(u.buf, msgBuf);
+    } else {
+      // JMeter's rule: the response ends when a read's last byte is the EOL byte.
+      if (u.buf[res - 1] !== eol) return put(u, OP.RECV, u.buf.length, 0, 0, TAG.recv);
+      kind = -1;
+    }
+    // Rare: the echo beat the send's completion; end the sample when that arrives.
+    if (u.inflight > 0) u.answered = kind + 2;
+    else loop.complete(u, kind, now);
+  };
+
+  try {
+    while (true) {
+      const timeout = loop.turn();
+      if (timeout < 0) break;
+      if (ring.submitAndWait(timeout) < 0) {
+        throw new Error(`io_uring_enter failed: ${libc.strerror(libc.errno())}`);
+      }
+      const n = ring.completions();
+      if (n === 0) continue;
+      const now = nowMs();
+      for (let i = 0; i < n; i++) {
+        const data = ring.completionData(i);
+        const tag = data & 3;
+        if (tag === TAG.cancel) continue;
+        const u = users[data >>> 2];
+        if (u !== undefined) completed(u, tag, ring.completionResult(i), now);
+      }
+      ring.consume(n);
+    }
+  } finally {
+    for (const u of users) closeFd(u);
+    ring.close();
+  }
+  return Promise.resolve();
+}
