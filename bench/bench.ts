@@ -21,8 +21,8 @@
 import { EchokitError, UsageError } from "../util/errors.ts";
 import { BENCH_HELP, type BenchOptions, parseBenchArgs } from "./_bench_args.ts";
 import { buildNativePeers, type NativePeers } from "./_bench_native.ts";
+import { checkTargets } from "./_bench_targets.ts";
 import {
-  checkTargets,
   formatGeneratorTable,
   formatHeader,
   formatServerTables,

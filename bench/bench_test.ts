@@ -6,7 +6,8 @@ import { parseBenchArgs } from "./_bench_args.ts";
 import { runNativeClient } from "./_bench_client.ts";
 import { buildNativePeers } from "./_bench_native.ts";
 import { hasProgram } from "./_bench_proc.ts";
-import { checkTargets, spreadOf, summariseServers } from "./_bench_report.ts";
+import { spreadOf, summariseServers } from "./_bench_report.ts";
+import { checkTargets } from "./_bench_targets.ts";
 import type { ServerCell } from "./_bench_run.ts";
 
 const hasCc = (await hasProgram(Deno.env.get("CC") ?? "cc")) !== undefined;
