@@ -24,6 +24,13 @@ import { jtlThreadGroupName } from "../loadgen/jtl.ts";
 import { parseSegment, parseStartAt } from "../loadgen/segment.ts";
 import { MODES } from "../servers/types.ts";
 import {
+  checkThresholds,
+  formatThresholdLines,
+  parseThresholds,
+  THRESHOLD_EXIT_CODE,
+} from "../loadgen/thresholds.ts";
+import { EXIT_CODES_HELP, signalExitCode } from "./exit_codes.ts";
+import {
   checkOutputPath,
   type Command,
   numberFlag,
@@ -74,7 +81,13 @@ Output:
                        name) and concatenate the JTLs with the header once:
                          { cat a.jtl; tail -n +2 b.jtl; } > all.jtl
   --json FILE|-        write the full result as JSON ("-": stdout, and nothing else there)
+  --threshold EXPR     pass/fail on the result, repeatable, as k6: p50, p90, p95, p99,
+                       p99.9, avg, min, max with us/ms/s (p99<5ms), err in % or a
+                       fraction (err<0.1%), rate (rate>1000/s); each is reported
+                       pass/FAIL (text and --json); a failed one exits 99
   -h, --help           show this help
+
+${EXIT_CODES_HELP}
 
 ${PLAN_OPTIONS_HELP}`;
 
@@ -126,6 +139,7 @@ export const LOAD_FLAGS: OptionSpecs = {
   json: { type: "string" },
   segment: { type: "string" },
   "start-at": { type: "string" },
+  threshold: { type: "string", multiple: true },
 };
 
 /** The `load` subcommand. */
@@ -191,6 +205,7 @@ export const loadCommand: Command = {
     const startAt = values["start-at"] === undefined
       ? undefined
       : parseStartAt(String(values["start-at"]));
+    const thresholds = parseThresholds(values.threshold as string[] | undefined);
     const json = values.json === undefined ? undefined : String(values.json);
     if (json !== undefined && json !== "-") checkOutputPath("--json", json);
     const jsonToStdout = json === "-";
@@ -199,17 +214,19 @@ export const loadCommand: Command = {
 
     const controller = new AbortController();
     let signals = 0;
-    const onSignal = () => {
+    let stoppedBy: Deno.Signal | undefined;
+    const sigs: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+    const listeners = sigs.map((sig) => () => {
       signals++;
       if (signals === 1) {
+        stoppedBy = sig;
         console.error("\nstopping: finishing the samples in flight (Ctrl-C again to exit at once)");
         controller.abort();
       } else {
-        Deno.exit(130);
+        Deno.exit(signalExitCode(sig));
       }
-    };
-    const sigs: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-    for (const s of sigs) Deno.addSignalListener(s, onSignal);
+    });
+    sigs.forEach((s, i) => Deno.addSignalListener(s, listeners[i]));
 
     const tty = Deno.stderr.isTerminal();
     let progressShown = false;
@@ -254,11 +271,15 @@ export const loadCommand: Command = {
       });
     } finally {
       clearProgress();
-      for (const s of sigs) Deno.removeSignalListener(s, onSignal);
+      sigs.forEach((s, i) => Deno.removeSignalListener(s, listeners[i]));
     }
     out("");
     // The summariser printed the `summary =` line already; JMeter prints it once.
     out(formatReport(result, { summaryLine: false }));
+    if (thresholds.length > 0) {
+      result = { ...result, thresholds: checkThresholds(thresholds, result) };
+      for (const line of formatThresholdLines(result.thresholds!)) out(line);
+    }
     if (json !== undefined) {
       const text = formatJsonDocument(result);
       if (jsonToStdout) {
@@ -267,6 +288,9 @@ export const loadCommand: Command = {
         await writeFileAtomic(json, text, { what: "--json" });
       }
     }
-    return result.interrupted ? 130 : 0;
+    // A signal wins; else stop-test-on-error is a failed run; else the thresholds decide.
+    if (stoppedBy) return signalExitCode(stoppedBy);
+    if (result.interrupted) return 1;
+    return result.thresholds?.some((t) => !t.pass) ? THRESHOLD_EXIT_CODE : 0;
   },
 };
