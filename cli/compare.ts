@@ -28,6 +28,7 @@ import {
   thresholdsFailed,
 } from "../compare/thresholds.ts";
 import { EXIT_CODES_HELP, signalExitCode } from "./exit_codes.ts";
+import { progressWidth, redrawLine } from "./progress.ts";
 import {
   checkOutputPath,
   type Command,
@@ -232,7 +233,8 @@ export const compareCommand: Command = {
         modes,
         peers,
         timeMs,
-        onServer: (name) => tty && Deno.stderr.writeSync(encode(`\r\x1b[Kmicro: ${name} …`)),
+        onServer: (name) =>
+          tty && Deno.stderr.writeSync(encode(redrawLine(`micro: ${name} …`, progressWidth()))),
       });
       if (tty) Deno.stderr.writeSync(encode("\r\x1b[K"));
       report = {
@@ -413,8 +415,11 @@ function showProgress(e: CompareProgress, tty: boolean): void {
   const rep = e.repeat > 0 ? ` · repeat ${e.repeat + 1}` : "";
   Deno.stderr.writeSync(
     encode(
-      `\r\x1b[K[${e.index}/${e.total}] ${e.server} · ${e.scenario.label}${rep} · ` +
-        `${formatClock(e.elapsedMs)} elapsed${eta}`,
+      redrawLine(
+        `[${e.index}/${e.total}] ${e.server} · ${e.scenario.label}${rep} · ` +
+          `${formatClock(e.elapsedMs)} elapsed${eta}`,
+        progressWidth(),
+      ),
     ),
   );
 }
