@@ -19,6 +19,7 @@
  * @module
  */
 import { EchokitError, UsageError } from "../util/errors.ts";
+import { schemaTag } from "../util/schema.ts";
 import { BENCH_HELP, type BenchOptions, parseBenchArgs } from "./_bench_args.ts";
 import { buildNativePeers, type NativePeers } from "./_bench_native.ts";
 import { checkTargets } from "./_bench_targets.ts";
@@ -219,8 +220,7 @@ async function runBench(options: BenchOptions, command: string): Promise<void> {
 
   if (options.json) {
     const doc = {
-      schema: "echokit.bench",
-      version: 1,
+      ...schemaTag("bench", 1),
       command,
       machine,
       notes,

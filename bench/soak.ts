@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { schemaTag } from "../util/schema.ts";
 import {
   checkOutputPath,
   type Command,
@@ -441,9 +442,13 @@ export const soakCommand: Command = {
     else for (const mode of runnable) results.push(await soak(mode));
     console.log(formatSoak(results));
     if (values.json !== undefined) {
-      await writeFileAtomic(String(values.json), JSON.stringify(results, null, 2) + "\n", {
-        what: "--json",
-      });
+      await writeFileAtomic(
+        String(values.json),
+        JSON.stringify({ ...schemaTag("soak", 1), results }, null, 2) + "\n",
+        {
+          what: "--json",
+        },
+      );
     }
     return results.some((r) => r.errors > 0) ? 1 : 0;
   },

@@ -53,7 +53,9 @@ Deno.test("deno task soak --reconnect-every 1 opens a connection for every round
     ]);
     assert.equal(out.code, 0, out.stderr);
     assert.match(out.stderr, /reconnecting every 1 round trips/);
-    const [r] = JSON.parse(await Deno.readTextFile(`${dir}/soak.json`));
+    const doc = JSON.parse(await Deno.readTextFile(`${dir}/soak.json`));
+    assert.deepEqual([doc.schema, doc.schemaVersion], ["echokit/soak", 1]);
+    const [r] = doc.results;
     assert.equal(r.errors, 0, r.firstError);
     assert.ok(r.roundTrips > 20, `${r.roundTrips} round trips`);
     // One connection per round trip, plus at most one per client opened as time ran out.

@@ -194,6 +194,8 @@ const LOAD: Case[] = [
   [["--reuse", "--no-reuse"], /^Use --reuse or --no-reuse, not both$/],
   [["--on-error", "ignore"], /^Invalid --on-error "ignore" \(use continue, stop-thread, stop-test/],
   [["--duration", "x"], /^Invalid --duration "x" \(use a duration such as/],
+  [["--threshold", "p99<5"], /^Invalid --threshold "p99<5" \(give a time with a unit/],
+  [["--connections", "0"], /^--connections is --threads under another name \(give one of them\)$/],
   [["--duration", "0"], /^Invalid --duration "0" \(use 0\.001 to 2592000 seconds\)$/],
   [["--duration", "2592001"], /^Invalid --duration "2592001"/],
   [
@@ -360,6 +362,7 @@ const COMPARE: Case[] = [
   [["--thread-mb", "1025"], /^Invalid --thread-mb "1025"/],
   [["--memory-policy", "drop"], /^Invalid --memory-policy "drop" \(use cap, skip\)$/],
   [["--format", "xml"], /^Invalid --format "xml" \(use table, markdown, json, csv\)$/],
+  [["--threshold", "p42<5ms"], /^Invalid --threshold "p42<5ms" \(unknown metric "p42"/],
   [["--out="], /^Invalid --out "" \(give a folder path\)$/],
   [
     ["--out", "/dev/null"],

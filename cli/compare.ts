@@ -22,6 +22,14 @@ import { writeReport } from "../compare/write_report.ts";
 import { mergeReport, readLoadResultFile, readServerStatsFile } from "../compare/merge.ts";
 import type { CompareReport } from "../compare/types.ts";
 import { MODES } from "../servers/types.ts";
+import { parseThresholds, THRESHOLD_EXIT_CODE } from "../loadgen/thresholds.ts";
+import {
+  checkReportThresholds,
+  formatReportThresholds,
+  thresholdsFailed,
+} from "../compare/thresholds.ts";
+import { EXIT_CODES_HELP, signalExitCode } from "./exit_codes.ts";
+import { progressWidth, redrawLine } from "./progress.ts";
 import {
   checkOutputPath,
   type Command,
@@ -94,11 +102,17 @@ Output:
   --micro              instead: one connection's round-trip latency per server
                        (tinybench mean, p99, ops/s, ± margin of error)
   --micro-time TIME    tinybench time per server, ms (default: 1000)
+  --threshold EXPR     pass/fail on every run of every cell, repeatable (as load:
+                       p99<5ms, err<0.1%, rate>1000/s); the output says which cells
+                       failed, and a failed one exits 99
   -h, --help           show this help
 
 Merge the results of several load hosts:  echokit compare merge --help
 
-Ctrl-C stops after the current run and reports what ran.`;
+Ctrl-C (or SIGTERM) stops after the current run, reports what ran and exits
+130 (143).
+
+${EXIT_CODES_HELP}`;
 
 /** The flags of `echokit compare`, as {@linkcode parseFlags} takes them. */
 export const COMPARE_FLAGS: OptionSpecs = {
@@ -123,6 +137,7 @@ export const COMPARE_FLAGS: OptionSpecs = {
   offload: { type: "string" },
   processes: { type: "string" },
   engines: { type: "string" },
+  threshold: { type: "string", multiple: true },
 };
 
 /** The `compare` subcommand. */
@@ -206,6 +221,8 @@ export const compareCommand: Command = {
     const tty = Deno.stderr.isTerminal();
     const command = `echokit compare${args.length ? " " + args.join(" ") : ""}`;
 
+    const thresholds = parseThresholds(values.threshold as string[] | undefined);
+    let stoppedBy: Deno.Signal | undefined;
     let report: CompareReport;
     if (values.micro) {
       const clash = [
@@ -233,7 +250,8 @@ export const compareCommand: Command = {
         modes,
         peers,
         timeMs,
-        onServer: (name) => tty && Deno.stderr.writeSync(encode(`\r\x1b[Kmicro: ${name} …`)),
+        onServer: (name) =>
+          tty && Deno.stderr.writeSync(encode(redrawLine(`micro: ${name} …`, progressWidth()))),
       });
       if (tty) Deno.stderr.writeSync(encode("\r\x1b[K"));
       report = {
@@ -272,15 +290,16 @@ export const compareCommand: Command = {
       }
       const controller = new AbortController();
       let interrupts = 0;
-      const onSignal = () => {
-        if (++interrupts > 1) Deno.exit(130);
-        console.error("\nstopping after the current run (Ctrl-C again to quit now)");
-        controller.abort();
-      };
       const signals: Deno.Signal[] = Deno.build.os === "windows"
         ? ["SIGINT"]
         : ["SIGINT", "SIGTERM"];
-      for (const s of signals) Deno.addSignalListener(s, onSignal);
+      const listeners = signals.map((sig) => () => {
+        if (++interrupts > 1) Deno.exit(signalExitCode(sig));
+        stoppedBy = sig;
+        console.error("\nstopping after the current run (Ctrl-C again to quit now)");
+        controller.abort();
+      });
+      signals.forEach((s, i) => Deno.addSignalListener(s, listeners[i]));
       try {
         report = await runCompare({
           engine,
@@ -304,13 +323,18 @@ export const compareCommand: Command = {
           onProgress: (e) => showProgress(e, tty),
         });
       } finally {
-        for (const s of signals) Deno.removeSignalListener(s, onSignal);
+        signals.forEach((s, i) => Deno.removeSignalListener(s, listeners[i]));
         if (tty) Deno.stderr.writeSync(encode("\r\x1b[K"));
       }
     }
 
+    report = checkReportThresholds(report, thresholds);
     await printReport(report, format, out);
-    return 0;
+    // Text formats carry the verdicts on stdout; json/csv stay parseable (json has them inside).
+    const verdict = format === "table" || format === "markdown" ? console.log : console.error;
+    for (const line of formatReportThresholds(report)) verdict(line);
+    if (stoppedBy) return signalExitCode(stoppedBy);
+    return thresholdsFailed(report) ? THRESHOLD_EXIT_CODE : 0;
   },
 };
 
@@ -410,8 +434,11 @@ function showProgress(e: CompareProgress, tty: boolean): void {
   const rep = e.repeat > 0 ? ` · repeat ${e.repeat + 1}` : "";
   Deno.stderr.writeSync(
     encode(
-      `\r\x1b[K[${e.index}/${e.total}] ${e.server} · ${e.scenario.label}${rep} · ` +
-        `${formatClock(e.elapsedMs)} elapsed${eta}`,
+      redrawLine(
+        `[${e.index}/${e.total}] ${e.server} · ${e.scenario.label}${rep} · ` +
+          `${formatClock(e.elapsedMs)} elapsed${eta}`,
+        progressWidth(),
+      ),
     ),
   );
 }

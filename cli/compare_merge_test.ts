@@ -170,7 +170,10 @@ Deno.test("compare merge combines two load hosts that ran at the same time", asy
         [[file("hostA.json"), old], /".*old\.json" has no latency histogram/],
         [[broken], /Cannot read ".*broken\.json": not JSON/],
         [[file("missing.json")], /Cannot read load result ".*missing\.json": no such file/],
-        [[file("serve.json")], /Cannot read ".*serve\.json": schema "undefined" is not/],
+        [
+          [file("serve.json")],
+          /Cannot read ".*serve\.json": schema "echokit\/serve-stats" is not "echokit\/load-result"/,
+        ],
         [
           [file("hostA.json"), "--server-stats", file("hostB.json")],
           /Cannot read --server-stats ".*hostB\.json": not a series written by serve/,

@@ -24,6 +24,14 @@ import { jtlThreadGroupName } from "../loadgen/jtl.ts";
 import { parseSegment, parseStartAt } from "../loadgen/segment.ts";
 import { MODES } from "../servers/types.ts";
 import {
+  checkThresholds,
+  formatThresholdLines,
+  parseThresholds,
+  THRESHOLD_EXIT_CODE,
+} from "../loadgen/thresholds.ts";
+import { EXIT_CODES_HELP, signalExitCode } from "./exit_codes.ts";
+import { CLEAR_LINE, progressWidth, redrawLine } from "./progress.ts";
+import {
   checkOutputPath,
   type Command,
   numberFlag,
@@ -41,6 +49,7 @@ prints JMeter's "summary +"/"summary =" lines, extended with the server's and th
 generator's CPU and memory, then a final table.
 
 Target:
+  --connections N      the same as --threads N: one connection per thread (give one)
   --plan NAME|FILE     plan1, plan2, a .json or a JMeter .jmx file (default: plan2)
   -J, --property NAME=VALUE
                        a JMeter property for the .jmx's \${__P(NAME)}, as jmeter -J
@@ -79,7 +88,16 @@ Output:
                        name) and concatenate the JTLs with the header once:
                          { cat a.jtl; tail -n +2 b.jtl; } > all.jtl
   --json FILE|-        write the full result as JSON ("-": stdout, and nothing else there)
+  --quiet              only the results on stdout (summary = line, table, thresholds)
+                       and errors on stderr: no summary + lines, notes or progress
+  --no-progress        no live progress line (shown only when stderr is a terminal)
+  --threshold EXPR     pass/fail on the result, repeatable, as k6: p50, p90, p95, p99,
+                       p99.9, avg, min, max with us/ms/s (p99<5ms), err in % or a
+                       fraction (err<0.1%), rate (rate>1000/s); each is reported
+                       pass/FAIL (text and --json); a failed one exits 99
   -h, --help           show this help
+
+${EXIT_CODES_HELP}
 
 ${PLAN_OPTIONS_HELP}`;
 
@@ -103,13 +121,19 @@ function fmtInt(n: number): string {
   return Math.round(n).toLocaleString("en-US");
 }
 
-function progressLine(p: LoadProgress): string {
+/**
+ * The live progress line, short enough for 80 columns in common runs
+ * (`  12.3 s  45% 1,234,567 smp 98,765/s err 0 thr 100/100 warm-up`);
+ * {@linkcode redrawLine} cuts it to the terminal's width.
+ *
+ * @param p The progress figures.
+ * @returns The line.
+ */
+export function progressLine(p: LoadProgress): string {
   const done = p.expected ? ` ${(p.samples / p.expected * 100).toFixed(0).padStart(3)}%` : "";
-  return `${(p.elapsedMs / 1000).toFixed(1).padStart(6)} s${done} ${fmtInt(p.samples)} samples ${
+  return `${(p.elapsedMs / 1000).toFixed(1).padStart(6)} s${done} ${fmtInt(p.samples)} smp ${
     fmtInt(p.rate)
-  }/s err ${fmtInt(p.errors)} threads ${p.active}/${p.threads} active${
-    p.warmup ? " (warm-up)" : ""
-  }`;
+  }/s err ${fmtInt(p.errors)} thr ${p.active}/${p.threads}${p.warmup ? " warm-up" : ""}`;
 }
 
 /** The flags of `echokit load`, as {@linkcode parseFlags} takes them. */
@@ -132,6 +156,10 @@ export const LOAD_FLAGS: OptionSpecs = {
   json: { type: "string" },
   segment: { type: "string" },
   "start-at": { type: "string" },
+  threshold: { type: "string", multiple: true },
+  connections: { type: "string" },
+  quiet: { type: "boolean" },
+  "no-progress": { type: "boolean" },
 };
 
 /** The `load` subcommand. */
@@ -144,6 +172,12 @@ export const loadCommand: Command = {
     if (values.help) {
       console.log(HELP);
       return 0;
+    }
+    if (values.connections !== undefined) {
+      if (values.threads !== undefined) {
+        throw new UsageError("--connections is --threads under another name (give one of them)");
+      }
+      values.threads = values.connections;
     }
     const plan = await resolvePlan(String(values.plan ?? "plan2"), planOverridesFromFlags(values), {
       warn: (m) => console.error(`warning: ${m}`),
@@ -205,31 +239,36 @@ export const loadCommand: Command = {
     const startAt = values["start-at"] === undefined
       ? undefined
       : parseStartAt(String(values["start-at"]));
+    const thresholds = parseThresholds(values.threshold as string[] | undefined);
     const json = values.json === undefined ? undefined : String(values.json);
     if (json !== undefined && json !== "-") checkOutputPath("--json", json);
     const jsonToStdout = json === "-";
     // With --json -, stdout carries the JSON document only; lines go to stderr.
     const out = jsonToStdout ? console.error : console.log;
+    const quiet = values.quiet === true;
 
     const controller = new AbortController();
     let signals = 0;
-    const onSignal = () => {
+    let stoppedBy: Deno.Signal | undefined;
+    const sigs: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+    const listeners = sigs.map((sig) => () => {
       signals++;
       if (signals === 1) {
+        stoppedBy = sig;
         console.error("\nstopping: finishing the samples in flight (Ctrl-C again to exit at once)");
         controller.abort();
       } else {
-        Deno.exit(130);
+        Deno.exit(signalExitCode(sig));
       }
-    };
-    const sigs: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-    for (const s of sigs) Deno.addSignalListener(s, onSignal);
+    });
+    sigs.forEach((s, i) => Deno.addSignalListener(s, listeners[i]));
 
-    const tty = Deno.stderr.isTerminal();
+    const tty = Deno.stderr.isTerminal() && !quiet && values["no-progress"] !== true;
+    const width = progressWidth();
     let progressShown = false;
     const clearProgress = () => {
       if (progressShown) {
-        Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+        Deno.stderr.writeSync(new TextEncoder().encode(CLEAR_LINE));
         progressShown = false;
       }
     };
@@ -254,26 +293,30 @@ export const loadCommand: Command = {
         signal: controller.signal,
         onLine: (line) => {
           clearProgress();
-          out(line);
+          if (!quiet) out(line);
         },
         onNote: (note) => {
           clearProgress();
-          console.error(note);
+          if (!quiet) console.error(note);
         },
         onProgress: tty
           ? (p) => {
-            Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K${progressLine(p)}`));
+            Deno.stderr.writeSync(new TextEncoder().encode(redrawLine(progressLine(p), width)));
             progressShown = true;
           }
           : undefined,
       });
     } finally {
       clearProgress();
-      for (const s of sigs) Deno.removeSignalListener(s, onSignal);
+      sigs.forEach((s, i) => Deno.removeSignalListener(s, listeners[i]));
     }
-    out("");
-    // The summariser printed the `summary =` line already; JMeter prints it once.
-    out(formatReport(result, { summaryLine: false }));
+    if (!quiet) out("");
+    // The summariser printed the `summary =` line already (unless quiet); JMeter prints it once.
+    out(formatReport(result, { summaryLine: quiet }));
+    if (thresholds.length > 0) {
+      result = { ...result, thresholds: checkThresholds(thresholds, result) };
+      for (const line of formatThresholdLines(result.thresholds!)) out(line);
+    }
     if (json !== undefined) {
       const text = formatJsonDocument(result);
       if (jsonToStdout) {
@@ -282,6 +325,9 @@ export const loadCommand: Command = {
         await writeFileAtomic(json, text, { what: "--json" });
       }
     }
-    return result.interrupted ? 130 : 0;
+    // A signal wins; else stop-test-on-error is a failed run; else the thresholds decide.
+    if (stoppedBy) return signalExitCode(stoppedBy);
+    if (result.interrupted) return 1;
+    return result.thresholds?.some((t) => !t.pass) ? THRESHOLD_EXIT_CODE : 0;
   },
 };

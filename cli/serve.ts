@@ -201,7 +201,8 @@ export const serveCommand: Command = {
     console.log(formatStatsLine(mode, server.stats()));
     if (statsJson !== undefined && samples) {
       const series: ServerStatsSeries = {
-        version: 1,
+        schema: "echokit/serve-stats",
+        schemaVersion: 1,
         mode,
         addr: server.addr,
         pid: Deno.pid,

@@ -68,7 +68,7 @@ Deno.test("serve --stats-json writes the series atomically after SIGTERM", async
     assert.equal(status.code, 0, server.stderr());
 
     const series: ServerStatsSeries = JSON.parse(await Deno.readTextFile(file));
-    assert.equal(series.version, 1);
+    assert.deepEqual([series.schema, series.schemaVersion], ["echokit/serve-stats", 1]);
     assert.equal(series.mode, "protocol");
     assert.equal(series.pid, server.pid);
     assert.equal(series.addr.port, server.addr.port);

@@ -132,7 +132,12 @@ export async function readServerStatsFile(path: string): Promise<ServerStatsInpu
         typeof (s as unknown as Record<string, unknown>)?.[k] === "number"
       )
     );
-  if (doc?.version !== 1 || !samplesOk) {
+  // Files from before the one tag scheme carry only "version": 1.
+  const legacy = doc as unknown as { version?: number } | undefined;
+  const versionOk = doc?.schema === "echokit/serve-stats"
+    ? doc.schemaVersion === 1
+    : legacy?.version === 1;
+  if (!versionOk || !samplesOk) {
     throw new UsageError(
       `Cannot read --server-stats "${path}": not a series written by serve --stats-json (give the file of serve --stats-interval S --stats-json FILE)`,
     );

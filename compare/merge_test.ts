@@ -49,7 +49,8 @@ function host(label: string, latenciesUs: number[], start = T0): LoadInput {
 
 function series(samples: { time: number; elapsedMs: number; cpuPercent: number }[]) {
   const doc: ServerStatsSeries = {
-    version: 1,
+    schema: "echokit/serve-stats",
+    schemaVersion: 1,
     mode: "stream",
     addr: { hostname: "0.0.0.0", port: 7000 },
     pid: 99,

@@ -4,6 +4,7 @@
  * @module
  */
 import type { CompareReport } from "./types.ts";
+import { schemaTag } from "../util/schema.ts";
 
 /** Bumped when the JSON document's shape changes incompatibly. */
 export const REPORT_SCHEMA_VERSION = 1;
@@ -15,7 +16,7 @@ export interface RenderJsonOptions {
 }
 
 /**
- * Renders the report as JSON: `schema`, `meta`, `scenarios`, `servers`,
+ * Renders the report as JSON: `schema` (`echokit/compare-report`), `schemaVersion`, `meta`, `scenarios`, `servers`,
  * `cells` (medians and spreads), `runs` (each run's LoadResult), `micro`.
  *
  * @param report The comparison.
@@ -26,7 +27,7 @@ export interface RenderJsonOptions {
  * ```ts ignore
  * import { renderJson } from "./render_json.ts";
  * const doc = JSON.parse(renderJson(report));
- * console.log(doc.schema); // 1
+ * console.log(doc.schema, doc.schemaVersion); // echokit/compare-report 1
  * ```
  */
 export function renderJson(report: CompareReport, options: RenderJsonOptions = {}): string {
@@ -43,5 +44,9 @@ export function renderJson(report: CompareReport, options: RenderJsonOptions = {
       },
     };
   });
-  return JSON.stringify({ schema: REPORT_SCHEMA_VERSION, ...report, runs }, null, 2) + "\n";
+  return JSON.stringify(
+    { ...schemaTag("compare-report", REPORT_SCHEMA_VERSION), ...report, runs },
+    null,
+    2,
+  ) + "\n";
 }

@@ -34,8 +34,16 @@ Deno.test("renderJson() matches the golden document and parses back", async () =
   const json = renderJson(fakeReport());
   await golden("results.json", json);
   const doc = JSON.parse(json);
-  assert.equal(doc.schema, 1);
-  assert.deepEqual(Object.keys(doc), ["schema", "meta", "scenarios", "servers", "cells", "runs"]);
+  assert.deepEqual([doc.schema, doc.schemaVersion], ["echokit/compare-report", 1]);
+  assert.deepEqual(Object.keys(doc), [
+    "schema",
+    "schemaVersion",
+    "meta",
+    "scenarios",
+    "servers",
+    "cells",
+    "runs",
+  ]);
   assert.equal(doc.runs[0].result.intervals, undefined, "series are left out by default");
 });
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { LoadResult } from "../loadgen/types.ts";
+import type { LoadResult, ThresholdOutcome } from "../loadgen/types.ts";
 import type { Mode } from "../servers/types.ts";
 
 /** One load condition: a plan, possibly at a swept connection count or open-model rate. */
@@ -194,6 +194,22 @@ export interface CompareReport {
   runs: RunRecord[];
   /** `--micro` results. */
   micro?: MicroResult[];
+  /** `--threshold` outcomes per run (`compare/thresholds.ts`), when any were given. */
+  thresholds?: RunThresholds[];
+}
+
+/** One run's threshold outcomes, named by its cell. */
+export interface RunThresholds {
+  /** Server column name. */
+  server: string;
+  /** Scenario id. */
+  scenario: string;
+  /** Scenario label, as the tables show it. */
+  label: string;
+  /** Repetition index, from 0. */
+  repeat: number;
+  /** One outcome per threshold, in order. */
+  outcomes: ThresholdOutcome[];
 }
 
 /** One load host's result and where it came from. */

@@ -13,12 +13,15 @@
  */
 import denoJson from "../deno.json" with { type: "json" };
 import { UsageError } from "../util/errors.ts";
+import { schemaTag } from "../util/schema.ts";
 import { formatHalfEven } from "./_decimal.ts";
 import { formatSummaryLine } from "./summary_line.ts";
 import type { ErrorKind, LoadResult, ResourceSummary } from "./types.ts";
 
-/** The `schema` value of echokit's load-result JSON document. */
-export const LOAD_RESULT_SCHEMA = "echokit.load-result";
+/** The `schema` value of echokit's load-result JSON document (`util/schema.ts`). */
+export const LOAD_RESULT_SCHEMA = "echokit/load-result";
+/** The tag before 0.x's one scheme (`"schema": "echokit.load-result", "version": 1`), still read. */
+export const LEGACY_LOAD_RESULT_SCHEMA = "echokit.load-result";
 /** The document's version; bumped when a field changes meaning or is removed. */
 export const LOAD_RESULT_VERSION = 1;
 
@@ -175,7 +178,7 @@ export interface LoadResultDocument extends LoadResult {
   /** Always {@linkcode LOAD_RESULT_SCHEMA}. */
   schema: string;
   /** Always {@linkcode LOAD_RESULT_VERSION}. */
-  version: number;
+  schemaVersion: number;
   /** The echokit version that produced it. */
   echokit: string;
   /** JMeter's `summary =` line for the run, as in the report. */
@@ -194,14 +197,13 @@ export interface LoadResultDocument extends LoadResult {
  * ```ts ignore
  * import { toJsonDocument } from "./report.ts";
  * const doc = toJsonDocument(result);
- * console.log(doc.schema, doc.version); // echokit.load-result 1
+ * console.log(doc.schema, doc.schemaVersion); // echokit/load-result 1
  * ```
  */
 export function toJsonDocument(result: LoadResult): LoadResultDocument {
   const summary = formatTotalLine(result);
   return jsonSafe({
-    schema: LOAD_RESULT_SCHEMA,
-    version: LOAD_RESULT_VERSION,
+    ...schemaTag("load-result", LOAD_RESULT_VERSION),
     echokit: denoJson.version,
     summary,
     ...result,
@@ -286,12 +288,13 @@ export function parseJsonDocument(text: string, source: string): LoadResult {
     throw new UsageError(`Cannot read "${source}": not JSON (${why})`);
   }
   const schema = at(doc, "schema");
-  if (schema !== LOAD_RESULT_SCHEMA) {
+  if (schema !== LOAD_RESULT_SCHEMA && schema !== LEGACY_LOAD_RESULT_SCHEMA) {
     throw new UsageError(
       `Cannot read "${source}": schema "${schema}" is not "${LOAD_RESULT_SCHEMA}" (give a file written by echokit load --json)`,
     );
   }
-  const version = at(doc, "version");
+  // The legacy tag carried its version as "version".
+  const version = at(doc, schema === LOAD_RESULT_SCHEMA ? "schemaVersion" : "version");
   if (version !== LOAD_RESULT_VERSION) {
     throw new UsageError(
       `Cannot read "${source}": version "${version}" of ${LOAD_RESULT_SCHEMA} is not ${LOAD_RESULT_VERSION} (use the echokit version that wrote it)`,
@@ -309,8 +312,9 @@ export function parseJsonDocument(text: string, source: string): LoadResult {
       }" is missing or of the wrong type (give a file written by echokit load --json)`,
     );
   }
-  const { schema: _s, version: _v, echokit: _e, summary: _l, ...result } =
+  const { schema: _s, schemaVersion: _v, echokit: _e, summary: _l, ...rest } =
     doc as LoadResultDocument;
+  const { version: _old, ...result } = rest as LoadResult & { version?: number };
   result.intervals = Array.isArray(result.intervals) ? result.intervals : [];
   result.interrupted = result.interrupted === true;
   return result;

@@ -115,7 +115,7 @@ Deno.test("toJsonDocument() carries schema, version, the summary line and JSON-s
     generator: { ...RESULT.generator, cpuUsPerSample: NaN },
   });
   assert.equal(doc.schema, LOAD_RESULT_SCHEMA);
-  assert.equal(doc.version, LOAD_RESULT_VERSION);
+  assert.equal(doc.schemaVersion, LOAD_RESULT_VERSION);
   assert.match(doc.echokit, /^\d+\.\d+\.\d+/);
   assert.equal(doc.summary, formatReport(RESULT).split("\n")[1]);
   assert.equal(doc.generator.cpuUsPerSample, null);
@@ -126,7 +126,7 @@ Deno.test("toJsonDocument() carries schema, version, the summary line and JSON-s
   const parsed = JSON.parse(text);
   assert.deepEqual(Object.keys(parsed).slice(0, 5), [
     "schema",
-    "version",
+    "schemaVersion",
     "echokit",
     "summary",
     "plan",
@@ -140,14 +140,31 @@ Deno.test("parseJsonDocument() reads formatJsonDocument()'s text back, NaN inclu
   assert.deepEqual(parseJsonDocument(formatJsonDocument(result), "r.json"), result);
 });
 
+Deno.test("parseJsonDocument() still reads the legacy tag (echokit.load-result, version 1)", () => {
+  const { schema: _s, schemaVersion: _v, ...rest } = JSON.parse(formatJsonDocument(RESULT));
+  const legacy = JSON.stringify({ schema: "echokit.load-result", version: 1, ...rest });
+  assert.deepEqual(
+    parseJsonDocument(legacy, "old.json"),
+    parseJsonDocument(formatJsonDocument(RESULT), "new.json"),
+  );
+  assert.throws(
+    () =>
+      parseJsonDocument(
+        JSON.stringify({ schema: "echokit.load-result", version: 2, ...rest }),
+        "old.json",
+      ),
+    /version "2" of echokit\/load-result is not 1/,
+  );
+});
+
 Deno.test("parseJsonDocument() rejects what is not a load-result document, naming the source", () => {
   const doc = JSON.parse(formatJsonDocument(RESULT));
   const cases: [string, RegExp][] = [
     ["{", /^Cannot read "r\.json": not JSON/],
-    ["[]", /^Cannot read "r\.json": schema "undefined" is not "echokit\.load-result"/],
+    ["[]", /^Cannot read "r\.json": schema "undefined" is not "echokit\/load-result"/],
     [
-      JSON.stringify({ ...doc, version: 99 }),
-      /^Cannot read "r\.json": version "99" of echokit\.load-result is not 1/,
+      JSON.stringify({ ...doc, schemaVersion: 99 }),
+      /^Cannot read "r\.json": version "99" of echokit\/load-result is not 1/,
     ],
     [
       JSON.stringify({ ...doc, latency: { ...doc.latency, p99Us: "fast" } }),

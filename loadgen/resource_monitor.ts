@@ -1,6 +1,7 @@
 /**
  * CPU and memory of a process tree: the server under test (its pid and every
- * descendant, found with `pidtree`) and the generator itself. Each process is
+ * descendant, found by `servers/process_tree.ts`: `/proc` on Linux, `pidtree`
+ * elsewhere) and the generator itself. Each process is
  * read with `servers/proc_stats.ts`, echokit's one `/proc` reader. Where
  * `/proc` is missing the monitor says so (undefined figures), it never
  * estimates.
@@ -9,6 +10,7 @@
  */
 import process from "node:process";
 import { readProcStat, readSelfUsage } from "../servers/proc_stats.ts";
+import { descendants } from "../servers/process_tree.ts";
 import type { ResourceSample } from "./types.ts";
 
 /** Options for {@linkcode ResourceMonitor}. */
@@ -16,7 +18,7 @@ export interface ResourceMonitorOptions {
   /** The root of the process tree to watch; its descendants are included. */
   pid: number;
   /**
-   * Whether to look for descendants (with `pidtree`, which runs `ps`).
+   * Whether to look for descendants (`/proc` on Linux, else `pidtree`, which runs `ps`).
    *
    * @default {true}
    */
@@ -29,6 +31,13 @@ export interface ResourceMonitorOptions {
    * @default {2000}
    */
   refreshMs?: number;
+  /**
+   * Told once when the descendants cannot be found (the figures then cover the
+   * processes found so far).
+   *
+   * @default {a `warning: …` line on stderr}
+   */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -137,6 +146,20 @@ export class ResourceMonitor {
     this.#refreshMs = options.refreshMs ?? 2000;
     this.#available = procAvailable();
     this.#pids = [this.#pid];
+    this.#onWarning = options.onWarning ?? ((m) => console.error(`warning: ${m}`));
+  }
+
+  #onWarning: (message: string) => void;
+  #warned = false;
+
+  #warnOnce(err: unknown): void {
+    if (this.#warned) return;
+    this.#warned = true;
+    const why = err instanceof Error ? err.message : String(err);
+    this.#onWarning(
+      `cannot list the processes under pid ${this.#pid} (${why}); ` +
+        "CPU and memory cover the processes found so far",
+    );
   }
 
   /** Whether figures are available (false where `/proc` is missing). */
@@ -169,16 +192,12 @@ export class ResourceMonitor {
   async #refresh(): Promise<void> {
     if (!this.#tree || this.#closed) return;
     try {
-      // pidtree runs `ps`, which shows up as our own child: keep only the
-      // server's descendants, never a pid of ours.
-      // Imported here, not at the top: a `serve` process loads this module
-      // through mod.ts and should not carry an npm package it never calls.
-      const { default: pidtree } = await import("pidtree");
-      const children = await pidtree(this.#pid) as number[];
-      const own = new Set<number>([Deno.pid]);
-      this.#pids = [this.#pid, ...children.filter((p) => !own.has(p) && isNotPs(p))];
-    } catch {
-      // The root is gone: keep the last list; readings will skip dead pids.
+      const children = await descendants(this.#pid);
+      this.#pids = [this.#pid, ...children];
+    } catch (err) {
+      // pidtree also fails when the root is gone; /proc gives an empty list then.
+      if (Deno.build.os === "linux" || readProcStat(this.#pid) !== undefined) this.#warnOnce(err);
+      // Keep the last list; readings skip dead pids.
     }
   }
 
@@ -227,15 +246,6 @@ export class ResourceMonitor {
   close(): void {
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
-  }
-}
-
-function isNotPs(pid: number): boolean {
-  try {
-    const comm = Deno.readTextFileSync(`/proc/${pid}/comm`).trim();
-    return comm !== "ps";
-  } catch {
-    return false;
   }
 }
 

@@ -290,6 +290,20 @@ export interface LoadResult {
   interrupted: boolean;
   /** Set when this run was one segment of a plan (`load --segment I/N`). */
   segment?: SegmentRecord;
+  /** Each `--threshold`'s outcome, when any were given (`thresholds.ts`). */
+  thresholds?: ThresholdOutcome[];
+}
+
+/** One threshold's outcome on one result (`loadgen/thresholds.ts`). */
+export interface ThresholdOutcome {
+  /** The text as given (`p99<5ms`). */
+  threshold: string;
+  /** The measured value in the metric's base unit (µs, fraction, per second). */
+  actual: number;
+  /** The measured value as text in the threshold's terms (`3.2ms`, `0.05%`). */
+  actualText: string;
+  /** Whether the result met it. */
+  pass: boolean;
 }
 
 /** Default connect timeout, ms: long enough for a thread-per-connection server's start. */

@@ -42,8 +42,10 @@ export interface StatsIntervalSample {
 
 /** What `serve --stats-json FILE` writes: the server's own series. */
 export interface ServerStatsSeries {
+  /** `echokit/serve-stats` (`util/schema.ts`). */
+  schema: "echokit/serve-stats";
   /** Format version of this document. */
-  version: 1;
+  schemaVersion: 1;
   /** The mode served. */
   mode: Mode;
   /** Where it listened. */

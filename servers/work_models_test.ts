@@ -4,7 +4,7 @@
  * offloading removes the stall (measured), processes share the port.
  */
 import assert from "node:assert/strict";
-import pidtree from "pidtree";
+import { descendants } from "./process_tree.ts";
 import { echokitArgv, startServerProcess } from "./child.ts";
 import { connectLocal, cpuSeconds, roundTrip } from "./testing.ts";
 import type { Mode } from "./types.ts";
@@ -189,14 +189,7 @@ for (const mode of WORK_MODES) {
       const server = await startServerProcess({ mode, args: ["--processes", "2"] });
       let tree: number[];
       try {
-        tree = (await pidtree(server.pid)).filter((pid: number) => {
-          // pidtree lists the ps it runs; keep only live servers.
-          try {
-            return !Deno.readTextFileSync(`/proc/${pid}/cmdline`).startsWith("ps\0");
-          } catch {
-            return false;
-          }
-        });
+        tree = [server.pid, ...await descendants(server.pid)];
         // The kernel hashes each connection's address pair to a listener; 24
         // connections all landing on one of two has odds of 1 in 8 million.
         const conns = await Promise.all(

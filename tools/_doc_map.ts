@@ -484,7 +484,7 @@ export const EXERCISED: Record<string, Exercise> = {
       const jtl = (await Deno.readTextFile(join(dir, "run.jtl"))).trimEnd().split("\n");
       assert.equal(jtl.length, 1 + 10, "the header and one row per sample");
       const doc = JSON.parse(await Deno.readTextFile(join(dir, "run.json")));
-      assert.equal(doc.schema, "echokit.load-result");
+      assert.equal(doc.schema, "echokit/load-result");
       assert.equal(doc.samples, 10);
       assert.match(doc.summary, /^summary = +10 in /);
       assert.equal(typeof doc.latency.histogram, "string");

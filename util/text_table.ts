@@ -4,6 +4,7 @@
  *
  * @module
  */
+import stringWidth from "string-width";
 
 /** How a column is aligned: `"l"` left, `"r"` right. */
 export type Align = "l" | "r";
@@ -12,7 +13,7 @@ export type Align = "l" | "r";
 export interface AlignedRows {
   /** One line per row, columns two spaces apart, no trailing spaces. */
   lines: string[];
-  /** Each column's width, in characters. */
+  /** Each column's width, in terminal columns (display width). */
   widths: number[];
 }
 
@@ -42,6 +43,21 @@ export function alignRows(rows: string[][], align: (column: number) => Align): A
   return { lines, widths };
 }
 
-function width(s: string): number {
-  return [...s].length;
+/**
+ * The columns a string takes in a terminal: 2 for a CJK character or an
+ * emoji, 0 for a combining mark, 1 otherwise (the npm package `string-width`).
+ *
+ * @param s The text.
+ * @returns Its display width.
+ *
+ * @example Usage
+ * ```ts
+ * import { displayWidth } from "./text_table.ts";
+ * console.log(displayWidth("東京"), displayWidth("ok")); // 4 2
+ * ```
+ */
+export function displayWidth(s: string): number {
+  return stringWidth(s);
 }
+
+const width = displayWidth;
