@@ -40,6 +40,19 @@ const CALC_MODES: readonly Throughput["mode"][] = [
 
 type Expand = (raw: string, prop: XmlElement, owner: XmlElement) => string;
 
+/** The one timer of a kind in scope: a second one is refused, naming both. */
+function onlyOne(first: XmlElement | undefined, t: XmlElement, kind: string): XmlElement {
+  if (first) {
+    throw new JmxProblem(
+      `${label(t)}: a second ${kind} in scope (after ${
+        label(first)
+      } on line ${first.line}); echokit runs one (disable the other)`,
+      t.line,
+    );
+  }
+  return t;
+}
+
 /**
  * The plan fields of the timers in a Thread Group's scope.
  *
@@ -72,15 +85,7 @@ export function readTimers(
       timerMs += whole("ConstantTimer.delay", 0, MAX_TIMEOUT_MS) ?? 0;
     }
     if (t.name.endsWith("RandomTimer")) {
-      if (random) {
-        throw new JmxProblem(
-          `${label(t)}: a second Random Timer in scope (after ${
-            label(random)
-          } on line ${random.line}); echokit runs one (disable the other)`,
-          t.line,
-        );
-      }
-      random = t;
+      random = onlyOne(random, t, "Random Timer");
       const range = decimal(text("RandomTimer.range"), "RandomTimer.range", t, line, 0);
       const rangeMs = Math.round(range);
       if (rangeMs !== range) notes.push(`${label(t)}: range ${range} ms rounded to ${rangeMs} ms`);
@@ -95,15 +100,7 @@ export function readTimers(
         rangeMs,
       };
     } else if (t.name.endsWith("ThroughputTimer")) {
-      if (pacing) {
-        throw new JmxProblem(
-          `${label(t)}: a second throughput timer in scope (after ${
-            label(pacing)
-          } on line ${pacing.line}); echokit runs one (disable the other)`,
-          t.line,
-        );
-      }
-      pacing = t;
+      pacing = onlyOne(pacing, t, "throughput timer");
       out.throughput = t.name === "ConstantThroughputTimer"
         ? constantThroughput(t, text, line)
         : preciseThroughput(t, text, line, whole, notes);
