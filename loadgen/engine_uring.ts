@@ -112,9 +112,8 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
   while (entries < 2 * users.length && entries < 4096) entries *= 2;
   const ring = openRing({ entries });
 
-  /** Queues one request, submitting what is queued first when the SQ is full. */
+  /** Queues one request (the ring submits what is queued first when its SQ is full). */
   const put = (u: User, op: number, len: number, off: number, opFlags: number, tag: number) => {
-    if (ring.space() === 0) ring.submitAndWait(0);
     const a = op === OP.SEND ? msgAddr + off : op === OP.RECV ? u.bufAddr + off : 0;
     ring.queue(op, u.fd, a, len, 0, opFlags, u.local * 4 + tag);
     u.inflight++;
@@ -155,7 +154,6 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
       if (u.inflight > 0) {
         if (u.state === State.Connecting) {
           // A connect that timed out: cancel its POLL_ADD (shutdown may not wake it).
-          if (ring.space() === 0) ring.submitAndWait(0);
           ring.queue(
             OP.ASYNC_CANCEL,
             -1,

@@ -148,7 +148,7 @@ export function runUringLoop(
   let nextSweep = idleTimeout > 0 ? now + sweepEvery : Infinity;
 
   armAccept();
-  push(OP.POLL_ADD, waker.readFd, 0, 0, 0, POLLIN, KIND_WAKE);
+  ring.queue(OP.POLL_ADD, waker.readFd, 0, 0, 0, POLLIN, KIND_WAKE);
 
   let stopping = false;
   while (!stopping) {
@@ -170,7 +170,7 @@ export function runUringLoop(
       } else if (kind === KIND_WAKE) {
         waker.drain();
         if (Atomics.load(control, 0) !== 0) stopping = true;
-        else push(OP.POLL_ADD, waker.readFd, 0, 0, 0, POLLIN, KIND_WAKE);
+        else ring.queue(OP.POLL_ADD, waker.readFd, 0, 0, 0, POLLIN, KIND_WAKE);
       } else {
         const conn = conns[data >>> 2];
         if (conn) onConnection(conn, kind, res);
@@ -199,25 +199,10 @@ export function runUringLoop(
 
   // ---------------------------------------------------------------------------
 
-  /** Queues a request, first submitting the queued ones if the ring is full. */
-  function push(
-    op: number,
-    fd: number,
-    addr: number,
-    len: number,
-    off: number,
-    opFlags: number,
-    data: number,
-    ioprio = 0,
-  ): void {
-    if (ring.space() === 0) ring.submitAndWait(0);
-    ring.queue(op, fd, addr, len, off, opFlags, data, 0, ioprio);
-  }
-
   /** One `accept` request: multishot (one completion per connection) where the kernel has it. */
   function armAccept(): void {
     acceptArmed = true;
-    push(
+    ring.queue(
       OP.ACCEPT,
       listenFd,
       0,
@@ -225,6 +210,7 @@ export function runUringLoop(
       0,
       p.SOCK_CLOEXEC,
       KIND_ACCEPT,
+      0,
       multishot ? ACCEPT_MULTISHOT : 0,
     );
   }
@@ -280,13 +266,13 @@ export function runUringLoop(
 
   function recv(conn: Connection): void {
     conn.inFlight = true;
-    push(OP.RECV, conn.fd, conn.addr, readSize, 0, 0, (conn.fd << 2) | KIND_RECV);
+    ring.queue(OP.RECV, conn.fd, conn.addr, readSize, 0, 0, (conn.fd << 2) | KIND_RECV);
   }
 
   /** Echoes `buf[0..len)` and reads again after it, in one linked pair of requests. */
   function echo(conn: Connection, len: number): void {
     // Both in one submission: a link does not span two io_uring_enter calls.
-    if (ring.space() < 2) ring.submitAndWait(0);
+    ring.reserve(2);
     ring.queue(
       OP.SEND,
       conn.fd,
@@ -357,7 +343,7 @@ export function runUringLoop(
 
   /** Cancels every request on the connection's fd (`IORING_ASYNC_CANCEL_FD | _ALL`, Linux 5.19). */
   function cancelAll(conn: Connection): void {
-    push(OP.ASYNC_CANCEL, conn.fd, 0, 0, 0, ASYNC_CANCEL_ALL_FD, DATA_IGNORE);
+    ring.queue(OP.ASYNC_CANCEL, conn.fd, 0, 0, 0, ASYNC_CANCEL_ALL_FD, DATA_IGNORE);
   }
 
   function release(conn: Connection): void {

@@ -238,9 +238,16 @@ export interface Ring {
   /** Free SQ slots (queued but unsubmitted entries take slots). */
   space(): number;
   /**
-   * Queues one SQE. `addr` and `off` are numbers (exact below 2^53); `data`
-   * is a 32-bit `user_data` returned in the completion; `ioprio` carries an
-   * op's extra flags (e.g. {@linkcode ACCEPT_MULTISHOT}).
+   * Makes room for `n` SQEs queued next, submitting what is queued (without
+   * waiting) when fewer slots are free. Needed only before a linked chain,
+   * which must go to the kernel in one submission; `queue` makes its own room.
+   */
+  reserve(n: number): void;
+  /**
+   * Queues one SQE, first submitting the queued ones when the SQ is full.
+   * `addr` and `off` are numbers (exact below 2^53); `data` is a 32-bit
+   * `user_data` returned in the completion; `ioprio` carries an op's extra
+   * flags (e.g. {@linkcode ACCEPT_MULTISHOT}).
    */
   queue(
     op: number,
@@ -357,14 +364,17 @@ export function openRing(options: RingOptions = {}): Ring {
   new DataView(arg.buffer).setBigUint64(16, BigInt(bufferAddress(ts)), true);
   let lastWait = -1;
   const TWO32 = 4294967296;
-  return {
+  const space = () => sqEntries - (tail - Atomics.load(sqRing, sqHead));
+  const ring: Ring = {
     fd,
     entries: sqEntries,
     flags,
-    space() {
-      return sqEntries - (tail - Atomics.load(sqRing, sqHead));
+    space,
+    reserve(n) {
+      if (space() < n) ring.submitAndWait(0);
     },
     queue(op, qfd, addr, len, off, opFlags, data, sqeFlags = 0, ioprio = 0) {
+      if (space() === 0) ring.submitAndWait(0);
       const b = (tail & sqMask) << 4;
       sqes[b] = (op | (sqeFlags << 8) | (ioprio << 16)) >>> 0;
       sqes[b + 1] = qfd;
@@ -432,4 +442,5 @@ export function openRing(options: RingOptions = {}): Ring {
       libc.close(fd);
     },
   };
+  return ring;
 }
