@@ -23,9 +23,13 @@ export const NATIVE_SERVER = "c-epoll";
 /** `serve --mode protocol --engine node`: the protocol mode on `node:net`, beside its own loop. */
 export const PROTOCOL_NODE_SERVER = "protocol-node";
 
+/** `serve --mode stream --engine deno`: the stream mode on `Deno.Conn`, beside its own loop. */
+export const STREAM_DENO_SERVER = "stream-deno";
+
 /** Every server `bench` knows, in table order: ours, the Python and Node peers, C. */
 export const BENCH_SERVERS: readonly string[] = [
   ...MODES,
+  STREAM_DENO_SERVER,
   PROTOCOL_NODE_SERVER,
   ...SHIPPED_PEERS.map((p) => p.name),
   NATIVE_SERVER,

@@ -12,7 +12,12 @@ import { ResourceMonitor } from "../loadgen/resource_monitor.ts";
 import { type ServerProcess, startServerProcess } from "../servers/child.ts";
 import { readExactly } from "../servers/testing.ts";
 import { DEFAULT_MAX_THREADS, type Mode, MODES } from "../servers/types.ts";
-import { NATIVE_SERVER, type PinMode, PROTOCOL_NODE_SERVER } from "./_bench_args.ts";
+import {
+  NATIVE_SERVER,
+  type PinMode,
+  PROTOCOL_NODE_SERVER,
+  STREAM_DENO_SERVER,
+} from "./_bench_args.ts";
 import { type NativeClientResult, runNativeClient } from "./_bench_client.ts";
 import type { NativePeers } from "./_bench_native.ts";
 import { hasProgram, pinProcess, SyscallCounter } from "./_bench_proc.ts";
@@ -62,6 +67,8 @@ export async function benchServers(
       servers.push({ name, kind: "echokit", mode: name as Mode });
     } else if (name === PROTOCOL_NODE_SERVER) {
       servers.push({ name, kind: "echokit", mode: "protocol", args: ["--engine", "node"] });
+    } else if (name === STREAM_DENO_SERVER) {
+      servers.push({ name, kind: "echokit", mode: "stream", args: ["--engine", "deno"] });
     } else if (name === NATIVE_SERVER) {
       if (typeof native === "string") skipped.set(name, native);
       else servers.push({ name, kind: "native", command: [native.server, "{port}"] });

@@ -55,9 +55,10 @@ const MODE_SCALE: Partial<Record<Mode, typeof baseScale>> = {
   blocking: { ...baseScale, idleConnections: BLOCKING_IDLE },
 };
 
-/** Every mode, and the protocol mode's node:net engine too. */
+/** Every mode, and the stream and protocol modes' other engines too. */
 const CASES: { mode: Mode; args?: string[]; tag: string }[] = [
   ...ADVERSARIAL_MODES.map((mode) => ({ mode, args: MODE_ARGS[mode], tag: "" })),
+  { mode: "stream", args: ["--engine", "deno"], tag: " --engine deno" },
   { mode: "protocol", args: ["--engine", "node"], tag: " --engine node" },
 ];
 

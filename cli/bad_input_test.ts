@@ -94,7 +94,15 @@ const SERVE: Case[] = [
   ],
   [
     ["--engine", "node"],
-    /^Option --engine applies to --mode protocol only \(got --mode stream\)$/,
+    /^Invalid --engine "node" \(use loop, deno\)$/,
+  ],
+  [
+    ["--engine", "deno", "--mode", "nonblocking"],
+    /^Option --engine applies to --mode stream or protocol only \(got --mode nonblocking\)$/,
+  ],
+  [
+    ["--engine", "loop", "--work", "sleep:1ms"],
+    /^--work and --offload need --engine deno in mode stream/,
   ],
   [
     ["--engine", "loop", "--mode", "protocol", "--work", "sleep:1ms"],
@@ -396,7 +404,7 @@ const COMPARE: Case[] = [
     /^Invalid --offload "threads:0" \(use a pool size from 1 to 1024\)$/,
   ],
   [["--offload="], /^Invalid --offload "" \(use a comma-separated list/],
-  [["--engines", "uring"], /^Invalid --engines "uring" \(use loop, node\)$/],
+  [["--engines", "uring"], /^Invalid --engines "uring" \(use loop, deno, node\)$/],
   [["--processes", "x"], /^Invalid --processes level "x" \(use a whole number from 1 to 256\)$/],
   [["--processes", "0"], /^Invalid --processes level "0"/],
   [["--processes", "257"], /^Invalid --processes level "257"/],

@@ -21,7 +21,7 @@ import { formatClock } from "../compare/tables.ts";
 import { writeReport } from "../compare/write_report.ts";
 import { mergeReport, readLoadResultFile, readServerStatsFile } from "../compare/merge.ts";
 import type { CompareReport } from "../compare/types.ts";
-import { MODES } from "../servers/types.ts";
+import { MODES, SERVER_ENGINES } from "../servers/types.ts";
 import { parseThresholds, THRESHOLD_EXIT_CODE } from "../loadgen/thresholds.ts";
 import {
   checkReportThresholds,
@@ -74,8 +74,9 @@ Work models (see serve --help):
   --offload LIST       one column per mode and pool: none,threads,processes[:N]
                        (stream and protocol; other modes keep only "none")
   --processes LIST     one column per mode and server-process count, e.g. 1,2 (Linux)
-  --engines LIST       protocol mode: one column per engine, loop,node (default: loop;
-                       node is the protocol-node column, serve --engine node)
+  --engines LIST       stream and protocol modes: one column per engine, of loop,deno,node
+                       (default: loop; deno is the stream-deno column, serve --engine
+                       deno; node is the protocol-node column, serve --engine node)
 
 Plans and size:
   --plan LIST          plan1, plan2, .json or .jmx files (default: plan1,plan2;
@@ -185,7 +186,7 @@ export const compareCommand: Command = {
     const engines = values.engines === undefined
       ? undefined
       : parseList("--engines", String(values.engines)).map((e) =>
-        oneOf("--engines", e, ["loop", "node"] as const)
+        oneOf("--engines", e, SERVER_ENGINES)
       );
     const columns = modeColumns(modes, { offloads, processes, engines }).columns;
     const names = [...columns.map((c) => c.name), ...peers.map((p) => p.name)];

@@ -14,6 +14,7 @@ import {
   DEFAULT_MAX_THREADS,
   type EchoServer,
   type Mode,
+  MODE_ENGINES,
   MODE_SUMMARIES,
   MODES,
 } from "../servers/types.ts";
@@ -57,8 +58,9 @@ Options:
   --max-connections N  connections served at once; more are accepted and closed (default: 16384)
   --idle-timeout T     close connections silent for T (e.g. 30s, 500ms; 0 = never; default: 300s)
   --backend B          nonblocking mode: epoll or poll (default: epoll on Linux)
-  --engine E           protocol mode: loop (echokit's own event loop) or node (node:net)
-                       (default: loop; node without FFI or with --work/--offload)
+  --engine E           stream and protocol modes: loop (echokit's own event loop), or
+                       deno (stream: Deno.Conn) / node (protocol: node:net)
+                       (default: loop; deno/node without FFI or with --work/--offload)
   --max-threads N      blocking mode: most threads at once (default: 128)
   --prespawn N         blocking mode: threads started before accepting (default: 0)
   --work KIND:ARG      work per message (one read chunk) before echoing it
@@ -143,7 +145,7 @@ export const serveCommand: Command = {
         : oneOf("--backend", String(values.backend), ["epoll", "poll"] as const),
       engine: values.engine === undefined
         ? undefined
-        : oneOf("--engine", String(values.engine), ["loop", "node"] as const),
+        : oneOf("--engine", String(values.engine), MODE_ENGINES[mode] ?? ["loop" as const]),
       maxThreads: numberFlag(values, "max-threads", { min: 1, max: 1 << 20 }),
       prespawn: numberFlag(values, "prespawn", { min: 0, max: 1 << 20 }),
       work: values.work === undefined ? undefined : parseWork(String(values.work)),
@@ -240,10 +242,14 @@ function idleTimeoutFlag(raw: string): number {
 function checkModeFlags(mode: Mode, values: FlagValues): void {
   const only: [string, Mode][] = [
     ["backend", "nonblocking"],
-    ["engine", "protocol"],
     ["max-threads", "blocking"],
     ["prespawn", "blocking"],
   ];
+  if (values.engine !== undefined && !MODE_ENGINES[mode]) {
+    throw new UsageError(
+      `Option --engine applies to --mode stream or protocol only (got --mode ${mode})`,
+    );
+  }
   for (const [flag, owner] of only) {
     if (values[flag] !== undefined && mode !== owner) {
       throw new UsageError(`Option --${flag} applies to --mode ${owner} only (got --mode ${mode})`);

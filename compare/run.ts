@@ -12,7 +12,7 @@ import { EchokitError } from "../util/errors.ts";
 import { type EngineName, runLoad } from "../loadgen/run.ts";
 import type { LoadResult, Plan } from "../loadgen/types.ts";
 import { type ServerProcess, startServerProcess } from "../servers/child.ts";
-import type { Mode } from "../servers/types.ts";
+import type { Mode, ServerEngine } from "../servers/types.ts";
 import { aggregate } from "./aggregate.ts";
 import { localPortRange } from "./_limits.ts";
 import { raiseFileLimit } from "../servers/os/socket.ts";
@@ -116,8 +116,11 @@ export interface CompareOptions {
   offloads?: readonly string[];
   /** Server process counts: one column per mode and count. @default {[1]} */
   processes?: readonly number[];
-  /** `protocol` engines: `node` adds a `protocol-node` column. @default {["loop"]} */
-  engines?: readonly ("loop" | "node")[];
+  /**
+   * `stream`/`protocol` engines: `deno` adds a `stream-deno` column, `node` a
+   * `protocol-node` column. @default {["loop"]}
+   */
+  engines?: readonly ServerEngine[];
   /** How long a server may take to serve, ms. @default {60000} */
   readyTimeout?: number;
   /** Reads available memory, bytes, before each `blocking` run. @default {readMemAvailable} */

@@ -10,7 +10,7 @@
 import { UsageError } from "../util/errors.ts";
 import { parseOffload } from "../servers/offload.ts";
 import { ioUringUnavailableReason } from "../servers/os/io_uring.ts";
-import { type Mode, MODES } from "../servers/types.ts";
+import { type Mode, MODE_ENGINES, MODES, type ServerEngine } from "../servers/types.ts";
 import { parseWork } from "../servers/work.ts";
 import type { ServerColumn } from "./types.ts";
 
@@ -33,10 +33,12 @@ export interface ModeVariants {
   /** Server process counts. @default {[1]} */
   processes?: readonly number[];
   /**
-   * Engines of the `protocol` mode: `loop` keeps the plain `protocol` column,
-   * `node` adds `protocol-node` (`serve --engine node`). @default {["loop"]}
+   * Engines of the `stream` and `protocol` modes: `loop` keeps the plain
+   * column, `deno` adds `stream-deno` and `node` adds `protocol-node`
+   * (`serve --engine …`). A mode with none of the listed engines keeps its
+   * plain column. @default {["loop"]}
    */
-  engines?: readonly ("loop" | "node")[];
+  engines?: readonly ServerEngine[];
 }
 
 /**
@@ -77,7 +79,8 @@ export function modeColumns(
       left.push(`${mode}: io_uring is unavailable: ${refused}`);
       continue;
     }
-    for (const engine of mode === "protocol" ? engines : ["loop"]) {
+    const own = (MODE_ENGINES[mode] ?? ["loop"]).filter((e) => engines.includes(e));
+    for (const engine of own.length > 0 ? own : ["loop"]) {
       for (const offload of offloads) {
         if (offload !== NO_OFFLOAD && !OFFLOAD_MODES.includes(mode)) {
           left.push(`${mode}+${offload}: --offload is not available in mode ${mode}`);
@@ -85,10 +88,10 @@ export function modeColumns(
         }
         for (const n of counts) {
           const args: string[] = [];
-          if (engine === "node") args.push("--engine", "node");
+          if (engine !== "loop") args.push("--engine", engine);
           if (offload !== NO_OFFLOAD) args.push("--offload", offload);
           if (n > 1) args.push("--processes", String(n));
-          const name = `${mode}${engine === "node" ? "-node" : ""}${
+          const name = `${mode}${engine === "loop" ? "" : `-${engine}`}${
             offload === NO_OFFLOAD ? "" : `+${offload}`
           }${n > 1 ? `-${n}p` : ""}`;
           // A plain mode stays a plain column, as reports have always shown it.

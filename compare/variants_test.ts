@@ -68,3 +68,19 @@ Deno.test("modeColumns() adds a protocol-node column per engine, for protocol on
     args: ["--engine", "node", "--offload", "threads:2"],
   });
 });
+
+Deno.test("modeColumns() adds stream-deno for stream, and each mode keeps its plain column", () => {
+  const { columns } = modeColumns(["stream", "protocol", "nonblocking"], {
+    engines: ["loop", "deno"],
+  });
+  assert.deepEqual(columns.map((c) => c.name), [
+    "stream",
+    "stream-deno",
+    "protocol",
+    "nonblocking",
+  ]);
+  assert.deepEqual(columns[1].kind === "mode" && columns[1].args, ["--engine", "deno"]);
+  // Only other engines: a mode without them still gets its one column.
+  const only = modeColumns(["stream", "protocol"], { engines: ["deno"] }).columns;
+  assert.deepEqual(only.map((c) => c.name), ["stream-deno", "protocol"]);
+});

@@ -139,7 +139,10 @@ export async function startLoopThread<C extends LoopThreadConfig>(
  * @param prepare Turns the config into the loop to run; may be async.
  */
 export function runLoopWorker<C>(
-  prepare: (config: C, warn: (message: string) => void) => (() => void) | Promise<() => void>,
+  prepare: (
+    config: C,
+    warn: (message: string) => void,
+  ) => (() => void | Promise<void>) | Promise<() => void | Promise<void>>,
 ): void {
   const scope = self as unknown as {
     onmessage: ((e: MessageEvent<C>) => void) | null;
@@ -154,7 +157,7 @@ export function runLoopWorker<C>(
         (message) => scope.postMessage({ kind: "warning", message }),
       );
       scope.postMessage({ kind: "ready" });
-      run();
+      await run();
       scope.postMessage({ kind: "stopped" });
     } catch (err) {
       scope.postMessage({ kind: "error", message: err instanceof Error ? err.stack : String(err) });

@@ -32,6 +32,7 @@ export interface ConformanceCase {
 /** Modes (and variants) the suite covers; every one must pass all of it. */
 export const CONFORMANCE_MODES: readonly ConformanceCase[] = [
   { mode: "stream" },
+  { mode: "stream", args: ["--engine", "deno"] },
   { mode: "protocol" },
   { mode: "protocol", args: ["--engine", "node"] },
   // A cap below the 1000-connection step's count: the rest wait in the backlog.

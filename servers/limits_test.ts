@@ -22,9 +22,10 @@ const MODE_ARGS: Partial<Record<Mode, string[]>> = {
   blocking: ["--prespawn", "2"],
 };
 
-/** Every mode, and the protocol mode's node:net engine too. */
+/** Every mode, and the stream and protocol modes' other engines too. */
 const LIMIT_CASES: { mode: Mode; extra: string[]; tag: string }[] = [
   ...LIMIT_MODES.map((mode) => ({ mode, extra: MODE_ARGS[mode] ?? [], tag: "" })),
+  { mode: "stream", extra: ["--engine", "deno"], tag: " --engine deno" },
   { mode: "protocol", extra: ["--engine", "node"], tag: " --engine node" },
 ];
 

@@ -78,6 +78,7 @@ export async function serveProtocol(options: ServeOptions): Promise<EchoServer> 
   }
   return createProtocolServer({
     ...options,
+    mode: "protocol",
     protocol: new URL("./protocol/echo.ts", import.meta.url),
   });
 }

@@ -5,7 +5,7 @@ import { serveNonblocking } from "./nonblocking.ts";
 import { serveProtocol } from "./protocol.ts";
 import { serveStream } from "./stream.ts";
 import { serveUring } from "./uring.ts";
-import { type EchoServer, MODES, type ServeOptions } from "./types.ts";
+import { type EchoServer, MODE_ENGINES, MODES, type ServeOptions } from "./types.ts";
 
 /**
  * Starts an echo server of the given mode.
@@ -44,6 +44,18 @@ export function serve(options: ServeOptions): Promise<EchoServer> {
         options.mode === "blocking"
           ? `--offload is not available in mode "blocking": each connection already has its own thread (drop --offload)`
           : `--offload is not available in mode "nonblocking": its loop cannot await a pool (use stream or protocol)`,
+      ),
+    );
+  }
+  const engines = MODE_ENGINES[options.mode];
+  if (options.engine !== undefined && !engines?.includes(options.engine)) {
+    return Promise.reject(
+      new UsageError(
+        engines
+          ? `Unknown engine "${options.engine}" for mode ${options.mode} (use ${
+            engines.join(" or ")
+          })`
+          : `--engine is for modes stream and protocol, not ${options.mode} (drop --engine)`,
       ),
     );
   }

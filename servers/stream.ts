@@ -2,6 +2,12 @@
  * The `stream` model: async/await reads and writes, one logical loop per
  * connection, as with Python's asyncio streams.
  *
+ * Two engines run the same loop. The default, `loop`, runs it on echokit's
+ * own event loop (`stream_loop.ts`: readers and writers over the protocol
+ * API, as asyncio's streams sit over its protocols). `deno`, below, runs it
+ * on `Deno.Conn`, whose every read and write is an op into Deno's runtime;
+ * it is what runs without FFI, and with `--work` or `--offload`.
+ *
  * Each connection runs `read → write → read …`. The loop only reads again
  * after the whole echo is written, so a client that never reads stalls its
  * own loop once the socket buffers fill, and the server buffers at most one
@@ -14,6 +20,9 @@
  *
  * @module
  */
+import { UsageError } from "../util/errors.ts";
+import { libcUnavailableReason } from "./os/libc.ts";
+import { createProtocolServer } from "./protocol/server.ts";
 import { listenError } from "./_listen_error.ts";
 import { BufferPool } from "./_buffer_pool.ts";
 import { IdleSweeper } from "./_idle_sweeper.ts";
@@ -49,10 +58,12 @@ const POOLED_BUFFERS = 64;
 const ACCEPT_BACKOFF_MS = 50;
 
 /**
- * Starts a `stream` echo server.
+ * Starts a `stream` echo server on the engine `options.engine` names: `loop`
+ * (the default) or `deno` (without FFI, or with `--work`/`--offload`).
  *
- * @param options Where to listen and the buffer bound; `mode` is ignored.
+ * @param options Where to listen, limits, engine; `mode` is ignored.
  * @returns The running server.
+ * @throws {UsageError} For `--engine loop` with work, offload or no FFI.
  *
  * @example Usage
  * ```ts ignore
@@ -63,6 +74,36 @@ const ACCEPT_BACKOFF_MS = 50;
  * ```
  */
 export async function serveStream(options: ServeOptions): Promise<EchoServer> {
+  const noFfi = libcUnavailableReason();
+  const needsDeno = options.work !== undefined || options.offload !== undefined;
+  if (options.engine === "loop" && needsDeno) {
+    throw new UsageError(
+      "--work and --offload need --engine deno in mode stream: the own loop cannot await a timer or a pool (drop --engine loop)",
+    );
+  }
+  if (options.engine === "loop" && noFfi) {
+    throw new UsageError(`--engine loop needs FFI: ${noFfi} (use --engine deno)`);
+  }
+  if (options.engine === "deno" || noFfi || needsDeno) {
+    const server = await serveStreamDeno(options);
+    if (options.engine === "deno") return server;
+    const why = noFfi ? `FFI is unavailable (${noFfi})` : "--work/--offload await timers and pools";
+    return { ...server, notes: [`stream: engine deno, since ${why}`, ...(server.notes ?? [])] };
+  }
+  return createProtocolServer({
+    ...options,
+    mode: "stream",
+    protocol: new URL("./stream_loop.ts", import.meta.url),
+  });
+}
+
+/**
+ * Starts a `stream` echo server on `Deno.Conn` (`--engine deno`).
+ *
+ * @param options Where to listen, the buffer bound, work and offload.
+ * @returns The running server.
+ */
+export async function serveStreamDeno(options: ServeOptions): Promise<EchoServer> {
   const hostname = options.hostname ?? "127.0.0.1";
   const port = options.port ?? 0;
   const readSize = Math.max(1, Math.min(READ_SIZE, options.maxBuffer ?? DEFAULT_MAX_BUFFER));

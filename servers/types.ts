@@ -11,9 +11,25 @@ export type Mode = "stream" | "protocol" | "blocking" | "nonblocking" | "uring";
 /** Every mode, in the order tables show them. */
 export const MODES: readonly Mode[] = ["stream", "protocol", "blocking", "nonblocking", "uring"];
 
+/**
+ * A server engine of the modes that offer one: `loop`, echokit's own event
+ * loop; `deno`, `Deno.Conn` (stream); `node`, `node:net` (protocol).
+ */
+export type ServerEngine = "loop" | "deno" | "node";
+
+/** Every server engine, for `compare --engines`. */
+export const SERVER_ENGINES: readonly ServerEngine[] = ["loop", "deno", "node"];
+
+/** The engines of the modes that offer a choice (`--engine`); the first is the default. */
+export const MODE_ENGINES: Readonly<Partial<Record<Mode, readonly ServerEngine[]>>> = {
+  stream: ["loop", "deno"],
+  protocol: ["loop", "node"],
+};
+
 /** What each mode demonstrates, in one line (shown by `serve --help` and the README). */
 export const MODE_SUMMARIES: Readonly<Record<Mode, string>> = {
-  stream: "async/await reads and writes per connection (Deno.listen; asyncio streams)",
+  stream:
+    "async/await reads and writes per connection, on echokit's own loop or Deno.Conn (asyncio streams)",
   protocol: "Protocol/Transport callbacks on echokit's own loop, or node:net (asyncio.Protocol)",
   blocking: "blocking libc sockets, one thread (Worker) per connection (FFI)",
   nonblocking: "one thread running an epoll/poll loop over non-blocking sockets (FFI; selectors)",
@@ -81,12 +97,13 @@ export interface ServeOptions {
    */
   backend?: "epoll" | "poll";
   /**
-   * Engine of the `protocol` mode: `loop`, echokit's own event loop over
-   * libc (FFI), or `node`, Deno's `node:net` server.
+   * Engine of the `protocol` and `stream` modes: `loop`, echokit's own event
+   * loop over libc (FFI); `node` (protocol), Deno's `node:net` server; `deno`
+   * (stream), `Deno.Conn`.
    *
-   * @default {"loop"; "node" without FFI, or with work or offload}
+   * @default {"loop"; "node" or "deno" without FFI, or with work or offload}
    */
-  engine?: "loop" | "node";
+  engine?: ServerEngine;
   /**
    * Most threads the `blocking` mode runs at once; further connections wait in
    * the backlog, as with a bounded thread pool. Each thread is a Worker (a V8

@@ -25,7 +25,9 @@ import {
   waitTimeout,
   WOULD_BLOCK,
 } from "../_loop_io.ts";
+import { setImmediate } from "node:timers";
 import { LOOP_STAT, type LoopThreadConfig } from "../_loop_thread.ts";
+import { runnableCount } from "./_runnable.ts";
 import * as libc from "../os/libc.ts";
 import {
   attachWaker,
@@ -49,6 +51,8 @@ import {
 
 /** What the loop needs; plain values, so it can be posted to a Worker. */
 export interface ProtocolLoopConfig extends LoopThreadConfig {
+  /** The mode named in warnings (`protocol`, or `stream` on this loop). */
+  what: string;
   /** `epoll` or `poll`. */
   backend: PollerBackend;
   /** The module the Worker imports for the protocol factory (a URL). */
@@ -270,19 +274,44 @@ class LoopTransport implements Transport, Sweepable {
   }
 }
 
+/** Lets the JS event loop run once: queued continuations, then due timers. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Microtask turns the loop waits for stream handlers before it yields a whole event-loop turn. */
+const MICROTASK_TURNS = 8;
+
+/**
+ * Runs the promise continuations that this turn's callbacks started (stream
+ * handlers handed a read's bytes), so that they have written and waited again
+ * before the loop blocks. A few microtask turns do it for a plain
+ * read-write loop; a handler still running after them (it waits on something
+ * else) gets whole event-loop turns.
+ */
+async function settle(): Promise<void> {
+  for (let i = 0; i < MICROTASK_TURNS && runnableCount() > 0; i++) await null;
+  if (runnableCount() > 0) await yieldToEventLoop();
+}
+
 /**
  * Runs the protocol loop on the calling thread until the control word is set
- * and the waker fires. Blocks the thread: run it on a Worker.
+ * and the waker fires. Blocks the thread in the poller's wait: run it on a
+ * Worker. Callbacks run synchronously; after a turn that handed stream
+ * handlers (`streams.ts`) their results, the loop lets their continuations
+ * run before it waits again (asyncio runs ready callbacks and futures in one
+ * turn the same way). A timer set by a protocol fires only when the loop
+ * next yields: at once if a stream handler waits on it, else after the
+ * next I/O event.
  *
  * @param config Sockets, backend, limits and shared memory.
  * @param factory Makes one protocol per connection.
  * @param warn Reports a condition the user should see. @default {stderr}
+ * @returns When the loop has stopped and every socket is closed.
  */
-export function runProtocolLoop(
+export async function runProtocolLoop(
   config: ProtocolLoopConfig,
   factory: ProtocolFactory,
   warn: (message: string) => void = console.error,
-): void {
+): Promise<void> {
   const { listenFd, readSize } = config;
   const shared = new Float64Array(config.stats);
   const control = new Int32Array(config.control);
@@ -326,14 +355,17 @@ export function runProtocolLoop(
     listenFd,
     poller,
     maxConnections: config.maxConnections,
-    what: "protocol",
+    what: config.what,
     warn,
   });
   poller.add(waker.readFd, READABLE);
 
   let stopping = false;
   while (!stopping) {
-    const timeout = waitTimeout(acceptor, idle, now);
+    let timeout = waitTimeout(acceptor, idle, now);
+    // A stream handler waits on something other than its streams (a timer):
+    // come back within a millisecond to let it run.
+    if (runnableCount() > 0 && (timeout < 0 || timeout > 1)) timeout = 1;
     const n = poller.wait(timeout);
     if (timeout >= 0) now = Date.now();
     if (n < 0) {
@@ -357,6 +389,8 @@ export function runProtocolLoop(
         }
       }
     }
+    // Stream handlers run now, so what they close is reported this turn.
+    if (runnableCount() > 0) await settle();
     if (lost.length > 0) reportLost();
     if (now >= idle.next) {
       idle.sweep(now, conns, (t) => {
@@ -420,7 +454,7 @@ export function runProtocolLoop(
   function callbackFailed(t: LoopTransport, err: unknown): void {
     if (!warnedCallback) {
       warnedCallback = true;
-      warn(`protocol: a protocol callback threw, aborting its connection: ${err}`);
+      warn(`${config.what}: a protocol callback threw, aborting its connection: ${err}`);
     }
     t.fail(err instanceof Error ? err : new Error(String(err)));
   }
@@ -435,7 +469,7 @@ export function runProtocolLoop(
         } catch (err) {
           if (!warnedCallback) {
             warnedCallback = true;
-            warn(`protocol: connectionLost threw: ${err}`);
+            warn(`${config.what}: connectionLost threw: ${err}`);
           }
         }
       }

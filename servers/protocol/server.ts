@@ -36,6 +36,13 @@ export interface ProtocolServerOptions
   /** The module that exports the protocol factory (`() => Protocol`). */
   protocol: URL | string;
   /**
+   * The mode the server reports and names in messages: `stream` runs its
+   * async/await loop on this loop (see `streams.ts`).
+   *
+   * @default {"protocol"}
+   */
+  mode?: "protocol" | "stream";
+  /**
    * The factory's export name.
    *
    * @default {"createProtocol"}
@@ -68,7 +75,7 @@ export interface ProtocolServer extends EchoServer {
  *
  * @param options The protocol module, where to listen, limits. `maxBuffer`
  *   caps the initial high water mark (asyncio's 64 KiB) and each `recv`.
- * @returns The running server (`mode` is `"protocol"`).
+ * @returns The running server (`mode` is `options.mode`).
  * @throws {LibcUnavailable} Without `--allow-ffi`, or on an unsupported OS/CPU.
  * @throws {UsageError} For a non-IPv4 host.
  * @throws {EchokitError} When the module or its factory cannot be loaded.
@@ -87,24 +94,27 @@ export interface ProtocolServer extends EchoServer {
 export async function createProtocolServer(
   options: ProtocolServerOptions,
 ): Promise<ProtocolServer> {
-  libc.requireLibc('Mode "protocol" (its own loop; use --engine node without FFI)');
+  const mode = options.mode ?? "protocol";
+  const fallback = mode === "stream" ? "deno" : "node";
+  libc.requireLibc(`Mode "${mode}" (its own loop; use --engine ${fallback} without FFI)`);
   const hostname = options.hostname ?? "127.0.0.1";
   const port = options.port ?? 0;
   if (!isIpv4Host(hostname)) {
     throw new UsageError(
-      `The protocol loop binds IPv4 only, not "${hostname}" (use an IPv4 address such as 127.0.0.1, or --engine node)`,
+      `The ${mode} loop binds IPv4 only, not "${hostname}" (use an IPv4 address such as 127.0.0.1, or --engine ${fallback})`,
     );
   }
   const backend = options.backend ?? defaultBackend();
   setFileLimit();
-  if (options.reusePort) checkReusePort("--reuse-port in protocol mode", false);
+  if (options.reusePort) checkReusePort(`--reuse-port in ${mode} mode`, false);
   const maxBuffer = options.maxBuffer ?? DEFAULT_MAX_BUFFER;
-  const listener = listenForServer({ mode: "protocol", ...options }, hostname, port);
+  const listener = listenForServer({ ...options, mode }, hostname, port);
   const loop = await startLoopThread<ProtocolLoopConfig>({
-    what: "protocol",
+    what: mode,
     worker: new URL("./loop_worker.ts", import.meta.url),
     config: {
       listenFd: listener.fd,
+      what: mode,
       backend,
       protocolModule: String(options.protocol),
       protocolExport: options.factory ?? "createProtocol",
@@ -114,11 +124,11 @@ export async function createProtocolServer(
       idleTimeout: options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT,
     },
     statSlots: ProtocolStat.length,
-    warn: warnOnce({ ...options, mode: "protocol" }),
+    warn: warnOnce({ ...options, mode }),
   });
   const shared = loop.stats;
   return {
-    mode: "protocol",
+    mode,
     addr: { hostname: listener.addr.hostname, port: listener.addr.port },
     notes: [],
     stats(): ProtocolServerStats {
