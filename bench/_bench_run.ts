@@ -21,6 +21,7 @@ import {
 import { type NativeClientResult, runNativeClient } from "./_bench_client.ts";
 import type { NativePeers } from "./_bench_native.ts";
 import { hasProgram, pinProcess, SyscallCounter } from "./_bench_proc.ts";
+import { missingRuntime } from "../compare/peers.ts";
 import { SHIPPED_PEERS } from "../compare/peers.ts";
 
 /** A server the benchmark can start. */
@@ -76,7 +77,10 @@ export async function benchServers(
       const peer = SHIPPED_PEERS.find((p) => p.name === name)!;
       const runtime = peer.command[0];
       if (!runtimes.has(runtime)) runtimes.set(runtime, await hasProgram(runtime));
-      if (runtimes.get(runtime) === undefined) skipped.set(name, `"${runtime}" is not installed`);
+      const missing = runtimes.get(runtime) === undefined
+        ? `"${runtime}" is not installed`
+        : missingRuntime(peer);
+      if (missing !== undefined) skipped.set(name, missing);
       else servers.push({ name, kind: "peer", command: peer.command });
     }
   }

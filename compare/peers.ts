@@ -18,6 +18,8 @@ export interface PeerSpec {
   name: string;
   /** Program and arguments; every `{port}` is replaced with the port, nothing else is interpreted. */
   command: string[];
+  /** A command that must exit 0 for the peer to run, and what is missing when it does not. */
+  probe?: { command: string[]; needs: string };
 }
 
 /** A shipped example peer. */
@@ -74,7 +76,7 @@ function runnable(command: readonly string[]): string[] {
  * ```ts
  * import { SHIPPED_PEERS } from "./peers.ts";
  * console.log(SHIPPED_PEERS.map((p) => p.name).join(" "));
- * // py-streams py-protocol py-threaded py-selectors node-net
+ * // py-streams py-protocol py-threaded py-selectors py-uvloop node-net
  * ```
  */
 export const SHIPPED_PEERS: readonly ShippedPeer[] = [
@@ -97,6 +99,16 @@ export const SHIPPED_PEERS: readonly ShippedPeer[] = [
     name: "py-selectors",
     summary: "Python selectors loop over non-blocking sockets",
     command: ["python3", fixture("py_selectors_echo.py"), "{port}"],
+  },
+  {
+    name: "py-uvloop",
+    summary: "Python asyncio.Protocol callbacks on uvloop (libuv), where uvloop is installed",
+    command: ["python3", fixture("py_asyncio_protocol_echo.py"), "{port}", "--uvloop"],
+    probe: {
+      command: ["python3", "-c", "import uvloop"],
+      needs:
+        "uvloop is not installed for python3 (apt-get install python3-uvloop, or pip install uvloop)",
+    },
   },
   {
     name: "node-net",
@@ -197,7 +209,7 @@ export function parsePeers(values: readonly string[]): PeerSpec[] {
               })`,
             );
           }
-          add({ name: shipped.name, command: runnable(shipped.command) });
+          add({ name: shipped.name, command: runnable(shipped.command), probe: shipped.probe });
         }
       }
       continue;
@@ -258,7 +270,22 @@ export function missingRuntime(
       return `${arg} does not exist`;
     }
   }
+  if (peer.probe && !probeSucceeds(peer.probe.command)) return peer.probe.needs;
   return undefined;
+}
+
+function probeSucceeds(command: string[]): boolean {
+  try {
+    const { success } = new Deno.Command(command[0], {
+      args: command.slice(1),
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).outputSync();
+    return success;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -90,3 +90,16 @@ Deno.test({
     }
   },
 });
+
+Deno.test("missingRuntime() leaves out a peer whose probe fails, with what it needs", () => {
+  const peer = {
+    name: "x",
+    command: ["sh", "{port}"],
+    probe: { command: ["sh", "-c", "exit 3"], needs: "the x module is not installed" },
+  };
+  assert.equal(missingRuntime(peer), "the x module is not installed");
+  assert.equal(missingRuntime({ ...peer, probe: { ...peer.probe, command: ["true"] } }), undefined);
+  const uvloop = SHIPPED_PEERS.find((p) => p.name === "py-uvloop");
+  assert.ok(uvloop?.probe, "py-uvloop has no probe");
+  assert.deepEqual(uvloop.probe.command, ["python3", "-c", "import uvloop"]);
+});

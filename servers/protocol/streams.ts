@@ -68,6 +68,8 @@ export interface StreamProtocolOptions {
   onError?: (error: unknown) => void;
 }
 
+const noop = () => {};
+
 /** The read side of one connection. */
 export class StreamReader {
   #transport: Transport;
@@ -79,7 +81,15 @@ export class StreamReader {
   #end = 0;
   #eof = false;
   #error: Error | undefined;
-  #waiter: { buf: Uint8Array; resolve(n: number | null): void; reject(e: Error): void } | undefined;
+  /** The waiting read's buffer and settle functions (one read waits at most). */
+  #waitBuf: Uint8Array | undefined;
+  #resolve: (n: number | null) => void = noop;
+  #reject: (e: Error) => void = noop;
+  /** Settles a new waiting read: the executor, made once per reader. */
+  #wait = (resolve: (n: number | null) => void, reject: (e: Error) => void) => {
+    this.#resolve = resolve;
+    this.#reject = reject;
+  };
 
   /**
    * @param transport The connection's transport.
@@ -111,21 +121,22 @@ export class StreamReader {
     }
     if (this.#error) return Promise.reject(this.#error);
     if (this.#eof) return Promise.resolve(null);
-    if (this.#waiter) return Promise.reject(new Error("read() called while another read waits"));
+    if (this.#waitBuf) return Promise.reject(new Error("read() called while another read waits"));
     this.#state.park();
-    return new Promise((resolve, reject) => this.#waiter = { buf, resolve, reject });
+    this.#waitBuf = buf;
+    return new Promise(this.#wait);
   }
 
   /** The protocol's `dataReceived`: hands bytes to a waiting read, keeps the rest. */
   feed(data: Uint8Array): void {
     let from = 0;
-    const w = this.#waiter;
-    if (w !== undefined && this.#end === this.#start) {
-      this.#waiter = undefined;
-      const n = Math.min(data.length, w.buf.length);
-      w.buf.set(n === data.length ? data : data.subarray(0, n));
+    const buf = this.#waitBuf;
+    if (buf !== undefined && this.#end === this.#start) {
+      this.#waitBuf = undefined;
+      const n = Math.min(data.length, buf.length);
+      buf.set(n === data.length ? data : data.subarray(0, n));
       this.#state.wake();
-      w.resolve(n);
+      this.#resolve(n);
       if (n === data.length) return;
       from = n;
     }
@@ -146,12 +157,11 @@ export class StreamReader {
   }
 
   #wake(): void {
-    const w = this.#waiter;
-    if (w === undefined) return;
-    this.#waiter = undefined;
+    if (this.#waitBuf === undefined) return;
+    this.#waitBuf = undefined;
     this.#state.wake();
-    if (this.#error) w.reject(this.#error);
-    else w.resolve(null);
+    if (this.#error) this.#reject(this.#error);
+    else this.#resolve(null);
   }
 
   #keep(data: Uint8Array, from: number): void {
