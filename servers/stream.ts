@@ -6,7 +6,7 @@
  * own event loop (`stream_loop.ts`: readers and writers over the protocol
  * API, as asyncio's streams sit over its protocols). `deno`, below, runs it
  * on `Deno.Conn`, whose every read and write is an op into Deno's runtime;
- * it is what runs without FFI, and with `--work` or `--offload`.
+ * it is what runs without FFI, with `--work` or `--offload`, and on IPv6.
  *
  * Each connection runs `read → write → read …`. The loop only reads again
  * after the whole echo is written, so a client that never reads stalls its
@@ -22,6 +22,7 @@
  */
 import { UsageError } from "../util/errors.ts";
 import { libcUnavailableReason } from "./os/libc.ts";
+import { isIpv4Host } from "./os/socket.ts";
 import { createProtocolServer } from "./protocol/server.ts";
 import { listenError } from "./_listen_error.ts";
 import { BufferPool } from "./_buffer_pool.ts";
@@ -59,7 +60,8 @@ const ACCEPT_BACKOFF_MS = 50;
 
 /**
  * Starts a `stream` echo server on the engine `options.engine` names: `loop`
- * (the default) or `deno` (without FFI, or with `--work`/`--offload`).
+ * (the default) or `deno` (without FFI, with `--work`/`--offload`, or on
+ * an IPv6 host).
  *
  * @param options Where to listen, limits, engine; `mode` is ignored.
  * @returns The running server.
@@ -75,8 +77,9 @@ const ACCEPT_BACKOFF_MS = 50;
  */
 export async function serveStream(options: ServeOptions): Promise<EchoServer> {
   const noFfi = libcUnavailableReason();
-  const needsDeno = options.work !== undefined || options.offload !== undefined;
-  if (options.engine === "loop" && needsDeno) {
+  const awaitsWork = options.work !== undefined || options.offload !== undefined;
+  const ipv6 = !isIpv4Host(options.hostname ?? "127.0.0.1");
+  if (options.engine === "loop" && awaitsWork) {
     throw new UsageError(
       "--work and --offload need --engine deno in mode stream: the own loop cannot await a timer or a pool (drop --engine loop)",
     );
@@ -84,10 +87,14 @@ export async function serveStream(options: ServeOptions): Promise<EchoServer> {
   if (options.engine === "loop" && noFfi) {
     throw new UsageError(`--engine loop needs FFI: ${noFfi} (use --engine deno)`);
   }
-  if (options.engine === "deno" || noFfi || needsDeno) {
+  if (options.engine === "deno" || noFfi || awaitsWork || (ipv6 && options.engine !== "loop")) {
     const server = await serveStreamDeno(options);
     if (options.engine === "deno") return server;
-    const why = noFfi ? `FFI is unavailable (${noFfi})` : "--work/--offload await timers and pools";
+    const why = noFfi
+      ? `FFI is unavailable (${noFfi})`
+      : awaitsWork
+      ? "--work/--offload await timers and pools"
+      : "the own loop binds IPv4 only";
     return { ...server, notes: [`stream: engine deno, since ${why}`, ...(server.notes ?? [])] };
   }
   return createProtocolServer({

@@ -1,7 +1,8 @@
 /**
  * An asyncio-style Protocol/Transport API on echokit's own event loop: write
  * a {@linkcode Protocol} factory in a module, and serve it with
- * {@linkcode createProtocolServer}. See docs/protocol.md.
+ * {@linkcode createProtocolServer}; or write async/await code over
+ * `StreamReader`/`StreamWriter` with `streamProtocol`. See docs/protocol.md.
  *
  * @example Usage
  * ```ts ignore
@@ -17,3 +18,4 @@
 export * from "./types.ts";
 export * from "./server.ts";
 export * from "./loop.ts";
+export * from "./streams.ts";
