@@ -22,10 +22,8 @@
  *
  * @module
  */
+import { serveOnLoopOr } from "./_engine_choice.ts";
 import { createServer, type Server, type Socket } from "node:net";
-import { UsageError } from "../util/errors.ts";
-import { libcUnavailableReason } from "./os/libc.ts";
-import { createProtocolServer } from "./protocol/server.ts";
 import { connectionCapacity } from "./_fd_limit.ts";
 import { IdleSweeper } from "./_idle_sweeper.ts";
 import { warnOnce } from "./_warn_once.ts";
@@ -59,27 +57,12 @@ const REARM_EVERY_MS = 500;
  * await server.close();
  * ```
  */
-export async function serveProtocol(options: ServeOptions): Promise<EchoServer> {
-  const noFfi = libcUnavailableReason();
-  const needsAwait = options.work !== undefined || options.offload !== undefined;
-  if (options.engine === "loop" && needsAwait) {
-    throw new UsageError(
-      "--work and --offload need --engine node in mode protocol: the own loop cannot await a timer or a pool (drop --engine loop)",
-    );
-  }
-  if (options.engine === "loop" && noFfi) {
-    throw new UsageError(`--engine loop needs FFI: ${noFfi} (use --engine node)`);
-  }
-  if (options.engine === "node" || noFfi || needsAwait) {
-    const server = await serveProtocolNode(options);
-    if (options.engine === "node") return server;
-    const why = noFfi ? `FFI is unavailable (${noFfi})` : "--work/--offload await timers and pools";
-    return { ...server, notes: [`protocol: engine node, since ${why}`, ...(server.notes ?? [])] };
-  }
-  return createProtocolServer({
-    ...options,
+export function serveProtocol(options: ServeOptions): Promise<EchoServer> {
+  return serveOnLoopOr(options, {
     mode: "protocol",
+    other: "node",
     protocol: new URL("./protocol/echo.ts", import.meta.url),
+    serveOther: serveProtocolNode,
   });
 }
 

@@ -20,10 +20,7 @@
  *
  * @module
  */
-import { UsageError } from "../util/errors.ts";
-import { libcUnavailableReason } from "./os/libc.ts";
-import { isIpv4Host } from "./os/socket.ts";
-import { createProtocolServer } from "./protocol/server.ts";
+import { serveOnLoopOr } from "./_engine_choice.ts";
 import { listenError } from "./_listen_error.ts";
 import { BufferPool } from "./_buffer_pool.ts";
 import { IdleSweeper } from "./_idle_sweeper.ts";
@@ -75,32 +72,12 @@ const ACCEPT_BACKOFF_MS = 50;
  * await server.close();
  * ```
  */
-export async function serveStream(options: ServeOptions): Promise<EchoServer> {
-  const noFfi = libcUnavailableReason();
-  const awaitsWork = options.work !== undefined || options.offload !== undefined;
-  const ipv6 = !isIpv4Host(options.hostname ?? "127.0.0.1");
-  if (options.engine === "loop" && awaitsWork) {
-    throw new UsageError(
-      "--work and --offload need --engine deno in mode stream: the own loop cannot await a timer or a pool (drop --engine loop)",
-    );
-  }
-  if (options.engine === "loop" && noFfi) {
-    throw new UsageError(`--engine loop needs FFI: ${noFfi} (use --engine deno)`);
-  }
-  if (options.engine === "deno" || noFfi || awaitsWork || (ipv6 && options.engine !== "loop")) {
-    const server = await serveStreamDeno(options);
-    if (options.engine === "deno") return server;
-    const why = noFfi
-      ? `FFI is unavailable (${noFfi})`
-      : awaitsWork
-      ? "--work/--offload await timers and pools"
-      : "the own loop binds IPv4 only";
-    return { ...server, notes: [`stream: engine deno, since ${why}`, ...(server.notes ?? [])] };
-  }
-  return createProtocolServer({
-    ...options,
+export function serveStream(options: ServeOptions): Promise<EchoServer> {
+  return serveOnLoopOr(options, {
     mode: "stream",
+    other: "deno",
     protocol: new URL("./stream_loop.ts", import.meta.url),
+    serveOther: serveStreamDeno,
   });
 }
 

@@ -279,3 +279,20 @@ export function modeSkipReason(mode: Mode): string | undefined {
 }
 
 const skipPrinted = new Set<Mode>();
+
+/**
+ * Waits for a promise, at most `ms`.
+ *
+ * @param p The promise.
+ * @param ms How long to wait.
+ * @returns Its value, or `"timeout"` after `ms`.
+ */
+export async function within<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), ms));
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

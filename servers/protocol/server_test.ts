@@ -1,6 +1,6 @@
 /** The protocol API on its own loop, against real loopback TCP. */
 import assert from "node:assert/strict";
-import { connectLocal, readExactly, readToEnd, roundTrip, waitFor } from "../testing.ts";
+import { connectLocal, readExactly, readToEnd, roundTrip, waitFor, within } from "../testing.ts";
 import { createProtocolServer, type ProtocolServer } from "./server.ts";
 
 const TEST_PROTOCOLS = new URL("./_test_protocols.ts", import.meta.url);
@@ -22,17 +22,6 @@ async function withServer(
     await fn(server);
   } finally {
     await server.close();
-  }
-}
-
-/** Resolves with the promise's value, or "timeout" after `ms`. */
-async function within<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), ms));
-  try {
-    return await Promise.race([p, t]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -1,6 +1,6 @@
 /** Streams over the protocol loop, against real loopback TCP. */
 import assert from "node:assert/strict";
-import { connectLocal, readToEnd, roundTrip, waitFor, writeAll } from "../testing.ts";
+import { connectLocal, readToEnd, roundTrip, waitFor, within, writeAll } from "../testing.ts";
 import { createProtocolServer, type ProtocolServer } from "./server.ts";
 
 const TEST_STREAMS = new URL("./_test_streams.ts", import.meta.url);
@@ -24,17 +24,6 @@ async function withServer(
     await fn(server);
   } finally {
     await server.close();
-  }
-}
-
-/** Resolves with the promise's value, or "timeout" after `ms`. */
-async function within<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), ms));
-  try {
-    return await Promise.race([p, t]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
