@@ -41,7 +41,7 @@ import {
   parseNumber,
 } from "./args.ts";
 
-/** Loop scale of the default run: about three minutes for 4 modes × 2 plans on 2 cores. */
+/** Loop scale of the default run: about four minutes for 4 modes × 2 plans on 2 cores. */
 export const DEFAULT_SCALE = 0.5;
 /** Loop scale of `--quick`: a smoke run of about half a minute. */
 export const QUICK_SCALE = 0.02;
@@ -54,7 +54,7 @@ Starts each server as its own process, runs each plan against it, stops it, and
 prints the table: plan rows × server columns in JMeter's "summary =" figures, then
 per plan the rate, p50/p99, errors, server CPU and memory, fairness and a ratio.
 
-Defaults finish in about three minutes: every mode, plan1 and plan2 with their
+Defaults finish in about four minutes: every mode, plan1 and plan2 with their
 loops scaled by ${DEFAULT_SCALE} (threads unchanged), one run per cell.
 
 Servers:

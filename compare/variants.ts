@@ -22,7 +22,7 @@ const OFFLOAD_MODES: readonly Mode[] = ["stream", "protocol"];
 
 /**
  * The modes `compare` runs when none are named: every mode but `uring`, which
- * `--mode …,uring` adds (the default run stays about three minutes).
+ * `--mode …,uring` adds (the default run stays about four minutes).
  */
 export const DEFAULT_COMPARE_MODES: readonly Mode[] = MODES.filter((m) => m !== "uring");
 
