@@ -24,15 +24,14 @@ import {
   OP,
   openRing,
 } from "../servers/os/io_uring.ts";
-import { parseIpv4 } from "../servers/os/sockaddr.ts";
-import { sendFlags } from "../servers/os/socket.ts";
 import { type EngineConfig, KIND } from "./_engine_types.ts";
 import {
+  connected,
   type ConnectingUser,
-  connectOutcome,
-  echoKind,
   EngineLoop,
   kindOfErrno,
+  loopTarget,
+  MORE,
   newLoopUser,
   PHASE,
   startConnect,
@@ -77,23 +76,14 @@ interface User extends ConnectingUser {
 export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promise<void> {
   const why = ioUringUnavailableReason();
   if (why !== undefined) return Promise.reject(new IoUringUnavailable("--engine uring", why));
-  const p = libc.requireLibc("the uring engine");
-  if (!parseIpv4(config.hostname)) {
-    return Promise.reject(
-      new Error(
-        `The uring engine needs an IPv4 host, not "${config.hostname}" (use --engine async)`,
-      ),
-    );
-  }
-  const addr = { hostname: config.hostname, port: config.port };
+  const { addr, sendFlags: flags } = loopTarget(config, "uring");
+  const p = libc.platform();
   const msgLen = config.message.length;
   // Off-heap copies: the kernel reads and writes these addresses.
   const msgBuf = new Uint8Array(new ArrayBuffer(msgLen));
   msgBuf.set(config.message);
   const msgAddr = bufferAddress(msgBuf.buffer as ArrayBuffer);
   const strict = config.eolByte === undefined;
-  const eol = config.eolByte === undefined ? -1 : config.eolByte & 0xff;
-  const flags = sendFlags();
   const users: User[] = config.indices.map((thread, local) => {
     const buf = new Uint8Array(new ArrayBuffer(strict ? msgLen : 4096));
     return {
@@ -121,6 +111,10 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
 
   const closeFd = (u: User) => {
     if (u.fd < 0) return;
+    // A connect's POLL_ADD: shutdown may not wake it, so cancel it by its user_data.
+    if (u.state === State.Connecting && u.inflight > 0) {
+      ring.queue(OP.ASYNC_CANCEL, -1, u.local * 4 + TAG.poll, 0, 0, 0, u.local * 4 + TAG.cancel);
+    }
     // In-flight requests hold the socket open; shutdown makes them complete.
     if (u.inflight > 0) libc.shutdown(u.fd, SHUT_RDWR);
     libc.close(u.fd);
@@ -129,7 +123,7 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
 
   /** Queues a sample's request and the recv of its echo; the response timeout starts here. */
   const request = (u: User, now: number) => {
-    u.deadline = config.responseTimeout > 0 ? now + config.responseTimeout : 0;
+    loop.requestSent(u, now);
     u.state = State.Busy;
     u.answered = 0;
     put(u, OP.SEND, msgLen, 0, flags, TAG.send);
@@ -152,21 +146,9 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
     },
     end(u, close) {
       if (u.inflight > 0) {
-        if (u.state === State.Connecting) {
-          // A connect that timed out: cancel its POLL_ADD (shutdown may not wake it).
-          ring.queue(
-            OP.ASYNC_CANCEL,
-            -1,
-            u.local * 4 + TAG.poll,
-            0,
-            0,
-            0,
-            u.local * 4 + TAG.cancel,
-          );
-        }
-        u.state = State.Draining;
         // A sample that ends early always closes (kind >= 0), so the socket goes.
         closeFd(u);
+        u.state = State.Draining;
         return false;
       }
       if (close) closeFd(u);
@@ -185,10 +167,8 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
     if (u.state === PHASE.Done) return;
     if (tag === TAG.poll) {
       if (u.state !== State.Connecting) return;
-      const kind = res < 0 ? kindOfErrno(p, -res, true) : connectOutcome(p, u.fd);
-      if (kind >= 0) return loop.complete(u, kind, now);
-      u.connectMs = now - u.connectStart;
-      return request(u, now);
+      if (connected(loop, u, now, res < 0 ? -res : 0)) request(u, now);
+      return;
     }
     if (u.state !== State.Busy) return;
     if (tag === TAG.send) {
@@ -201,16 +181,11 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
     // The echo.
     if (res < 0) return loop.complete(u, kindOfErrno(p, -res, false), now);
     if (res === 0) return loop.complete(u, KIND.eof, now);
-    if (u.got === 0) u.firstByte = now;
-    u.got += res;
-    let kind: number;
-    if (strict) {
-      if (u.got < msgLen) return put(u, OP.RECV, msgLen - u.got, u.got, 0, TAG.recv);
-      kind = echoKind(u.buf, msgBuf);
-    } else {
-      // JMeter's rule: the response ends when a read's last byte is the EOL byte.
-      if (u.buf[res - 1] !== eol) return put(u, OP.RECV, u.buf.length, 0, 0, TAG.recv);
-      kind = -1;
+    const kind = loop.responseDone(u, u.buf, res, now);
+    if (kind === MORE) {
+      return strict
+        ? put(u, OP.RECV, msgLen - u.got, u.got, 0, TAG.recv)
+        : put(u, OP.RECV, u.buf.length, 0, 0, TAG.recv);
     }
     // Rare: the echo beat the send's completion; end the sample when that arrives.
     if (u.inflight > 0) u.answered = kind + 2;
@@ -238,6 +213,8 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
     }
   } finally {
     for (const u of users) closeFd(u);
+    // Hand the kernel the cancels those queued (closing the ring cancels the rest).
+    ring.submitAndWait(0);
     ring.close();
   }
   return Promise.resolve();
