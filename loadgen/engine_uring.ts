@@ -101,6 +101,7 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
   let entries = 64;
   while (entries < 2 * users.length && entries < 4096) entries *= 2;
   const ring = openRing({ entries });
+  ring.keep(msgBuf.buffer);
 
   /** Queues one request (the ring submits what is queued first when its SQ is full). */
   const put = (u: User, op: number, len: number, off: number, opFlags: number, tag: number) => {

@@ -278,6 +278,13 @@ export interface Ring {
   completionFlags(i: number): number;
   /** Hands `n` read completions back to the kernel. */
   consume(n: number): void;
+  /**
+   * Holds `buffer` alive until {@linkcode Ring.close}. The kernel reaches a
+   * buffer only by the address in an SQE, which the garbage collector does
+   * not see: a buffer no JavaScript value refers to any more is freed while
+   * the kernel still reads or writes it.
+   */
+  keep(buffer: ArrayBuffer): void;
   /** Unmaps and closes the ring. */
   close(): void;
 }
@@ -363,6 +370,7 @@ export function openRing(options: RingOptions = {}): Ring {
   const arg = new Uint8Array(new ArrayBuffer(24));
   new DataView(arg.buffer).setBigUint64(16, BigInt(bufferAddress(ts)), true);
   let lastWait = -1;
+  const kept: ArrayBuffer[] = [];
   const TWO32 = 4294967296;
   const space = () => sqEntries - (tail - Atomics.load(sqRing, sqHead));
   const ring: Ring = {
@@ -436,7 +444,11 @@ export function openRing(options: RingOptions = {}): Ring {
       head = (head + n) >>> 0;
       Atomics.store(cqRing, cqHead, head);
     },
+    keep(buffer) {
+      kept.push(buffer);
+    },
     close() {
+      kept.length = 0;
       for (const [p, n] of maps) s.munmap(p, BigInt(n));
       maps.length = 0;
       libc.close(fd);
