@@ -10,8 +10,14 @@
  */
 import * as libc from "../servers/os/libc.ts";
 import type { Platform } from "../servers/os/platform.ts";
-import type { Ipv4Addr } from "../servers/os/sockaddr.ts";
-import { connectTcp, OsError, socketError, type TcpConnectFd } from "../servers/os/socket.ts";
+import { type Ipv4Addr, parseIpv4 } from "../servers/os/sockaddr.ts";
+import {
+  connectTcp,
+  OsError,
+  sendFlags,
+  socketError,
+  type TcpConnectFd,
+} from "../servers/os/socket.ts";
 import { type EngineConfig, KIND } from "./_engine_types.ts";
 import { nowMs } from "./_sample_stats.ts";
 import { groupEndAt, threadRuns, threadStartAt } from "./_schedule.ts";
@@ -82,7 +88,7 @@ export interface LoopIo<U extends LoopUser> {
 }
 
 /** Min-heap of users by intended send time (open model). */
-export class PaceHeap<U extends { intended: number }> {
+class PaceHeap<U extends { intended: number }> {
   #items: U[] = [];
   /** Users in the heap. */
   get size(): number {
@@ -100,7 +106,9 @@ export class PaceHeap<U extends { intended: number }> {
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (a[p].intended <= a[i].intended) break;
-      [a[p], a[i]] = [a[i], a[p]];
+      const t = a[p];
+      a[p] = a[i];
+      a[i] = t;
       i = p;
     }
   }
@@ -119,7 +127,9 @@ export class PaceHeap<U extends { intended: number }> {
         if (l < a.length && a[l].intended < a[m].intended) m = l;
         if (r < a.length && a[r].intended < a[m].intended) m = r;
         if (m === i) break;
-        [a[m], a[i]] = [a[i], a[m]];
+        const t = a[m];
+        a[m] = a[i];
+        a[i] = t;
         i = m;
       }
     }
@@ -187,32 +197,65 @@ export function startConnect<U extends ConnectingUser>(
 }
 
 /**
- * How a non-blocking connect ended, once its socket turned writable.
+ * A non-blocking connect has finished (its socket turned writable, or the
+ * wait for it failed with `errno`): sets `connectMs` when it connected, else
+ * completes the sample with the failure's kind.
  *
- * @param p The platform's errno values.
- * @param fd The socket.
- * @returns -1 when connected, else the {@linkcode KIND} of the failure.
+ * @param loop The engine's loop.
+ * @param u The user, connecting.
+ * @param now Epoch ms.
+ * @param errno The wait's own failure, or 0 to read the socket's `SO_ERROR`.
+ * @returns Whether the socket is connected (the engine sends next).
  */
-export function connectOutcome(p: Platform, fd: number): number {
-  let e: number;
-  try {
-    e = socketError(fd);
-  } catch (err) {
-    e = err instanceof OsError ? err.errno : -1;
+export function connected<U extends ConnectingUser>(
+  loop: EngineLoop<U>,
+  u: U,
+  now: number,
+  errno = 0,
+): boolean {
+  let e = errno;
+  if (e === 0) {
+    try {
+      e = socketError(u.fd);
+    } catch (err) {
+      e = err instanceof OsError ? err.errno : -1;
+    }
   }
-  return e === 0 ? -1 : kindOfErrno(p, e, true);
+  if (e !== 0) {
+    loop.complete(u, kindOfErrno(loop.platform, e, true), now);
+    return false;
+  }
+  u.connectMs = now - u.connectStart;
+  return true;
+}
+
+/** {@linkcode EngineLoop.responseDone}'s answer while the response is incomplete. */
+export const MORE = -2;
+
+/** What both socket engines take from the config before they connect. */
+export interface LoopTarget {
+  /** The server. */
+  addr: Ipv4Addr;
+  /** `send` flags (no SIGPIPE). */
+  sendFlags: number;
 }
 
 /**
- * Whether a complete strict-echo response matches the request.
+ * The target of a socket engine, which needs libc and an IPv4 host.
  *
- * @param got The response (at least `msg.length` bytes).
- * @param msg The request.
- * @returns -1 when equal, else {@linkcode KIND.mismatch}.
+ * @param config What to run.
+ * @param engine The engine's name, for errors (`poll`, `uring`).
+ * @returns The address and send flags.
+ * @throws {Error} When the host is not IPv4, naming it and the way out.
  */
-export function echoKind(got: Uint8Array, msg: Uint8Array): number {
-  for (let i = 0; i < msg.length; i++) if (got[i] !== msg[i]) return KIND.mismatch;
-  return -1;
+export function loopTarget(config: EngineConfig, engine: string): LoopTarget {
+  libc.requireLibc(`the ${engine} engine`);
+  if (!parseIpv4(config.hostname)) {
+    throw new Error(
+      `The ${engine} engine needs an IPv4 host, not "${config.hostname}" (use --engine async)`,
+    );
+  }
+  return { addr: { hostname: config.hostname, port: config.port }, sendFlags: sendFlags() };
 }
 
 /** The schedule fields of a new user for plan thread `thread`. */
@@ -247,13 +290,15 @@ export class EngineLoop<U extends LoopUser> {
   readonly config: EngineConfig;
   /** The platform's errno values. */
   readonly platform: Platform;
-  readonly #config: EngineConfig;
   readonly #hooks: EngineHooks;
   readonly #io: LoopIo<U>;
   readonly #users: U[];
   readonly #pace = new PaceHeap<U>();
   readonly #gapMs: number;
   readonly #timers: SampleTimers;
+  readonly #strict: boolean;
+  readonly #eol: number;
+  readonly #responseTimeout: number;
   #nextStart = 0;
   #stopAt = 0;
   #lastTick: number;
@@ -266,7 +311,7 @@ export class EngineLoop<U extends LoopUser> {
    * @param io The engine's I/O.
    */
   constructor(config: EngineConfig, hooks: EngineHooks, users: U[], io: LoopIo<U>) {
-    this.#config = this.config = config;
+    this.config = config;
     this.platform = libc.platform();
     this.#hooks = hooks;
     this.#io = io;
@@ -274,6 +319,9 @@ export class EngineLoop<U extends LoopUser> {
     this.live = users.length;
     this.#gapMs = config.rate ? config.threads / config.rate * 1000 : 0;
     this.#timers = new SampleTimers(config);
+    this.#strict = config.eolByte === undefined;
+    this.#eol = config.eolByte === undefined ? -1 : config.eolByte & 0xff;
+    this.#responseTimeout = config.responseTimeout;
     this.#lastTick = this.#lastScan = nowMs();
     // Threads whose start falls at or after the group's end time never start.
     for (const u of users) if (!threadRuns(u.startAt, u.endAt)) this.finish(u);
@@ -304,16 +352,42 @@ export class EngineLoop<U extends LoopUser> {
       u.waitMs,
     );
     u.loop++;
-    const close = kind >= 0 || !this.#config.reuseConnection;
-    u.failed = kind >= 0 && this.#config.onError !== "continue";
+    const close = kind >= 0 || !this.config.reuseConnection;
+    u.failed = kind >= 0 && this.config.onError !== "continue";
     if (this.#io.end(u, close)) this.resume(u, nowMs());
+  }
+
+  /** The request is going out: the response timeout starts now (new or reused connection). */
+  requestSent(u: U, now: number): void {
+    u.deadline = this.#responseTimeout > 0 ? now + this.#responseTimeout : 0;
+  }
+
+  /**
+   * Counts `n` response bytes that have just landed and says whether the
+   * response is complete: strict echo needs the whole message back (then
+   * checks it), JMeter's EOL mode ends when a read's last byte is the EOL byte.
+   *
+   * @param u The user.
+   * @param buf The response so far (strict echo: from byte 0), or this read (EOL mode).
+   * @param n Bytes this read added.
+   * @param now Epoch ms.
+   * @returns {@linkcode MORE}, or the sample's kind (-1: success).
+   */
+  responseDone(u: U, buf: Uint8Array, n: number, now: number): number {
+    if (u.got === 0) u.firstByte = now;
+    u.got += n;
+    if (!this.#strict) return buf[n - 1] === this.#eol ? -1 : MORE;
+    const msg = this.config.message;
+    if (u.got < msg.length) return MORE;
+    for (let i = 0; i < msg.length; i++) if (buf[i] !== msg[i]) return KIND.mismatch;
+    return -1;
   }
 
   /** Continues a user whose sample ended (after {@linkcode LoopIo.end} said not yet). */
   resume(u: U, now: number): void {
     if (u.failed) {
       u.failed = false;
-      if (this.#config.onError === "stopTest") this.#hooks.stopTest();
+      if (this.config.onError === "stopTest") this.#hooks.stopTest();
       return this.finish(u);
     }
     this.#next(u, now);
@@ -321,7 +395,7 @@ export class EngineLoop<U extends LoopUser> {
 
   /** Starts the thread's next sample, paces it (open model), or ends the thread. */
   #next(u: U, now: number): void {
-    const config = this.#config;
+    const config = this.config;
     if (
       this.#hooks.stats.stopping || (config.loops >= 0 && u.loop >= config.loops) ||
       now >= u.endAt
@@ -407,7 +481,7 @@ export class EngineLoop<U extends LoopUser> {
       }
       stats.checkMarks();
     }
-    if (now - this.#lastTick >= this.#config.tickMs) {
+    if (now - this.#lastTick >= this.config.tickMs) {
       this.#lastTick = now;
       this.#hooks.tick();
     }

@@ -21,27 +21,33 @@ import { CTRL, type EngineConfig } from "./_engine_types.ts";
 
 /** The timers of one worker's threads. */
 export class SampleTimers {
+  /** Whether any timer is set (otherwise {@linkcode delayMs} is always 0). */
+  readonly any: boolean;
   readonly #constantMs: number;
-  readonly #config: EngineConfig;
+  readonly #random: EngineConfig["randomTimer"];
+  readonly #throughputMode: string | undefined;
   readonly #control: Int32Array;
   readonly #previous: Float64Array;
   readonly #intervalMs: number;
+  /** Precise Throughput Timer: when event 0 is due, epoch ms. */
+  readonly #groupStart: number;
+  /** Shared Constant Throughput Timer: the schedule's origin, whole epoch ms. */
+  readonly #base: number;
 
   /**
    * @param config The worker's config (timers, thread count, start time).
    */
   constructor(config: EngineConfig) {
-    this.#config = config;
     this.#constantMs = config.timerMs ?? 0;
+    this.#random = config.randomTimer;
+    this.#throughputMode = config.throughput?.mode;
+    this.any = this.#constantMs > 0 || this.#random !== undefined ||
+      this.#throughputMode !== undefined;
     this.#control = new Int32Array(config.control);
     this.#previous = new Float64Array(config.indices.length);
     this.#intervalMs = config.throughput ? 60_000 / config.throughput.perMinute : 0;
-  }
-
-  /** Whether any timer is set (otherwise {@linkcode delayMs} is always 0). */
-  get any(): boolean {
-    return this.#constantMs > 0 || this.#config.randomTimer !== undefined ||
-      this.#config.throughput !== undefined;
+    this.#groupStart = config.startTime + (config.delayMs ?? 0);
+    this.#base = Math.floor(config.startTime);
   }
 
   /**
@@ -54,13 +60,13 @@ export class SampleTimers {
    */
   delayMs(local: number, now: number): number {
     let wait = this.#constantMs;
-    const random = this.#config.randomTimer;
+    const random = this.#random;
     if (random) {
       const r = random.distribution === "uniform" ? Math.random() : gaussian();
       wait = Math.floor(Math.abs(r * random.rangeMs + wait));
     }
-    const t = this.#config.throughput;
-    if (t) wait += this.#throughputDelay(local, Math.floor(now), t.mode);
+    const mode = this.#throughputMode;
+    if (mode !== undefined) wait += this.#throughputDelay(local, Math.floor(now), mode);
     return wait;
   }
 
@@ -68,12 +74,11 @@ export class SampleTimers {
     const ctrl = this.#control;
     if (mode === "precise") {
       const k = Atomics.add(ctrl, CTRL.preciseNext, 1);
-      const groupStart = this.#config.startTime + (this.#config.delayMs ?? 0);
-      return Math.max(0, Math.floor(groupStart + k * this.#intervalMs - now));
+      return Math.max(0, Math.floor(this.#groupStart + k * this.#intervalMs - now));
     }
     if (mode === "shared") {
       // One schedule for all threads of all workers, kept relative to startTime.
-      const base = Math.floor(this.#config.startTime);
+      const base = this.#base;
       const interval = Math.round(this.#intervalMs);
       while (true) {
         const last = Atomics.load(ctrl, CTRL.throughputLast);

@@ -15,15 +15,15 @@
  */
 import * as libc from "../servers/os/libc.ts";
 import { openPoller, READABLE, WRITABLE } from "../servers/os/poller.ts";
-import { parseIpv4 } from "../servers/os/sockaddr.ts";
-import { OsError, sendFlags } from "../servers/os/socket.ts";
+import { OsError } from "../servers/os/socket.ts";
 import { type EngineConfig, KIND } from "./_engine_types.ts";
 import {
+  connected,
   type ConnectingUser,
-  connectOutcome,
-  echoKind,
   EngineLoop,
   kindOfErrno,
+  loopTarget,
+  MORE,
   newLoopUser,
   PHASE,
   startConnect,
@@ -56,22 +56,12 @@ interface User extends ConnectingUser {
  * @returns When every thread has finished or the run was stopped.
  */
 export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise<void> {
-  const p = libc.requireLibc("the poll engine");
-  const ip = parseIpv4(config.hostname);
-  if (!ip) {
-    return Promise.reject(
-      new Error(
-        `The poll engine needs an IPv4 host, not "${config.hostname}" (use --engine async)`,
-      ),
-    );
-  }
-  const addr = { hostname: config.hostname, port: config.port };
+  const { addr, sendFlags: flags } = loopTarget(config, "poll");
+  const p = libc.platform();
   const poller = openPoller({ maxEvents: 1024 });
   const msg = config.message;
   const msgLen = msg.length;
   const strict = config.eolByte === undefined;
-  const eol = config.eolByte === undefined ? -1 : config.eolByte & 0xff;
-  const flags = sendFlags();
   const byFd: (User | undefined)[] = [];
   const users: User[] = config.indices.map((thread, local) => ({
     ...newLoopUser(config, thread, local),
@@ -119,12 +109,9 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
     release: closeFd,
   });
 
-  /**
-   * Sends a sample's request. The response timeout starts here for every
-   * sample, on a new connection or a reused (keep-alive) one.
-   */
+  /** Sends a sample's request. */
   const request = (u: User, now: number) => {
-    u.deadline = config.responseTimeout > 0 ? now + config.responseTimeout : 0;
+    loop.requestSent(u, now);
     send(u, now);
   };
 
@@ -158,15 +145,9 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
         : libc.recv(u.fd, buf, want, 0);
       const now = nowMs();
       if (n > 0) {
-        if (u.got === 0) u.firstByte = now;
-        u.got += n;
-        if (strict) {
-          if (u.got < msgLen) continue;
-          return loop.complete(u, echoKind(buf, msg), now);
-        }
-        // JMeter's rule: the response ends when a read's last byte is the EOL byte.
-        if (buf[n - 1] === eol) return loop.complete(u, -1, now);
-        continue;
+        const kind = loop.responseDone(u, buf, n, now);
+        if (kind === MORE) continue;
+        return loop.complete(u, kind, now);
       }
       if (n === 0) return loop.complete(u, KIND.eof, now);
       const e = libc.errno();
@@ -175,11 +156,9 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
     }
   };
 
-  const connected = (u: User) => {
+  const connectDone = (u: User) => {
     const now = nowMs();
-    const kind = connectOutcome(p, u.fd);
-    if (kind >= 0) return loop.complete(u, kind, now);
-    u.connectMs = now - u.connectStart;
+    if (!connected(loop, u, now)) return;
     poller.modify(u.fd, READABLE);
     request(u, now);
   };
@@ -201,7 +180,7 @@ export function runPollEngine(config: EngineConfig, hooks: EngineHooks): Promise
             receive(u);
             break;
           case State.Connecting:
-            connected(u);
+            connectDone(u);
             break;
           case State.Sending:
             send(u, nowMs());

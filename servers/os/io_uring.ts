@@ -18,6 +18,10 @@
  *   (`IORING_ENTER_EXT_ARG`): that is the whole loop turn in one syscall,
  *   where readiness I/O pays an `epoll_wait` plus a `recv` and a `send` per
  *   message.
+ * - It can also wait for a *batch*: `min_complete` completions, but for no
+ *   longer than a short "min wait" before settling for what has arrived
+ *   (Linux 6.12). The kernel then does not wake the process per completion,
+ *   and each turn handles many at once.
  *
  * Buffers named in an SQE must stay where they are until the completion
  * arrives: pass addresses of off-heap `ArrayBuffer`s kept alive by the caller
@@ -86,6 +90,7 @@ const IORING_ENTER_GETEVENTS = 1;
 const IORING_ENTER_EXT_ARG = 8;
 const IORING_FEAT_SINGLE_MMAP = 1 << 0;
 const IORING_FEAT_EXT_ARG = 1 << 8;
+const IORING_FEAT_MIN_TIMEOUT = 1 << 15;
 const IORING_SETUP_SINGLE_ISSUER = 1 << 12;
 const IORING_SETUP_DEFER_TASKRUN = 1 << 13;
 const IORING_OFF_SQ_RING = 0n;
@@ -222,6 +227,14 @@ export interface RingOptions {
    * @default {true}
    */
   deferTaskrun?: boolean;
+  /**
+   * How long a wait for a batch ({@linkcode Ring.submitAndWait}'s `batch`
+   * above 1) holds out for the whole batch before returning with the
+   * completions that have arrived, µs. 0: no batches, every wait returns at
+   * the first completion.
+   * @default {0}
+   */
+  batchWaitUs?: number;
 }
 
 /**
@@ -235,6 +248,13 @@ export interface Ring {
   readonly entries: number;
   /** Setup flags the kernel accepted. */
   readonly flags: number;
+  /**
+   * Whether waits take a `batch`: {@linkcode RingOptions.batchWaitUs} was
+   * set and the kernel honours it (`IORING_FEAT_MIN_TIMEOUT`, Linux 6.12).
+   * Otherwise every wait returns at the first completion whatever `batch`
+   * says (a batch without that bound could sit out the whole timeout).
+   */
+  readonly batchWaits: boolean;
   /** Free SQ slots (queued but unsubmitted entries take slots). */
   space(): number;
   /**
@@ -261,13 +281,15 @@ export interface Ring {
     ioprio?: number,
   ): void;
   /**
-   * Submits everything queued and waits up to `waitMs` for one completion
-   * (0: do not wait). Counts one syscall.
+   * Submits everything queued and waits up to `waitMs` for `batch`
+   * completions (0 ms: do not wait). With {@linkcode RingOptions.batchWaitUs},
+   * a batch not complete by then settles for the completions already there
+   * (at least one). Counts one syscall.
    *
    * @returns Entries submitted, or -1 with {@linkcode libc.errno} set
    * (a timeout or `EINTR` returns 0).
    */
-  submitAndWait(waitMs: number): number;
+  submitAndWait(waitMs: number, batch?: number): number;
   /** Completions ready to read (snapshot of the CQ tail). */
   completions(): number;
   /** The `user_data` of ready completion `i` (0-based from the head). */
@@ -278,6 +300,13 @@ export interface Ring {
   completionFlags(i: number): number;
   /** Hands `n` read completions back to the kernel. */
   consume(n: number): void;
+  /**
+   * Holds `buffer` alive until {@linkcode Ring.close}. The kernel reaches a
+   * buffer only by the address in an SQE, which the garbage collector does
+   * not see: a buffer no JavaScript value refers to any more is freed while
+   * the kernel still reads or writes it.
+   */
+  keep(buffer: ArrayBuffer): void;
   /** Unmaps and closes the ring. */
   close(): void;
 }
@@ -356,19 +385,24 @@ export function openRing(options: RingOptions = {}): Ring {
   let tail = Atomics.load(sqRing, sqTail);
   let head = Atomics.load(cqRing, cqHead);
   let ready = 0;
-  // struct io_uring_getevents_arg { u64 sigmask; u32 sigmask_sz; u32 pad; u64 ts; }
+  // struct io_uring_getevents_arg { u64 sigmask; u32 sigmask_sz; u32 min_wait_usec; u64 ts; }
   // pointing at a struct __kernel_timespec { i64 tv_sec; i64 tv_nsec; }.
   const ts = new ArrayBuffer(16);
   const tsView = new DataView(ts);
   const arg = new Uint8Array(new ArrayBuffer(24));
-  new DataView(arg.buffer).setBigUint64(16, BigInt(bufferAddress(ts)), true);
+  const argView = new DataView(arg.buffer);
+  argView.setBigUint64(16, BigInt(bufferAddress(ts)), true);
+  const batchWaits = (features & IORING_FEAT_MIN_TIMEOUT) !== 0 && (options.batchWaitUs ?? 0) > 0;
+  if (batchWaits) argView.setUint32(12, options.batchWaitUs!, true);
   let lastWait = -1;
+  const kept: ArrayBuffer[] = [];
   const TWO32 = 4294967296;
   const space = () => sqEntries - (tail - Atomics.load(sqRing, sqHead));
   const ring: Ring = {
     fd,
     entries: sqEntries,
     flags,
+    batchWaits,
     space,
     reserve(n) {
       if (space() < n) ring.submitAndWait(0);
@@ -394,7 +428,7 @@ export function openRing(options: RingOptions = {}): Ring {
       sqes[b + 15] = 0;
       tail = (tail + 1) >>> 0;
     },
-    submitAndWait(waitMs) {
+    submitAndWait(waitMs, batch = 1) {
       Atomics.store(sqRing, sqTail, tail);
       const toSubmit = (tail - Atomics.load(sqRing, sqHead)) >>> 0;
       if (waitMs !== lastWait) {
@@ -403,7 +437,7 @@ export function openRing(options: RingOptions = {}): Ring {
         tsView.setBigInt64(8, BigInt(Math.round((waitMs % 1000) * 1e6)), true);
       }
       libc.countSyscalls(1);
-      const wait = waitMs > 0 ? 1 : 0;
+      const wait = waitMs <= 0 ? 0 : batchWaits ? batch : 1;
       const n = s.io_uring_enter(
         SYS_IO_URING_ENTER,
         fd,
@@ -436,7 +470,11 @@ export function openRing(options: RingOptions = {}): Ring {
       head = (head + n) >>> 0;
       Atomics.store(cqRing, cqHead, head);
     },
+    keep(buffer) {
+      kept.push(buffer);
+    },
     close() {
+      kept.length = 0;
       for (const [p, n] of maps) s.munmap(p, BigInt(n));
       maps.length = 0;
       libc.close(fd);

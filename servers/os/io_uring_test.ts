@@ -74,3 +74,58 @@ Deno.test("ioUringUnavailableReason() honours ECHOKIT_IO_URING_DISABLED=1", asyn
   }).output();
   assert.equal(new TextDecoder().decode(stdout).trim(), "ECHOKIT_IO_URING_DISABLED=1");
 });
+
+Deno.test({
+  name: "an io_uring wait for a batch settles for the completions there once batchWaitUs is over",
+  ignore: REFUSED !== undefined,
+  fn() {
+    const ring = openRing({ entries: 8, batchWaitUs: 2000 });
+    const listener = listenTcp({ hostname: "127.0.0.1", port: 0 });
+    let client = -1;
+    let server = -1;
+    try {
+      assert.equal(openRingBatchWaits(), false);
+      if (!ring.batchWaits) {
+        console.log("skipping: this kernel has no IORING_FEAT_MIN_TIMEOUT (Linux 6.12)");
+        return;
+      }
+      // A batch that completes returns whole.
+      for (let i = 0; i < 3; i++) ring.queue(OP.NOP, -1, 0, 0, 0, 0, 10 + i);
+      ring.submitAndWait(3000, 3);
+      assert.equal(ring.completions(), 3);
+      ring.consume(3);
+      // One recv of bytes already sent: a batch of 2 never completes, so the
+      // wait returns after its 2 ms with the one completion, not after 3 s.
+      client = connectTcp({ hostname: "127.0.0.1", port: listener.addr.port }).fd;
+      ring.queue(OP.ACCEPT, listener.fd, 0, 0, 0, 0, 1);
+      server = await1(ring, 1);
+      const ping = new TextEncoder().encode("ping\n");
+      assert.equal(libc.send(client, ping, ping.length, 0), ping.length);
+      const buf = new Uint8Array(new ArrayBuffer(64));
+      ring.queue(OP.RECV, server, bufferAddress(buf.buffer), buf.length, 0, 0, 2);
+      const t0 = performance.now();
+      ring.submitAndWait(3000, 2);
+      const took = performance.now() - t0;
+      assert.equal(ring.completions(), 1);
+      assert.equal(ring.completionData(0), 2);
+      assert.equal(ring.completionResult(0), ping.length);
+      ring.consume(1);
+      assert.ok(took < 1500, `waited ${took.toFixed(1)} ms for a batch of 2`);
+    } finally {
+      if (server >= 0) libc.close(server);
+      if (client >= 0) libc.close(client);
+      libc.close(listener.fd);
+      ring.close();
+    }
+  },
+});
+
+/** Whether a ring opened without batchWaitUs takes batches (it must not). */
+function openRingBatchWaits(): boolean {
+  const ring = openRing({ entries: 2 });
+  try {
+    return ring.batchWaits;
+  } finally {
+    ring.close();
+  }
+}
