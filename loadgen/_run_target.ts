@@ -103,18 +103,55 @@ export function pickEngine(
   return engine;
 }
 
+/** How long {@linkcode probe} waits for a connection by default, ms. */
+export const PROBE_TIMEOUT_MS = 10_000;
+
+/** Options of {@linkcode probe}. */
+export interface ProbeOptions {
+  /** Most milliseconds to wait for the connection. @default {10000} */
+  timeoutMs?: number;
+  /** Stops waiting (the run was interrupted); the probe then returns quietly. */
+  signal?: AbortSignal;
+}
+
 /**
- * Checks that something accepts connections at the target.
+ * Checks that something accepts connections at the target, within a time
+ * limit: a host that drops the SYNs (a firewall, a full accept queue) is an
+ * error after `timeoutMs`, not a hang.
  *
  * @param hostname Host.
  * @param port Port.
- * @throws {EchokitError} When nothing listens there, with what to do about it.
+ * @param options The time limit and an abort signal.
+ * @throws {EchokitError} When nothing listens there or nothing answers in
+ *   time, with what to do about it.
  */
-export async function probe(hostname: string, port: number): Promise<void> {
+export async function probe(
+  hostname: string,
+  port: number,
+  options: ProbeOptions = {},
+): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
+  const connecting = Deno.connect({ hostname, port });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const gaveUp = new Promise<"timeout" | "aborted">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    onAbort = () => resolve("aborted");
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+  });
   try {
-    const conn = await Deno.connect({ hostname, port });
-    conn.close();
+    const outcome = await Promise.race([connecting, gaveUp]);
+    if (outcome === "timeout" || outcome === "aborted") {
+      // The connect may still finish: close it then, and never report it.
+      connecting.then((c) => c.close(), () => {});
+      if (outcome === "aborted") return;
+      throw new EchokitError(
+        `No answer from ${hostname}:${port} within ${timeoutMs} ms (is the host reachable and the port open in its firewall? is the server's accept queue full?)`,
+      );
+    }
+    outcome.close();
   } catch (err) {
+    if (err instanceof EchokitError) throw err;
     if (err instanceof Deno.errors.ConnectionRefused) {
       throw new EchokitError(
         `Nothing is listening on ${hostname}:${port} (start one with \`deno task serve\` or pass --spawn MODE)`,
@@ -123,5 +160,8 @@ export async function probe(hostname: string, port: number): Promise<void> {
     throw new EchokitError(
       `Cannot connect to ${hostname}:${port}: ${err instanceof Error ? err.message : err}`,
     );
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) options.signal?.removeEventListener("abort", onAbort);
   }
 }

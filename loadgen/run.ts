@@ -21,7 +21,7 @@ import {
 } from "./_engine_types.ts";
 import { jtlWarmupPath, JtlWriter } from "./jtl.ts";
 import { fairnessOf, newSide, readSide, summarise, writeJtlRows } from "./_run_output.ts";
-import { pickEngine, planMessage, probe } from "./_run_target.ts";
+import { pickEngine, planMessage, probe, PROBE_TIMEOUT_MS } from "./_run_target.ts";
 import { THROUGHPUT_UNSET } from "./_timers.ts";
 import { histogramFigures, LatencyHistogram, loadLatencyHistogram } from "./histogram.ts";
 import { ResourceMonitor, SelfMonitor, usageBetween } from "./resource_monitor.ts";
@@ -99,7 +99,13 @@ export async function runLoad(options: RunLoadOptions): Promise<LoadResult> {
   let warmupJtl: JtlWriter | undefined;
   const serverMonitor = pid !== undefined ? new ResourceMonitor({ pid }) : undefined;
   try {
-    await probe(hostname, port);
+    await probe(hostname, port, {
+      // Before any load: an answer takes well under the default 10 s, or the plan's shorter limit.
+      timeoutMs: plan.connectTimeout > 0
+        ? Math.min(plan.connectTimeout, PROBE_TIMEOUT_MS)
+        : undefined,
+      signal: options.signal,
+    });
     if (options.jtl) {
       const jtlOptions = {
         threadGroupName,
