@@ -140,6 +140,7 @@ function cellOf(server: string, scenario: string, runs: RunRecord[]): Cell {
     errorPercent: stat(results.map((r) => r.samples > 0 ? (r.errors / r.samples) * 100 : 0)),
     cpuPercent: stat(results.map((r) => r.server?.cpuPercentMean)),
     cpuUsPerMessage: stat(results.map((r) => r.server?.cpuUsPerSample)),
+    loadCpuPercent: stat(results.map((r) => r.generator?.cpuPercentMean)),
     peakRssBytes: stat(results.map((r) => r.server?.peakRssBytes)),
     peakVszBytes: stat(results.map((r) => r.server?.peakVszBytes)),
     fairnessP5: stat(results.map((r) => r.fairness.p5)),

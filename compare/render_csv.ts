@@ -38,6 +38,7 @@ export const CSV_COLUMNS: readonly string[] = [
   "fair_p95",
   "syscalls_per_msg",
   "notes",
+  "load_cpu_percent",
 ];
 
 /**
@@ -91,6 +92,7 @@ export function renderCsv(report: CompareReport): string {
         med(cell?.fairnessP95),
         med(cell?.syscallsPerMessage),
         cell?.notes.join("; "),
+        med(cell?.loadCpuPercent),
       ];
       lines.push(values.map(field).join(","));
     }

@@ -123,6 +123,7 @@ export function detailGrid(report: CompareReport, scenario: Scenario): Grid {
     "err %",
     "CPU %",
     "CPU µs/msg",
+    "load CPU %",
     "RSS MB",
     "VSZ MB",
     "fair p5/p95",
@@ -144,6 +145,7 @@ export function detailGrid(report: CompareReport, scenario: Scenario): Grid {
       fmt(cell.errorPercent, (v) => v.toFixed(2)),
       fmt(cell.cpuPercent, (v) => v.toFixed(0)),
       fmt(cell.cpuUsPerMessage, (v) => v.toFixed(1)),
+      fmt(cell.loadCpuPercent, (v) => v.toFixed(0)),
       fmt(cell.peakRssBytes, (v) => (v / 2 ** 20).toFixed(0)),
       fmt(cell.peakVszBytes, (v) => (v / 2 ** 20).toFixed(0)),
       cell.fairnessP5 && cell.fairnessP95
@@ -161,6 +163,7 @@ export function detailGrid(report: CompareReport, scenario: Scenario): Grid {
     notes: [
       ...new Set(notes),
       "fair p5/p95: round trips per connection while every connection was active (5th/95th percentile)",
+      "load CPU %: the load generator's own CPU; where it nears 100 and the server's does not, the cell measures the generator",
     ],
   };
 }

@@ -122,6 +122,11 @@ export interface Cell {
   cpuPercent?: Stat;
   /** Server CPU time per message, µs. */
   cpuUsPerMessage?: Stat;
+  /**
+   * The load generator's own CPU, % of one core: near 100 (one engine Worker
+   * per core), the cell measures the generator rather than the server.
+   */
+  loadCpuPercent?: Stat;
   /** Peak server RSS, bytes. */
   peakRssBytes?: Stat;
   /** Peak server VSZ, bytes. */
