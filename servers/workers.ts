@@ -22,6 +22,7 @@ export const WORKER_MODULES: readonly string[] = [
   "servers/uring_worker.ts",
   "servers/protocol/loop_worker.ts",
   "servers/protocol/echo.ts",
+  "servers/stream_loop.ts",
   "servers/blocking_acceptor_worker.ts",
   "servers/blocking_spawner_worker.ts",
   "servers/blocking_worker.ts",

@@ -37,7 +37,8 @@ export function fencedBlocks(markdown: string): Block[] {
   const blocks: Block[] = [];
   const lines = markdown.split("\n");
   for (let i = 0; i < lines.length; i++) {
-    const open = /^( *)```(\S*)\s*$/.exec(lines[i]);
+    // The language tag, then maybe more of the info string (```ts ignore).
+    const open = /^( *)```(\S*)(?:\s+\S.*)?\s*$/.exec(lines[i]);
     if (!open) continue;
     const indent = open[1].length;
     const body: string[] = [];
