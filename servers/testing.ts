@@ -296,3 +296,27 @@ export async function within<T>(p: Promise<T>, ms: number): Promise<T | "timeout
     clearTimeout(timer);
   }
 }
+
+/**
+ * Writes 64 KiB chunks of `fill` without reading, until a write has not
+ * finished within 500 ms: the peer stopped reading and the socket buffers are
+ * full. At most 4096 chunks (256 MiB).
+ *
+ * @param conn The connection.
+ * @param fill The byte every chunk is made of.
+ * @returns Bytes written in full, and the stalled write (undefined if none stalled).
+ */
+export async function writeUntilStalled(
+  conn: Deno.Conn,
+  fill: number,
+): Promise<{ written: number; stalled: Promise<number> | undefined }> {
+  const chunk = new Uint8Array(64 * 1024).fill(fill);
+  let written = 0;
+  for (let i = 0; i < 4096; i++) {
+    const w = conn.write(chunk);
+    const n = await within(w, 500);
+    if (n === "timeout") return { written, stalled: w };
+    written += n;
+  }
+  return { written, stalled: undefined };
+}

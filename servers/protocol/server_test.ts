@@ -1,6 +1,14 @@
 /** The protocol API on its own loop, against real loopback TCP. */
 import assert from "node:assert/strict";
-import { connectLocal, readExactly, readToEnd, roundTrip, waitFor, within } from "../testing.ts";
+import {
+  connectLocal,
+  readExactly,
+  readToEnd,
+  roundTrip,
+  waitFor,
+  within,
+  writeUntilStalled,
+} from "../testing.ts";
 import { createProtocolServer, type ProtocolServer } from "./server.ts";
 
 const TEST_PROTOCOLS = new URL("./_test_protocols.ts", import.meta.url);
@@ -35,15 +43,7 @@ Deno.test({
       const conn = await connectLocal(server.addr.port);
       try {
         // Write without reading until a write stalls: the server stopped reading.
-        const chunk = new Uint8Array(64 * 1024).fill(7);
-        let written = 0;
-        let stalled: Promise<number> | undefined;
-        for (let i = 0; i < 4096 && !stalled; i++) {
-          const w = conn.write(chunk);
-          const n = await within(w, 500);
-          if (n === "timeout") stalled = w;
-          else written += n;
-        }
+        let { written, stalled } = await writeUntilStalled(conn, 7);
         assert.ok(stalled, "the server kept reading a client that never reads");
         const s = server.stats();
         assert.ok(s.writePauses >= 1, `pauseWriting() calls: ${s.writePauses}`);
@@ -53,7 +53,7 @@ Deno.test({
         assert.ok(s.peakWriteBuffer > 0);
         // Reading everything back drains the buffer and resumes the writer.
         const reader = readToEnd(conn);
-        written += await stalled!;
+        written += await stalled;
         await conn.closeWrite();
         const back = await reader;
         assert.equal(back.length, written);

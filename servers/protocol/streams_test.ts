@@ -1,6 +1,14 @@
 /** Streams over the protocol loop, against real loopback TCP. */
 import assert from "node:assert/strict";
-import { connectLocal, readToEnd, roundTrip, waitFor, within, writeAll } from "../testing.ts";
+import {
+  connectLocal,
+  readToEnd,
+  roundTrip,
+  waitFor,
+  within,
+  writeAll,
+  writeUntilStalled,
+} from "../testing.ts";
 import { createProtocolServer, type ProtocolServer } from "./server.ts";
 
 const TEST_STREAMS = new URL("./_test_streams.ts", import.meta.url);
@@ -34,15 +42,7 @@ Deno.test({
     await withServer(undefined, async (server) => {
       const conn = await connectLocal(server.addr.port);
       try {
-        const chunk = new Uint8Array(64 * 1024).fill(9);
-        let written = 0;
-        let stalled: Promise<number> | undefined;
-        for (let i = 0; i < 4096 && !stalled; i++) {
-          const w = conn.write(chunk);
-          const n = await within(w, 500);
-          if (n === "timeout") stalled = w;
-          else written += n;
-        }
+        let { written, stalled } = await writeUntilStalled(conn, 9);
         assert.ok(stalled, "the server kept reading a client that never reads");
         const s = server.stats();
         // The handler waits in write() (above the high water mark), so it stops
@@ -51,7 +51,7 @@ Deno.test({
         assert.ok(s.readPauses >= 1, `pauseReading() calls: ${s.readPauses}`);
         assert.ok(s.peakWriteBuffer <= 128 * 1024, `peak write buffer ${s.peakWriteBuffer} B`);
         const reader = readToEnd(conn);
-        written += await stalled!;
+        written += await stalled;
         await conn.closeWrite();
         const back = await reader;
         assert.equal(back.length, written);
