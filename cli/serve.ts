@@ -5,7 +5,7 @@
  */
 import type { MultiProcessServer } from "../servers/multi_process.ts";
 import { parseOffload } from "../servers/offload.ts";
-import { serve } from "../servers/serve.ts";
+import { checkEngine, serve } from "../servers/serve.ts";
 import { formatPrespawn, formatStatsLine } from "../servers/stats_line.ts";
 import {
   DEFAULT_IDLE_TIMEOUT,
@@ -14,7 +14,6 @@ import {
   DEFAULT_MAX_THREADS,
   type EchoServer,
   type Mode,
-  MODE_ENGINES,
   MODE_SUMMARIES,
   MODES,
 } from "../servers/types.ts";
@@ -143,9 +142,7 @@ export const serveCommand: Command = {
       backend: values.backend === undefined
         ? undefined
         : oneOf("--backend", String(values.backend), ["epoll", "poll"] as const),
-      engine: values.engine === undefined
-        ? undefined
-        : oneOf("--engine", String(values.engine), MODE_ENGINES[mode] ?? ["loop" as const]),
+      engine: checkEngine(mode, values.engine === undefined ? undefined : String(values.engine)),
       maxThreads: numberFlag(values, "max-threads", { min: 1, max: 1 << 20 }),
       prespawn: numberFlag(values, "prespawn", { min: 0, max: 1 << 20 }),
       work: values.work === undefined ? undefined : parseWork(String(values.work)),
@@ -245,11 +242,6 @@ function checkModeFlags(mode: Mode, values: FlagValues): void {
     ["max-threads", "blocking"],
     ["prespawn", "blocking"],
   ];
-  if (values.engine !== undefined && !MODE_ENGINES[mode]) {
-    throw new UsageError(
-      `Option --engine applies to --mode stream or protocol only (got --mode ${mode})`,
-    );
-  }
   for (const [flag, owner] of only) {
     if (values[flag] !== undefined && mode !== owner) {
       throw new UsageError(`Option --${flag} applies to --mode ${owner} only (got --mode ${mode})`);

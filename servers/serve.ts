@@ -5,7 +5,14 @@ import { serveNonblocking } from "./nonblocking.ts";
 import { serveProtocol } from "./protocol.ts";
 import { serveStream } from "./stream.ts";
 import { serveUring } from "./uring.ts";
-import { type EchoServer, MODE_ENGINES, MODES, type ServeOptions } from "./types.ts";
+import {
+  type EchoServer,
+  type Mode,
+  MODE_ENGINES,
+  MODES,
+  type ServeOptions,
+  type ServerEngine,
+} from "./types.ts";
 
 /**
  * Starts an echo server of the given mode.
@@ -47,17 +54,10 @@ export function serve(options: ServeOptions): Promise<EchoServer> {
       ),
     );
   }
-  const engines = MODE_ENGINES[options.mode];
-  if (options.engine !== undefined && !engines?.includes(options.engine)) {
-    return Promise.reject(
-      new UsageError(
-        engines
-          ? `Unknown engine "${options.engine}" for mode ${options.mode} (use ${
-            engines.join(" or ")
-          })`
-          : `--engine is for modes stream and protocol, not ${options.mode} (drop --engine)`,
-      ),
-    );
+  try {
+    checkEngine(options.mode, options.engine);
+  } catch (err) {
+    return Promise.reject(err);
   }
   if ((options.processes ?? 1) > 1) return serveProcesses(options);
   switch (options.mode) {
@@ -72,6 +72,29 @@ export function serve(options: ServeOptions): Promise<EchoServer> {
     case "uring":
       return serveUring(options);
   }
+}
+
+/**
+ * Checks an engine against the mode: only `stream` and `protocol` have a
+ * choice, each of its own engines.
+ *
+ * @param mode The mode.
+ * @param engine The engine asked for, if any.
+ * @returns The engine, typed.
+ * @throws {UsageError} For an engine of another mode, or any engine in a mode without a choice.
+ */
+export function checkEngine(mode: Mode, engine: string | undefined): ServerEngine | undefined {
+  if (engine === undefined) return undefined;
+  const engines = MODE_ENGINES[mode];
+  if (!engines) {
+    throw new UsageError(
+      `Option --engine applies to --mode stream or protocol only (got --mode ${mode})`,
+    );
+  }
+  if (!(engines as readonly string[]).includes(engine)) {
+    throw new UsageError(`Invalid --engine "${engine}" (use ${engines.join(", ")})`);
+  }
+  return engine as ServerEngine;
 }
 
 /** Most server processes `--processes` starts. */
