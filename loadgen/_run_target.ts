@@ -9,6 +9,7 @@ import { EchokitError, UsageError } from "../util/errors.ts";
 import { IoUringUnavailable, ioUringUnavailableReason } from "../servers/os/io_uring.ts";
 import { libcUnavailableReason } from "../servers/os/libc.ts";
 import { parseIpv4 } from "../servers/os/sockaddr.ts";
+import { connectWithin } from "./_connect.ts";
 import type { EngineName } from "./_engine_types.ts";
 import type { Plan } from "./types.ts";
 
@@ -131,27 +132,10 @@ export async function probe(
   options: ProbeOptions = {},
 ): Promise<void> {
   const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
-  const connecting = Deno.connect({ hostname, port });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let onAbort: (() => void) | undefined;
-  const gaveUp = new Promise<"timeout" | "aborted">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), timeoutMs);
-    onAbort = () => resolve("aborted");
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-  });
+  let conn: Awaited<ReturnType<typeof connectWithin>>;
   try {
-    const outcome = await Promise.race([connecting, gaveUp]);
-    if (outcome === "timeout" || outcome === "aborted") {
-      // The connect may still finish: close it then, and never report it.
-      connecting.then((c) => c.close(), () => {});
-      if (outcome === "aborted") return;
-      throw new EchokitError(
-        `No answer from ${hostname}:${port} within ${timeoutMs} ms (is the host reachable and the port open in its firewall? is the server's accept queue full?)`,
-      );
-    }
-    outcome.close();
+    conn = await connectWithin(hostname, port, { timeoutMs, signal: options.signal });
   } catch (err) {
-    if (err instanceof EchokitError) throw err;
     if (err instanceof Deno.errors.ConnectionRefused) {
       throw new EchokitError(
         `Nothing is listening on ${hostname}:${port} (start one with \`deno task serve\` or pass --spawn MODE)`,
@@ -160,8 +144,12 @@ export async function probe(
     throw new EchokitError(
       `Cannot connect to ${hostname}:${port}: ${err instanceof Error ? err.message : err}`,
     );
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) options.signal?.removeEventListener("abort", onAbort);
   }
+  if (conn === "aborted") return;
+  if (conn === "timeout") {
+    throw new EchokitError(
+      `No answer from ${hostname}:${port} within ${timeoutMs} ms (is the host reachable and the port open in its firewall? is the server's accept queue full?)`,
+    );
+  }
+  conn.close();
 }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { connectWithin } from "./_connect.ts";
 import { type EngineConfig, KIND } from "./_engine_types.ts";
 import { nowMs, type SampleStats } from "./_sample_stats.ts";
 import { groupEndAt, threadRuns, threadStartAt } from "./_schedule.ts";
@@ -123,23 +124,12 @@ export async function runAsyncEngine(config: EngineConfig, hooks: EngineHooks): 
   };
 
   const connect = async (u: User): Promise<Deno.TcpConn> => {
-    const attempt = Deno.connect({ hostname: config.hostname, port: config.port });
-    if (config.connectTimeout <= 0) return await attempt;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        u.timedOut = true;
-        reject(new Deno.errors.TimedOut("connect timed out"));
-      }, config.connectTimeout);
+    const conn = await connectWithin(config.hostname, config.port, {
+      timeoutMs: config.connectTimeout,
     });
-    try {
-      return await Promise.race([attempt, timeout]);
-    } catch (err) {
-      attempt.then((c) => c.close(), () => {});
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
+    if (typeof conn !== "string") return conn;
+    u.timedOut = true;
+    throw new Deno.errors.TimedOut("connect timed out");
   };
 
   // The group's end time, the same for every thread (see _schedule.ts).
