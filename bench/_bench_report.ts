@@ -87,6 +87,8 @@ export interface ServerSummary {
   rateVsPeer?: Spread;
   /** CPU per message ÷ the Python peer's, per repeat. */
   cpuVsPeer?: Spread;
+  /** `uring` only: rate ÷ `nonblocking`'s (completion against readiness), per repeat. */
+  rateVsNonblocking?: Spread;
 }
 
 /**
@@ -133,6 +135,7 @@ export function summariseServers(cells: readonly ServerCell[]): ServerSummary[] 
       peer,
       rateVsPeer: peer ? ratio(group, peer, "rate") : undefined,
       cpuVsPeer: peer ? ratio(group, peer, "serverCpuUsPerMsg") : undefined,
+      rateVsNonblocking: server === "uring" ? ratio(group, "nonblocking", "rate") : undefined,
     });
   }
   return out;

@@ -52,7 +52,7 @@ export function checkTargets(
     const whyUring = ur ? `nonblocking not measured at ${c} connections` : `uring not measured`;
     ratioCheck(
       `uring rate ≥ 1.0× nonblocking @${c}`,
-      ratioOfMedians(ur?.figures.rate, nb?.figures.rate),
+      ur?.rateVsNonblocking,
       (x) => x >= 1,
       whyUring,
     );

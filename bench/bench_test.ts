@@ -159,6 +159,27 @@ Deno.test("summariseServers() takes ratios within each repeat, then their median
   assert.equal(vsC.status, "not measured");
 });
 
+Deno.test("the uring rate target takes uring ÷ nonblocking within each repeat", () => {
+  // The machine slowed down by half in repeat 2, where nonblocking ran:
+  // by medians uring would look 1.8× faster; per repeat it is 0.9×.
+  const cells = [
+    cell("nonblocking", 1, 200, 5),
+    cell("uring", 1, 180, 4),
+    cell("nonblocking", 2, 100, 5),
+    cell("uring", 2, 90, 4),
+    cell("nonblocking", 3, 100, 5),
+    cell("uring", 3, 180, 4),
+  ];
+  const ur = summariseServers(cells).find((s) => s.server === "uring")!;
+  assert.deepEqual(ur.rateVsNonblocking, { median: 0.9, min: 0.9, max: 1.8, n: 3 });
+  const nb = summariseServers(cells).find((s) => s.server === "nonblocking")!;
+  assert.equal(nb.rateVsNonblocking, undefined);
+  const rate = checkTargets(summariseServers(cells), [])
+    .find((c) => c.target === "uring rate ≥ 1.0× nonblocking @100")!;
+  assert.equal(rate.status, "not met");
+  assert.equal(rate.measured?.median, 0.9);
+});
+
 Deno.test("spreadOf() ignores missing values and averages the middle pair", () => {
   assert.deepEqual(spreadOf([4, undefined, 1, NaN, 3, 2]), { median: 2.5, min: 1, max: 4, n: 4 });
   assert.equal(spreadOf([undefined]), undefined);

@@ -108,6 +108,15 @@ const SERVE: Case[] = [
     ["--engine", "loop", "--mode", "protocol", "--work", "sleep:1ms"],
     /^--work and --offload need --engine node in mode protocol/,
   ],
+  [
+    ["--batch-wait", "50us", "--mode", "nonblocking"],
+    /^Option --batch-wait applies to --mode uring only \(got --mode nonblocking\)$/,
+  ],
+  [
+    ["--batch-wait", "20ms", "--mode", "uring"],
+    /^Invalid --batch-wait "20ms" \(use 0 to 10ms, e.g. 50us\)$/,
+  ],
+  [["--batch-wait", "soon", "--mode", "uring"], /^Invalid --batch-wait "soon"/],
   [["--max-threads", "0", "--mode", "blocking"], /^Invalid --max-threads "0"/],
   [
     ["--max-threads", "8", "--mode", "protocol"],

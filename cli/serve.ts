@@ -60,6 +60,10 @@ Options:
   --engine E           stream and protocol modes: loop (echokit's own event loop), or
                        deno (stream: Deno.Conn) / node (protocol: node:net)
                        (default: loop; deno/node without FFI or with --work/--offload)
+  --batch-wait T       uring mode: how long a wait may hold out for a batch of completions
+                       (a quarter of the connections active in the last ms) before taking
+                       what has come; a reply may go out up to T later (e.g. 100us, 0.2ms;
+                       0 = off: wake at every completion; default: 50us; Linux 6.12)
   --max-threads N      blocking mode: most threads at once (default: 128)
   --prespawn N         blocking mode: threads started before accepting (default: 0)
   --work KIND:ARG      work per message (one read chunk) before echoing it
@@ -90,6 +94,7 @@ export const SERVE_FLAGS: OptionSpecs = {
   "idle-timeout": { type: "string" },
   backend: { type: "string" },
   engine: { type: "string" },
+  "batch-wait": { type: "string" },
   "max-threads": { type: "string" },
   prespawn: { type: "string" },
   work: { type: "string" },
@@ -143,6 +148,7 @@ export const serveCommand: Command = {
         ? undefined
         : oneOf("--backend", String(values.backend), ["epoll", "poll"] as const),
       engine: checkEngine(mode, values.engine === undefined ? undefined : String(values.engine)),
+      batchWaitUs: batchWaitFlag(values["batch-wait"]),
       maxThreads: numberFlag(values, "max-threads", { min: 1, max: 1 << 20 }),
       prespawn: numberFlag(values, "prespawn", { min: 0, max: 1 << 20 }),
       work: values.work === undefined ? undefined : parseWork(String(values.work)),
@@ -239,6 +245,7 @@ function idleTimeoutFlag(raw: string): number {
 function checkModeFlags(mode: Mode, values: FlagValues): void {
   const only: [string, Mode][] = [
     ["backend", "nonblocking"],
+    ["batch-wait", "uring"],
     ["max-threads", "blocking"],
     ["prespawn", "blocking"],
   ];
@@ -264,6 +271,16 @@ function checkModeFlags(mode: Mode, values: FlagValues): void {
       `Invalid --prespawn "${prespawn}" (use at most --max-threads, ${maxThreads})`,
     );
   }
+}
+
+function batchWaitFlag(raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const us = Math.round(parseDuration("--batch-wait", String(raw), "ms") * 1000);
+  // The kernel takes a u32 of µs; past 10 ms a "batch" is a stall.
+  if (us > 10_000) {
+    throw new UsageError(`Invalid --batch-wait "${raw}" (use 0 to 10ms, e.g. 50us)`);
+  }
+  return us;
 }
 
 function statsIntervalFlag(raw: unknown): number | undefined {

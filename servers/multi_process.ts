@@ -164,6 +164,7 @@ export function toServeArgs(options: ServeOptions): string[] {
   add("--engine", options.engine);
   add("--max-threads", options.maxThreads);
   add("--prespawn", options.prespawn);
+  add("--batch-wait", options.batchWaitUs === undefined ? undefined : `${options.batchWaitUs}us`);
   add("--work", options.work && formatWork(options.work));
   add("--offload", options.offload && formatOffload(options.offload));
   args.push("--reuse-port");

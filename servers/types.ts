@@ -133,6 +133,18 @@ export interface ServeOptions {
    */
   offload?: Offload;
   /**
+   * `uring` mode: how long one wait for completions may hold out for a
+   * batch (a quarter of the connections active in the last millisecond)
+   * before it settles for those that have arrived, µs. Batches spare the
+   * loop a turn, and the client a wake-up, per message; a message may be
+   * answered up to this much later. 0: every wait returns at the first
+   * completion. Linux 6.12 (`IORING_FEAT_MIN_TIMEOUT`); older kernels
+   * ignore it.
+   *
+   * @default {50}
+   */
+  batchWaitUs?: number;
+  /**
    * Set `SO_REUSEPORT` so several processes can listen on the same port and
    * the kernel spreads connections among them (Linux only).
    *

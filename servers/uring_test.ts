@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { echokitArgv } from "./child.ts";
 import { IO_URING_DISABLED_ENV } from "./os/io_uring.ts";
-import { connectLocal, modeSkipReason, roundTrip, waitFor } from "./testing.ts";
+import { connectLocal, modeSkipReason, roundTrip, waitFor, within } from "./testing.ts";
 import { serveUring } from "./uring.ts";
 
 Deno.test("serve --mode uring exits 1 with one line naming the reason where io_uring is refused", async () => {
@@ -54,4 +54,60 @@ Deno.test("serveUring() refuses --work with a usage error naming the mode to use
     serveUring({ mode: "uring", work: { kind: "sleep", ms: 1 } }),
     /--work is not available in mode "uring" \(use --mode nonblocking/,
   );
+});
+
+/**
+ * Opens 16 connections; each turn all 16 do a round trip at once, then the
+ * first does one alone. Returns the slowest lone round trip, ms.
+ */
+async function busyThenAlone(port: number, turns: number): Promise<number> {
+  const conns = await Promise.all(Array.from({ length: 16 }, () => connectLocal(port)));
+  try {
+    const msg = new TextEncoder().encode("batch");
+    let slowest = 0;
+    for (let t = 0; t < turns; t++) {
+      for (const e of await Promise.all(conns.map((c) => roundTrip(c, msg)))) {
+        assert.deepEqual(e, msg);
+      }
+      const start = performance.now();
+      assert.deepEqual(await roundTrip(conns[0], msg), msg);
+      slowest = Math.max(slowest, performance.now() - start);
+    }
+    return slowest;
+  } finally {
+    for (const c of conns) c.close();
+  }
+}
+
+for (const batchWaitUs of [0, 2_000]) {
+  Deno.test({
+    name: `serveUring({ batchWaitUs: ${batchWaitUs} }) answers a lone message among busy turns`,
+    ignore: modeSkipReason("uring") !== undefined,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      // After a turn of 16 echoes the waits ask for batches of 4, so the
+      // lone message's batch never fills: its wait must end after
+      // batchWaitUs, not at the loop's next timer (about 1 s away).
+      const server = await serveUring({ mode: "uring", port: 0, batchWaitUs });
+      try {
+        const slowest = await within(busyThenAlone(server.addr.port, 20), 10_000);
+        assert.notEqual(slowest, "timeout");
+        assert.ok((slowest as number) < 500, `a lone round trip took ${slowest} ms`);
+        await waitFor(() => server.stats().closed === 16, 5_000);
+        assert.equal(server.stats().bytesOut, 20 * 17 * 5);
+      } finally {
+        await server.close();
+      }
+    },
+  });
+}
+
+Deno.test("serveUring() refuses a batch wait it cannot pass to the kernel", async () => {
+  for (const batchWaitUs of [-1, 1.5, 10_001]) {
+    await assert.rejects(
+      serveUring({ mode: "uring", port: 0, batchWaitUs }),
+      /Invalid batchWaitUs .* \(use a whole number of µs, 0 to 10000\)/,
+    );
+  }
 });

@@ -393,8 +393,10 @@ export function openRing(options: RingOptions = {}): Ring {
   const argView = new DataView(arg.buffer);
   argView.setBigUint64(16, BigInt(bufferAddress(ts)), true);
   const batchWaits = (features & IORING_FEAT_MIN_TIMEOUT) !== 0 && (options.batchWaitUs ?? 0) > 0;
-  if (batchWaits) argView.setUint32(12, options.batchWaitUs!, true);
   let lastWait = -1;
+  // The min wait is set only for a batch above one: with it the kernel arms a
+  // timer per wait, which doubles the cost of a wait for a single completion.
+  let minWaitSet = false;
   const kept: ArrayBuffer[] = [];
   const TWO32 = 4294967296;
   const space = () => sqEntries - (tail - Atomics.load(sqRing, sqHead));
@@ -438,6 +440,10 @@ export function openRing(options: RingOptions = {}): Ring {
       }
       libc.countSyscalls(1);
       const wait = waitMs <= 0 ? 0 : batchWaits ? batch : 1;
+      if (batchWaits && (wait > 1) !== minWaitSet) {
+        minWaitSet = wait > 1;
+        argView.setUint32(12, minWaitSet ? options.batchWaitUs! : 0, true);
+      }
       const n = s.io_uring_enter(
         SYS_IO_URING_ENTER,
         fd,
