@@ -26,7 +26,10 @@ export const PROTOCOL_NODE_SERVER = "protocol-node";
 /** `serve --mode stream --engine deno`: the stream mode on `Deno.Conn`, beside its own loop. */
 export const STREAM_DENO_SERVER = "stream-deno";
 
-/** Every server `bench` knows, in table order: ours, the Python and Node peers, C. */
+/** `serve --mode uring --batch-wait 0`: what the batched wait buys, beside `uring`. Named only. */
+export const URING_NOBATCH_SERVER = "uring-nobatch";
+
+/** Every server `bench` runs by default, in table order: ours, the Python and Node peers, C. */
 export const BENCH_SERVERS: readonly string[] = [
   ...MODES,
   STREAM_DENO_SERVER,
@@ -85,7 +88,8 @@ Options:
   --connections LIST   connection counts of the server matrix (default: 1,100,1000)
   --duration TIME      measured window per cell (bare number: seconds)
   --only WHAT          servers or loadgen (default: both)
-  --servers LIST       servers to run (default: all of ${BENCH_SERVERS.join(",")})
+  --servers LIST       servers to run (default: all of ${BENCH_SERVERS.join(",")};
+                       also ${URING_NOBATCH_SERVER}: uring with --batch-wait 0)
   --size BYTES         message size (default: 64)
   --json FILE          also write every figure as JSON
   --pin MODE           none (default), split (server CPU 0, client CPU 1) or same (both CPU 1)
@@ -139,7 +143,7 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
   const servers = values.servers === undefined
     ? [...BENCH_SERVERS]
     : parseList("--servers", String(values.servers)).map((s) =>
-      oneOf("--servers", s, BENCH_SERVERS)
+      oneOf("--servers", s, [...BENCH_SERVERS, URING_NOBATCH_SERVER])
     );
   return {
     quick,

@@ -17,6 +17,7 @@ import {
   type PinMode,
   PROTOCOL_NODE_SERVER,
   STREAM_DENO_SERVER,
+  URING_NOBATCH_SERVER,
 } from "./_bench_args.ts";
 import { type NativeClientResult, runNativeClient } from "./_bench_client.ts";
 import type { NativePeers } from "./_bench_native.ts";
@@ -61,13 +62,17 @@ export async function benchServers(
   const skipped = new Map<string, string>();
   const runtimes = new Map<string, string | undefined>();
   for (const name of names) {
-    const refused = name === "uring" ? ioUringUnavailableReason() : undefined;
+    const refused = name === "uring" || name === URING_NOBATCH_SERVER
+      ? ioUringUnavailableReason()
+      : undefined;
     if (refused !== undefined) {
       skipped.set(name, `io_uring is unavailable: ${refused}`);
     } else if ((MODES as readonly string[]).includes(name)) {
       servers.push({ name, kind: "echokit", mode: name as Mode });
     } else if (name === PROTOCOL_NODE_SERVER) {
       servers.push({ name, kind: "echokit", mode: "protocol", args: ["--engine", "node"] });
+    } else if (name === URING_NOBATCH_SERVER) {
+      servers.push({ name, kind: "echokit", mode: "uring", args: ["--batch-wait", "0"] });
     } else if (name === STREAM_DENO_SERVER) {
       servers.push({ name, kind: "echokit", mode: "stream", args: ["--engine", "deno"] });
     } else if (name === NATIVE_SERVER) {

@@ -92,6 +92,15 @@ Deno.test("parseBenchArgs() rejects unknown flags and out-of-range values", () =
   }
 });
 
+Deno.test("parseBenchArgs() takes uring-nobatch when named, and leaves it out by default", () => {
+  const named = parseBenchArgs(["--servers", "uring,uring-nobatch"]);
+  assert.ok(named !== "help");
+  assert.deepEqual(named.servers, ["uring", "uring-nobatch"]);
+  const all = parseBenchArgs([]);
+  assert.ok(all !== "help");
+  assert.ok(all.servers.includes("uring") && !all.servers.includes("uring-nobatch"));
+});
+
 Deno.test("parseBenchArgs() applies --quick defaults and keeps explicit values", () => {
   const quick = parseBenchArgs(["--quick"]);
   assert.ok(quick !== "help");
