@@ -159,6 +159,8 @@ export interface GeneratorSummary {
   errors: number;
   /** Rate ÷ the native client's against the same server process, per repeat. */
   rateVsC?: Spread;
+  /** CPU per sample ÷ the native client's against the same server process, per repeat. */
+  cpuVsC?: Spread;
 }
 
 /**
@@ -180,13 +182,17 @@ export function summariseGenerators(cells: readonly GeneratorCell[]): GeneratorS
       p50Us: spreadOf(group.map((c) => c.p50Us)),
       p99Us: spreadOf(group.map((c) => c.p99Us)),
       errors: group.reduce((n, c) => n + c.errors, 0),
-      rateVsC: spreadOf(group.map((c) => {
+      rateVsC: vsC((c, ref) => c.rate / ref.rate),
+      cpuVsC: vsC((c, ref) => c.cpuUsPerSample / ref.cpuUsPerSample),
+    };
+    function vsC(f: (c: GeneratorCell, ref: GeneratorCell) => number): Spread | undefined {
+      return spreadOf(group.map((c) => {
         const ref = cells.find((o) =>
           o.generator === "c-client" && o.server === server && o.repeat === c.repeat
         );
-        return ref ? c.rate / ref.rate : undefined;
-      })),
-    };
+        return ref ? f(c, ref) : undefined;
+      }));
+    }
   });
 }
 
@@ -332,7 +338,17 @@ export function formatServerTables(summaries: readonly ServerSummary[]): string 
  */
 export function formatGeneratorTable(summaries: readonly GeneratorSummary[]): string {
   return table(
-    ["generator", "server", "samples/s", "CPU µs/sample", "p50 µs", "p99 µs", "rate ×C", "errors"],
+    [
+      "generator",
+      "server",
+      "samples/s",
+      "CPU µs/sample",
+      "p50 µs",
+      "p99 µs",
+      "rate ×C",
+      "CPU ×C",
+      "errors",
+    ],
     summaries.map((g) => [
       g.generator,
       g.server,
@@ -341,6 +357,7 @@ export function formatGeneratorTable(summaries: readonly GeneratorSummary[]): st
       withSpread(g.p50Us, si),
       withSpread(g.p99Us, si),
       g.generator === "c-client" ? "1.00×" : times(g.rateVsC),
+      g.generator === "c-client" ? "1.00×" : times(g.cpuVsC),
       String(g.errors),
     ]),
     2,
@@ -355,7 +372,7 @@ export function formatGeneratorTable(summaries: readonly GeneratorSummary[]): st
  */
 export function formatTargets(checks: readonly TargetCheck[]): string {
   return table(
-    ["target (issue 7)", "measured", "status"],
+    ["target (issues 7, 14)", "measured", "status"],
     checks.map((t) => [
       t.target,
       t.measured ? withSpread(t.measured, (n) => `${dec(n)}`) + t.unit : "–",

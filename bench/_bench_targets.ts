@@ -118,6 +118,21 @@ export function checkTargets(
         },
     );
   }
+  // Issue 14: the best engine against the C client, on the C server.
+  const best = generators.find((g) => g.generator === "echokit-uring" && g.server === "c-epoll");
+  const whyBest = "load --engine uring not measured against c-epoll";
+  ratioCheck(
+    "echokit-uring rate ≥ 1.0× C client vs c-epoll",
+    best?.rateVsC,
+    (x) => x >= 1,
+    whyBest,
+  );
+  ratioCheck(
+    "echokit-uring CPU/sample ≤ 1.2× C client's vs c-epoll",
+    best?.cpuVsC,
+    (x) => x <= 1.2,
+    whyBest,
+  );
   if (!generators.some((g) => g.generator === "echokit")) {
     checks.push({
       target: "load generator ≥ 0.9× C client, ≤ 12 µs/sample",

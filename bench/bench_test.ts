@@ -6,7 +6,8 @@ import { parseBenchArgs } from "./_bench_args.ts";
 import { runNativeClient } from "./_bench_client.ts";
 import { buildNativePeers } from "./_bench_native.ts";
 import { hasProgram } from "./_bench_proc.ts";
-import { spreadOf, summariseServers } from "./_bench_report.ts";
+import { spreadOf, summariseGenerators, summariseServers } from "./_bench_report.ts";
+import type { GeneratorCell } from "./_bench_generator.ts";
 import { checkTargets } from "./_bench_targets.ts";
 import type { ServerCell } from "./_bench_run.ts";
 
@@ -187,6 +188,44 @@ Deno.test("the uring rate target takes uring ÷ nonblocking within each repeat",
     .find((c) => c.target === "uring rate ≥ 1.0× nonblocking @100")!;
   assert.equal(rate.status, "not met");
   assert.equal(rate.measured?.median, 0.9);
+});
+
+Deno.test("generator summaries take rate and CPU against the C client within each repeat", () => {
+  const g = (generator: GeneratorCell["generator"], repeat: number, rate: number, cpu: number) => ({
+    generator,
+    server: "c-epoll",
+    repeat,
+    rate,
+    cpuUsPerSample: cpu,
+    p50Us: 1,
+    p99Us: 2,
+    errors: 0,
+  });
+  const cells = [
+    g("c-client", 1, 100, 10),
+    g("echokit-uring", 1, 105, 8),
+    g("c-client", 2, 200, 5),
+    g("echokit-uring", 2, 190, 6.5),
+  ];
+  const best = summariseGenerators(cells).find((s) => s.generator === "echokit-uring")!;
+  assert.deepEqual(best.rateVsC, { median: 1, min: 0.95, max: 1.05, n: 2 });
+  assert.deepEqual(best.cpuVsC, { median: 1.05, min: 0.8, max: 1.3, n: 2 });
+  const checks = checkTargets([], summariseGenerators(cells));
+  const status = (t: string) => checks.find((c) => c.target === t)?.status;
+  assert.equal(status("echokit-uring rate ≥ 1.0× C client vs c-epoll"), "met");
+  assert.equal(status("echokit-uring CPU/sample ≤ 1.2× C client's vs c-epoll"), "met");
+  const slow = checkTargets(
+    [],
+    summariseGenerators([g("c-client", 1, 100, 10), g("echokit-uring", 1, 99, 13)]),
+  );
+  assert.equal(
+    slow.find((c) => c.target.startsWith("echokit-uring rate ≥ 1.0×"))?.status,
+    "not met",
+  );
+  assert.equal(
+    slow.find((c) => c.target.startsWith("echokit-uring CPU/sample"))?.status,
+    "not met",
+  );
 });
 
 Deno.test("spreadOf() ignores missing values and averages the middle pair", () => {
