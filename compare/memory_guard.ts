@@ -163,9 +163,9 @@ function readMeminfo(key: string, text?: string): number | undefined {
 }
 
 function mib(bytes: number): string {
-  return `${(bytes / 2 ** 20).toFixed(1)} MB`;
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }
 
 function gib(bytes: number): string {
-  return `${(bytes / 2 ** 30).toFixed(1)} GB`;
+  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 }

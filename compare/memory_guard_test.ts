@@ -37,7 +37,7 @@ Deno.test("guardThreads() caps threads to what fits and says so", () => {
   const d = guardThreads({ connections: 10_000, maxThreads: 10_000, memAvailableBytes: 10 * GiB });
   assert.equal(d.action, "cap");
   assert.equal(d.threads, Math.floor((10 * GiB * 0.6) / BLOCKING_THREAD_BYTES));
-  assert.match(d.message, /10000 threads × 8\.0 MB ≈ 78\.1 GB exceeds the 6\.0 GB budget/);
+  assert.match(d.message, /10000 threads × 8\.0 MiB ≈ 78\.1 GiB exceeds the 6\.0 GiB budget/);
   assert.match(d.message, /capped at --max-threads \d+/);
 });
 
@@ -80,6 +80,6 @@ Deno.test("runCompare() skips the blocking mode with the guard's message when me
   // Said before any server starts: between the run's start and end, nothing else.
   assert.deepEqual(events, ["run-start", "warning", "run-end"]);
   assert.equal(report.runs[0].wallMs, 0);
-  assert.match(report.cells[0].skipped ?? "", /^memory guard: 1000 threads × 8\.0 MB/);
+  assert.match(report.cells[0].skipped ?? "", /^memory guard: 1000 threads × 8\.0 MiB/);
   assert.match(warnings[0], /blocking · plan1: memory guard/);
 });

@@ -124,8 +124,8 @@ export function detailGrid(report: CompareReport, scenario: Scenario): Grid {
     "CPU %",
     "CPU µs/msg",
     "load CPU %",
-    "RSS MB",
-    "VSZ MB",
+    "RSS MiB",
+    "VSZ MiB",
     "fair p5/p95",
     "sys/msg",
   ];
