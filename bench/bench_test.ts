@@ -170,8 +170,9 @@ Deno.test("summariseServers() takes ratios within each repeat, then their median
 });
 
 Deno.test("the uring rate target takes uring ÷ nonblocking within each repeat", () => {
-  // The machine slowed down by half in repeat 2, where nonblocking ran:
-  // by medians uring would look 1.8× faster; per repeat it is 0.9×.
+  // The machine ran at half speed for both in repeat 2 and for nonblocking
+  // alone in repeat 3: by medians uring would look 1.8× faster; within two
+  // of the three repeats it is 0.9×.
   const cells = [
     cell("nonblocking", 1, 200, 5),
     cell("uring", 1, 180, 4),
