@@ -58,9 +58,10 @@ Deno.test("serveUring() refuses --work with a usage error naming the mode to use
 
 /**
  * Opens 16 connections; each turn all 16 do a round trip at once, then the
- * first does one alone. Returns the slowest lone round trip, ms.
+ * first does one alone (after `pauseMs` of quiet). Returns the slowest lone
+ * round trip, ms.
  */
-async function busyThenAlone(port: number, turns: number): Promise<number> {
+async function busyThenAlone(port: number, turns: number, pauseMs = 0): Promise<number> {
   const conns = await Promise.all(Array.from({ length: 16 }, () => connectLocal(port)));
   try {
     const msg = new TextEncoder().encode("batch");
@@ -69,6 +70,7 @@ async function busyThenAlone(port: number, turns: number): Promise<number> {
       for (const e of await Promise.all(conns.map((c) => roundTrip(c, msg)))) {
         assert.deepEqual(e, msg);
       }
+      if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
       const start = performance.now();
       assert.deepEqual(await roundTrip(conns[0], msg), msg);
       slowest = Math.max(slowest, performance.now() - start);
@@ -96,6 +98,11 @@ for (const batchWaitUs of [0, 2_000]) {
         assert.ok((slowest as number) < 500, `a lone round trip took ${slowest} ms`);
         await waitFor(() => server.stats().closed === 16, 5_000);
         assert.equal(server.stats().bytesOut, 20 * 17 * 5);
+        // A wait that began while 16 were busy, and has sat through their
+        // quiet since, answers the next message at once too.
+        const afterQuiet = await within(busyThenAlone(server.addr.port, 3, 100), 10_000);
+        assert.notEqual(afterQuiet, "timeout");
+        assert.ok((afterQuiet as number) < 500, `a round trip after quiet took ${afterQuiet} ms`);
       } finally {
         await server.close();
       }
