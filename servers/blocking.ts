@@ -57,13 +57,13 @@ import {
   STOP,
   ThreadStat,
 } from "./_blocking_shared.ts";
-import { listenForServer } from "./_ffi_listen.ts";
+import { ffiBindAddress, listenForServer } from "./_ffi_listen.ts";
 import { prepareWork } from "./_message_handler.ts";
 import { checkReusePort } from "./_reuse_port.ts";
 import { warnOnce } from "./_warn_once.ts";
 import * as libc from "./os/libc.ts";
 import { openWaker } from "./os/poller.ts";
-import { isIpv4Host, setFileLimit } from "./os/socket.ts";
+import { setFileLimit } from "./os/socket.ts";
 import {
   DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_BUFFER,
@@ -91,14 +91,7 @@ import {
  * ```
  */
 export async function serveBlocking(options: ServeOptions): Promise<EchoServer> {
-  libc.requireLibc('Mode "blocking"');
-  const hostname = options.hostname ?? "127.0.0.1";
-  const port = options.port ?? 0;
-  if (!isIpv4Host(hostname)) {
-    throw new UsageError(
-      `Mode "blocking" binds IPv4 only, not "${hostname}" (use an IPv4 address such as 127.0.0.1)`,
-    );
-  }
+  const { hostname, port } = ffiBindAddress(options, { what: 'Mode "blocking"' });
   const warn = warnOnce(options);
   let maxThreads = options.maxThreads ?? DEFAULT_MAX_THREADS;
   let prespawn = options.prespawn ?? 0;

@@ -39,7 +39,7 @@ import {
   WOULD_BLOCK,
 } from "./_loop_io.ts";
 import { LOOP_STAT, loopStats, type LoopThreadConfig, startLoopThread } from "./_loop_thread.ts";
-import { listenForServer } from "./_ffi_listen.ts";
+import { ffiBindAddress, listenForServer } from "./_ffi_listen.ts";
 import { prepareWork } from "./_message_handler.ts";
 import { checkReusePort } from "./_reuse_port.ts";
 import { warnOnce } from "./_warn_once.ts";
@@ -54,7 +54,7 @@ import {
   READABLE,
   WRITABLE,
 } from "./os/poller.ts";
-import { isIpv4Host, sendFlags, setFileLimit } from "./os/socket.ts";
+import { sendFlags, setFileLimit } from "./os/socket.ts";
 import {
   DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_BUFFER,
@@ -379,14 +379,7 @@ export function runEchoLoop(
  * ```
  */
 export async function serveNonblocking(options: ServeOptions): Promise<EchoServer> {
-  libc.requireLibc('Mode "nonblocking"');
-  const hostname = options.hostname ?? "127.0.0.1";
-  const port = options.port ?? 0;
-  if (!isIpv4Host(hostname)) {
-    throw new UsageError(
-      `Mode "nonblocking" binds IPv4 only, not "${hostname}" (use an IPv4 address such as 127.0.0.1)`,
-    );
-  }
+  const { hostname, port } = ffiBindAddress(options, { what: 'Mode "nonblocking"' });
   const backend = options.backend ?? defaultBackend();
   if (backend === "epoll" && !libc.platform().hasEpoll) {
     throw new UsageError(

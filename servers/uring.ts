@@ -39,7 +39,7 @@
  */
 import { UsageError } from "../util/errors.ts";
 import { BufferPool } from "./_buffer_pool.ts";
-import { listenForServer } from "./_ffi_listen.ts";
+import { ffiBindAddress, listenForServer } from "./_ffi_listen.ts";
 import { idleSweepInterval } from "./_idle_sweeper.ts";
 import { LOOP_STAT, loopStats, type LoopThreadConfig, startLoopThread } from "./_loop_thread.ts";
 import { checkReusePort } from "./_reuse_port.ts";
@@ -57,7 +57,7 @@ import {
 } from "./os/io_uring.ts";
 import * as libc from "./os/libc.ts";
 import { attachWaker } from "./os/poller.ts";
-import { isIpv4Host, sendFlags, setFileLimit, setNoDelay, setNonblocking } from "./os/socket.ts";
+import { sendFlags, setFileLimit, setNoDelay, setNonblocking } from "./os/socket.ts";
 import {
   DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_BUFFER,
@@ -419,14 +419,7 @@ export function runUringLoop(
  * ```
  */
 export async function serveUring(options: ServeOptions): Promise<EchoServer> {
-  libc.requireLibc('Mode "uring"');
-  const hostname = options.hostname ?? "127.0.0.1";
-  const port = options.port ?? 0;
-  if (!isIpv4Host(hostname)) {
-    throw new UsageError(
-      `Mode "uring" binds IPv4 only, not "${hostname}" (use an IPv4 address such as 127.0.0.1)`,
-    );
-  }
+  const { hostname, port } = ffiBindAddress(options, { what: 'Mode "uring"' });
   if (options.work || options.offload) {
     throw new UsageError(
       `${options.work ? "--work" : "--offload"} is not available in mode "uring" ` +

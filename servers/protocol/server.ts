@@ -8,14 +8,12 @@
  *
  * @module
  */
-import { UsageError } from "../../util/errors.ts";
-import { listenForServer } from "../_ffi_listen.ts";
+import { ffiBindAddress, listenForServer } from "../_ffi_listen.ts";
 import { loopStats, startLoopThread } from "../_loop_thread.ts";
 import { checkReusePort } from "../_reuse_port.ts";
 import { warnOnce } from "../_warn_once.ts";
-import * as libc from "../os/libc.ts";
 import { defaultBackend } from "../os/poller.ts";
-import { isIpv4Host, setFileLimit } from "../os/socket.ts";
+import { setFileLimit } from "../os/socket.ts";
 import {
   DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_BUFFER,
@@ -96,14 +94,11 @@ export async function createProtocolServer(
 ): Promise<ProtocolServer> {
   const mode = options.mode ?? "protocol";
   const fallback = mode === "stream" ? "deno" : "node";
-  libc.requireLibc(`Mode "${mode}" (its own loop; use --engine ${fallback} without FFI)`);
-  const hostname = options.hostname ?? "127.0.0.1";
-  const port = options.port ?? 0;
-  if (!isIpv4Host(hostname)) {
-    throw new UsageError(
-      `The ${mode} loop binds IPv4 only, not "${hostname}" (use an IPv4 address such as 127.0.0.1, or --engine ${fallback})`,
-    );
-  }
+  const { hostname, port } = ffiBindAddress(options, {
+    what: `The ${mode} loop`,
+    needsLibc: `Mode "${mode}" (its own loop; use --engine ${fallback} without FFI)`,
+    instead: `--engine ${fallback}`,
+  });
   const backend = options.backend ?? defaultBackend();
   setFileLimit();
   if (options.reusePort) checkReusePort(`--reuse-port in ${mode} mode`, false);
