@@ -21,7 +21,7 @@ import {
 } from "./_bench_args.ts";
 import { type NativeClientResult, runNativeClient } from "./_bench_client.ts";
 import type { NativePeers } from "./_bench_native.ts";
-import { hasProgram, pinProcess, SyscallCounter } from "./_bench_proc.ts";
+import { pinProcess, SyscallCounter } from "./_bench_proc.ts";
 import { missingRuntime } from "../compare/peers.ts";
 import { SHIPPED_PEERS } from "../compare/peers.ts";
 
@@ -54,13 +54,12 @@ export const PYTHON_PEER_OF: Readonly<Partial<Record<Mode, string>>> = {
  * @param native The compiled native peers, or why there are none.
  * @returns Runnable servers and skipped ones with reasons.
  */
-export async function benchServers(
+export function benchServers(
   names: readonly string[],
   native: NativePeers | string,
-): Promise<{ servers: BenchServer[]; skipped: Map<string, string> }> {
+): { servers: BenchServer[]; skipped: Map<string, string> } {
   const servers: BenchServer[] = [];
   const skipped = new Map<string, string>();
-  const runtimes = new Map<string, string | undefined>();
   for (const name of names) {
     const refused = name === "uring" || name === URING_NOBATCH_SERVER
       ? ioUringUnavailableReason()
@@ -80,11 +79,8 @@ export async function benchServers(
       else servers.push({ name, kind: "native", command: [native.server, "{port}"] });
     } else {
       const peer = SHIPPED_PEERS.find((p) => p.name === name)!;
-      const runtime = peer.command[0];
-      if (!runtimes.has(runtime)) runtimes.set(runtime, await hasProgram(runtime));
-      const missing = runtimes.get(runtime) === undefined
-        ? `"${runtime}" is not installed`
-        : missingRuntime(peer);
+      // compare's check: the program on PATH, the script there, the probe (uvloop) passing.
+      const missing = missingRuntime(peer);
       if (missing !== undefined) skipped.set(name, missing);
       else servers.push({ name, kind: "peer", command: peer.command });
     }

@@ -104,7 +104,7 @@ async function runBench(options: BenchOptions, command: string): Promise<void> {
     // Without the native client nothing here can be measured the same way.
     throw new EchokitError(`Cannot build the native reference client: ${native}`);
   }
-  const { servers, skipped } = await benchServers(options.servers, native);
+  const { servers, skipped } = benchServers(options.servers, native);
   let syscalls = options.syscalls;
   if (syscalls && Deno.build.os === "linux") {
     // Probe once: perf may be missing or not allowed here.

@@ -93,7 +93,7 @@ export const profileCommand: Command = {
       throw new EchokitError("perf is not installed (Debian: apt-get install linux-perf)");
     }
     const native = await buildNativePeers();
-    const { servers, skipped } = await benchServers([name], native);
+    const { servers, skipped } = benchServers([name], native);
     if (servers.length === 0) throw new EchokitError(`Cannot run ${name}: ${skipped.get(name)}`);
     const data = await Deno.makeTempFile({ prefix: "echokit-perf-", suffix: ".data" });
     const server = await startBenchServer(servers[0], 100);
