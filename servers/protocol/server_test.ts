@@ -1,36 +1,19 @@
 /** The protocol API on its own loop, against real loopback TCP. */
 import assert from "node:assert/strict";
-import {
-  connectLocal,
-  readExactly,
-  readToEnd,
-  roundTrip,
-  waitFor,
-  within,
-  writeUntilStalled,
-} from "../testing.ts";
+import { connectLocal, readExactly, readToEnd, roundTrip, waitFor, within } from "../testing.ts";
 import { createProtocolServer, type ProtocolServer } from "./server.ts";
+import { checkNeverReadingClient, withProtocolServer } from "./_test_server.ts";
 
 const TEST_PROTOCOLS = new URL("./_test_protocols.ts", import.meta.url);
 const ECHO = new URL("./echo.ts", import.meta.url);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-async function withServer(
+function withServer(
   factory: string | undefined,
   fn: (server: ProtocolServer) => Promise<void>,
 ): Promise<void> {
-  const server = await createProtocolServer({
-    protocol: factory ? TEST_PROTOCOLS : ECHO,
-    factory,
-    port: 0,
-    onWarning: () => {},
-  });
-  try {
-    await fn(server);
-  } finally {
-    await server.close();
-  }
+  return withProtocolServer({ protocol: factory ? TEST_PROTOCOLS : ECHO, factory }, fn);
 }
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -39,30 +22,10 @@ Deno.test({
   name: "createProtocolServer() echo pauses a client that never reads, with a bounded buffer",
   ...opts,
   async fn() {
-    await withServer(undefined, async (server) => {
-      const conn = await connectLocal(server.addr.port);
-      try {
-        // Write without reading until a write stalls: the server stopped reading.
-        let { written, stalled } = await writeUntilStalled(conn, 7);
-        assert.ok(stalled, "the server kept reading a client that never reads");
-        const s = server.stats();
-        assert.ok(s.writePauses >= 1, `pauseWriting() calls: ${s.writePauses}`);
-        assert.ok(s.readPauses >= 1, `pauseReading() calls: ${s.readPauses}`);
-        // High water (64 KiB) plus one read's worth at most: memory is bounded.
-        assert.ok(s.peakWriteBuffer <= 128 * 1024, `peak write buffer ${s.peakWriteBuffer} B`);
-        assert.ok(s.peakWriteBuffer > 0);
-        // Reading everything back drains the buffer and resumes the writer.
-        const reader = readToEnd(conn);
-        written += await stalled;
-        await conn.closeWrite();
-        const back = await reader;
-        assert.equal(back.length, written);
-        assert.ok(back.every((b) => b === 7));
-        assert.ok(await waitFor(() => server.stats().writeResumes >= 1, 2000));
-      } finally {
-        conn.close();
-      }
-    });
+    // Write without reading until a write stalls: the server stopped reading.
+    // High water (64 KiB) plus one read's worth at most: memory is bounded.
+    // Reading everything back drains the buffer and resumes the writer.
+    await withServer(undefined, (server) => checkNeverReadingClient(server, 7));
   },
 });
 

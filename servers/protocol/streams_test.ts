@@ -1,15 +1,8 @@
 /** Streams over the protocol loop, against real loopback TCP. */
 import assert from "node:assert/strict";
-import {
-  connectLocal,
-  readToEnd,
-  roundTrip,
-  waitFor,
-  within,
-  writeAll,
-  writeUntilStalled,
-} from "../testing.ts";
-import { createProtocolServer, type ProtocolServer } from "./server.ts";
+import { connectLocal, readToEnd, roundTrip, waitFor, within, writeAll } from "../testing.ts";
+import type { ProtocolServer } from "./server.ts";
+import { checkNeverReadingClient, withProtocolServer } from "./_test_server.ts";
 
 const TEST_STREAMS = new URL("./_test_streams.ts", import.meta.url);
 const STREAM_ECHO = new URL("../stream_loop.ts", import.meta.url);
@@ -17,50 +10,21 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
-async function withServer(
+function withServer(
   factory: string | undefined,
   fn: (server: ProtocolServer) => Promise<void>,
 ): Promise<void> {
-  const server = await createProtocolServer({
-    mode: "stream",
-    protocol: factory ? TEST_STREAMS : STREAM_ECHO,
-    factory,
-    port: 0,
-    onWarning: () => {},
-  });
-  try {
-    await fn(server);
-  } finally {
-    await server.close();
-  }
+  const protocol = factory ? TEST_STREAMS : STREAM_ECHO;
+  return withProtocolServer({ mode: "stream", protocol, factory }, fn);
 }
 
 Deno.test({
   name: "stream echo on the loop: a client that never reads stalls its handler, memory bounded",
   ...opts,
   async fn() {
-    await withServer(undefined, async (server) => {
-      const conn = await connectLocal(server.addr.port);
-      try {
-        let { written, stalled } = await writeUntilStalled(conn, 9);
-        assert.ok(stalled, "the server kept reading a client that never reads");
-        const s = server.stats();
-        // The handler waits in write() (above the high water mark), so it stops
-        // reading; the reader keeps at most twice its limit, then pauses reading.
-        assert.ok(s.writePauses >= 1, `pauseWriting() calls: ${s.writePauses}`);
-        assert.ok(s.readPauses >= 1, `pauseReading() calls: ${s.readPauses}`);
-        assert.ok(s.peakWriteBuffer <= 128 * 1024, `peak write buffer ${s.peakWriteBuffer} B`);
-        const reader = readToEnd(conn);
-        written += await stalled;
-        await conn.closeWrite();
-        const back = await reader;
-        assert.equal(back.length, written);
-        assert.ok(back.every((b) => b === 9));
-        assert.ok(await waitFor(() => server.stats().writeResumes >= 1, 2000));
-      } finally {
-        conn.close();
-      }
-    });
+    // The handler waits in write() (above the high water mark), so it stops
+    // reading; the reader keeps at most twice its limit, then pauses reading.
+    await withServer(undefined, (server) => checkNeverReadingClient(server, 9));
   },
 });
 
