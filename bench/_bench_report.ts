@@ -171,6 +171,14 @@ export interface GeneratorSummary {
  */
 export function summariseGenerators(cells: readonly GeneratorCell[]): GeneratorSummary[] {
   const keys = [...new Set(cells.map((c) => `${c.generator}\0${c.server}`))];
+  // A figure ÷ the native client's against the same server process, per repeat.
+  const vsC = (group: GeneratorCell[], metric: "rate" | "cpuUsPerSample") =>
+    spreadOf(group.map((c) => {
+      const ref = cells.find((o) =>
+        o.generator === "c-client" && o.server === c.server && o.repeat === c.repeat
+      );
+      return ref ? c[metric] / ref[metric] : undefined;
+    }));
   return keys.map((key) => {
     const [generator, server] = key.split("\0");
     const group = cells.filter((c) => c.generator === generator && c.server === server);
@@ -182,17 +190,9 @@ export function summariseGenerators(cells: readonly GeneratorCell[]): GeneratorS
       p50Us: spreadOf(group.map((c) => c.p50Us)),
       p99Us: spreadOf(group.map((c) => c.p99Us)),
       errors: group.reduce((n, c) => n + c.errors, 0),
-      rateVsC: vsC((c, ref) => c.rate / ref.rate),
-      cpuVsC: vsC((c, ref) => c.cpuUsPerSample / ref.cpuUsPerSample),
+      rateVsC: vsC(group, "rate"),
+      cpuVsC: vsC(group, "cpuUsPerSample"),
     };
-    function vsC(f: (c: GeneratorCell, ref: GeneratorCell) => number): Spread | undefined {
-      return spreadOf(group.map((c) => {
-        const ref = cells.find((o) =>
-          o.generator === "c-client" && o.server === server && o.repeat === c.repeat
-        );
-        return ref ? f(c, ref) : undefined;
-      }));
-    }
   });
 }
 
