@@ -17,6 +17,7 @@ import {
   MODE_SUMMARIES,
   MODES,
 } from "../servers/types.ts";
+import { MAX_BATCH_WAIT_US } from "../servers/uring.ts";
 import { parseWork } from "../servers/work.ts";
 import { UsageError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/atomic_write.ts";
@@ -276,9 +277,10 @@ function checkModeFlags(mode: Mode, values: FlagValues): void {
 function batchWaitFlag(raw: unknown): number | undefined {
   if (raw === undefined) return undefined;
   const us = Math.round(parseDuration("--batch-wait", String(raw), "ms") * 1000);
-  // The kernel takes a u32 of µs; past 10 ms a "batch" is a stall.
-  if (us > 10_000) {
-    throw new UsageError(`Invalid --batch-wait "${raw}" (use 0 to 10ms, e.g. 50us)`);
+  if (us > MAX_BATCH_WAIT_US) {
+    throw new UsageError(
+      `Invalid --batch-wait "${raw}" (use 0 to ${MAX_BATCH_WAIT_US / 1000}ms, e.g. 50us)`,
+    );
   }
   return us;
 }

@@ -96,6 +96,8 @@ const EMFILE_BACKOFF_MS = 100;
  * what has arrived, µs (Linux 6.12; older kernels wake at the first).
  */
 export const BATCH_WAIT_US = 50;
+/** The longest batch wait a server takes, µs: past 10 ms a "batch" is a stall. */
+export const MAX_BATCH_WAIT_US = 10_000;
 /** The wait when no timer is due: long, since any completion ends it. */
 const WAIT_FOREVER_MS = 3_600_000;
 /** `POLLIN`, for the waker's poll request. */
@@ -427,9 +429,9 @@ export async function serveUring(options: ServeOptions): Promise<EchoServer> {
     );
   }
   const batchWaitUs = options.batchWaitUs ?? BATCH_WAIT_US;
-  if (!Number.isInteger(batchWaitUs) || batchWaitUs < 0 || batchWaitUs > 10_000) {
+  if (!Number.isInteger(batchWaitUs) || batchWaitUs < 0 || batchWaitUs > MAX_BATCH_WAIT_US) {
     throw new UsageError(
-      `Invalid batchWaitUs ${batchWaitUs} (use a whole number of µs, 0 to 10000)`,
+      `Invalid batchWaitUs ${batchWaitUs} (use a whole number of µs, 0 to ${MAX_BATCH_WAIT_US})`,
     );
   }
   const why = ioUringUnavailableReason();
