@@ -6,6 +6,7 @@
  * @module
  */
 import { EchokitError } from "../util/errors.ts";
+import { ResourceMonitor, usageBetween } from "../loadgen/resource_monitor.ts";
 import { ioUringUnavailableReason } from "../servers/os/io_uring.ts";
 import { echokitArgv } from "../servers/child.ts";
 import type { PinMode } from "./_bench_args.ts";
@@ -31,6 +32,12 @@ export interface GeneratorCell {
   p99Us: number;
   /** Failed samples or connections. */
   errors: number;
+  /**
+   * The server's CPU while the generator loaded it, % of one core (its
+   * process tree, from `/proc`, over a window inside the measured one; NaN
+   * where `/proc` cannot be read). Near 100 the server sets the pace.
+   */
+  serverCpuPercent: number;
 }
 
 /**
@@ -51,7 +58,7 @@ export async function runEchokitGenerator(
     pin: PinMode;
     engine?: string;
   },
-): Promise<Omit<GeneratorCell, "generator" | "server" | "repeat">> {
+): Promise<Omit<GeneratorCell, "generator" | "server" | "repeat" | "serverCpuPercent">> {
   const warmupS = 1;
   const argv = echokitArgv([
     "load",
@@ -138,7 +145,9 @@ export async function measureGenerators(
   const proc = await startBenchServer(server);
   const cells: GeneratorCell[] = [];
   const failed = new Map<string, string>();
+  const monitor = new ResourceMonitor({ pid: proc.pid, tree: true, refreshMs: 1000 });
   try {
+    await monitor.start();
     const cpus = pinnedCpus(ctx.pin);
     if (cpus.server !== undefined) await pinProcess(proc.pid, cpus.server);
     const ours: GeneratorCell["generator"][] = ioUringUnavailableReason() === undefined
@@ -148,6 +157,7 @@ export async function measureGenerators(
       ? ["c-client", ...ours]
       : [...ours, "c-client"];
     for (const generator of order) {
+      const serverCpu = serverCpuWhileLoaded(monitor, ctx.durationMs);
       try {
         if (generator === "c-client") {
           const r = await runNativeClient(ctx.native.client, {
@@ -167,18 +177,43 @@ export async function measureGenerators(
             p50Us: r.p50_us,
             p99Us: r.p99_us,
             errors: r.errors + (ctx.connections - r.connected),
+            serverCpuPercent: await serverCpu,
           });
         } else {
           const engine = generator === "echokit-uring" ? "uring" : "poll";
           const r = await runEchokitGenerator(proc.addr.port, { ...ctx, engine });
-          cells.push({ generator, server: server.name, repeat, ...r });
+          cells.push({
+            generator,
+            server: server.name,
+            repeat,
+            ...r,
+            serverCpuPercent: await serverCpu,
+          });
         }
       } catch (err) {
         failed.set(generator, (err as Error).message);
       }
     }
   } finally {
+    monitor.close();
     await proc.stop();
   }
   return { cells, failed };
+}
+
+/**
+ * The server's CPU over a window that lies inside every generator's measured
+ * one: both warm up for 1 s after they start (ours also starts a runtime,
+ * well under 0.5 s), so the window opens 1.5 s in and closes before the end.
+ *
+ * @param monitor The server's monitor, started.
+ * @param durationMs The measured window.
+ * @returns % of one core, NaN without `/proc`.
+ */
+async function serverCpuWhileLoaded(monitor: ResourceMonitor, durationMs: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, 1500));
+  const from = monitor.read();
+  await new Promise((r) => setTimeout(r, Math.max(200, durationMs - 800)));
+  const to = monitor.read();
+  return from && to ? usageBetween(from, to).cpuPercent : NaN;
 }

@@ -157,6 +157,8 @@ export interface GeneratorSummary {
   p99Us?: Spread;
   /** Failed samples over repeats. */
   errors: number;
+  /** The server's CPU while loaded, % of one core. */
+  serverCpuPercent?: Spread;
   /** Rate ÷ the native client's against the same server process, per repeat. */
   rateVsC?: Spread;
   /** CPU per sample ÷ the native client's against the same server process, per repeat. */
@@ -190,6 +192,7 @@ export function summariseGenerators(cells: readonly GeneratorCell[]): GeneratorS
       p50Us: spreadOf(group.map((c) => c.p50Us)),
       p99Us: spreadOf(group.map((c) => c.p99Us)),
       errors: group.reduce((n, c) => n + c.errors, 0),
+      serverCpuPercent: spreadOf(group.map((c) => c.serverCpuPercent)),
       rateVsC: vsC(group, "rate"),
       cpuVsC: vsC(group, "cpuUsPerSample"),
     };
@@ -347,6 +350,7 @@ export function formatGeneratorTable(summaries: readonly GeneratorSummary[]): st
       "p99 µs",
       "rate ×C",
       "CPU ×C",
+      "server CPU %",
       "errors",
     ],
     summaries.map((g) => [
@@ -358,6 +362,7 @@ export function formatGeneratorTable(summaries: readonly GeneratorSummary[]): st
       withSpread(g.p99Us, si),
       g.generator === "c-client" ? "1.00×" : times(g.rateVsC),
       g.generator === "c-client" ? "1.00×" : times(g.cpuVsC),
+      withSpread(g.serverCpuPercent, (n) => n.toFixed(0)),
       String(g.errors),
     ]),
     2,

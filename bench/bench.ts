@@ -210,7 +210,8 @@ async function runBench(options: BenchOptions, command: string): Promise<void> {
     progress("");
     console.log(
       `\n## Load generator (${GENERATOR_CONNECTIONS} connections, ${options.size} B; ` +
-        `echokit load: its own CPU figure, 1 s warm-up excluded)\n`,
+        `echokit load: its own CPU figure, 1 s warm-up excluded; server CPU %: the server's ` +
+        `while loaded, near 100 where it sets the pace)\n`,
     );
     console.log(formatGeneratorTable(summariseGenerators(generatorCells)));
     reportSkips(generatorFailures);

@@ -201,6 +201,7 @@ Deno.test("generator summaries take rate and CPU against the C client within eac
     p50Us: 1,
     p99Us: 2,
     errors: 0,
+    serverCpuPercent: 90,
   });
   const cells = [
     g("c-client", 1, 100, 10),
