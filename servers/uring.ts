@@ -130,10 +130,11 @@ interface Connection {
   inFlight: boolean;
   /** Closed (counted) but its request not yet completed: close the fd then. */
   closing: boolean;
-  /** When a request last completed (the loop's coarse clock): for the idle timeout. */
+  /**
+   * When a request last completed (the loop's clock, a millisecond): for the
+   * idle timeout, and to count the connections active in this millisecond.
+   */
   lastActive: number;
-  /** The last epoch (millisecond of the coarse clock) in which it completed a message. */
-  epoch: number;
 }
 
 /**
@@ -171,8 +172,9 @@ export function runUringLoop(
   let now = Date.now();
   let nextSweep = idleTimeout > 0 ? now + sweepEvery : Infinity;
   // The batch a wait asks for: a quarter of the connections that completed a
-  // message in the last millisecond (one epoch of the coarse clock).
-  let epoch = 1, epochStart = now, activeNow = 0, batch = 1;
+  // message in the last millisecond (`activeNow` counts them for `now`).
+  let activeNow = 0, batch = 1;
+  let countedMs = now;
 
   armAccept();
   ring.queue(OP.POLL_ADD, waker.readFd, 0, 0, 0, POLLIN, KIND_WAKE);
@@ -186,11 +188,10 @@ export function runUringLoop(
       throw new Error(`io_uring_enter failed: ${libc.strerror(libc.errno())}`);
     }
     now = Date.now();
-    if (now !== epochStart) {
+    if (now !== countedMs) {
       batch = Math.max(1, activeNow >> 2);
       activeNow = 0;
-      epoch++;
-      epochStart = now;
+      countedMs = now;
     }
     const n = ring.completions();
     for (let i = 0; i < n; i++) {
@@ -292,7 +293,6 @@ export function runUringLoop(
       inFlight: false,
       closing: false,
       lastActive: now,
-      epoch: 0,
     };
     conns[res] = conn;
     recv(conn);
@@ -334,11 +334,8 @@ export function runUringLoop(
     }
     conn.inFlight = false;
     if (conn.closing) return release(conn);
+    if (conn.lastActive !== now) activeNow++; // Its first completion this millisecond.
     conn.lastActive = now;
-    if (conn.epoch !== epoch) {
-      conn.epoch = epoch;
-      activeNow++;
-    }
     if (res < 0) {
       if (res === -p.EINTR || res === -p.EAGAIN) return recv(conn);
       errors++; // ECONNRESET and friends end this connection only.
