@@ -177,6 +177,20 @@ const CASES: {
     within: 2 * 0.3 + 15,
   },
   {
+    // Each echo comes with as many unasked bytes in the same write. They are
+    // the start of the next sample's response, as a recv reads them from the
+    // socket, so every second sample is a mismatch (which closes, and the
+    // thread reconnects): none is dropped by an engine reading ahead. `--rate`
+    // spaces the samples, so the bytes also arrive between samples.
+    behaviour: "extra:64",
+    args: ["--threads", "2", "--loops", "6", "--message-size", "64", "--rate", "40", ...TIMEOUTS],
+    expect: (r) => {
+      assert.deepEqual(r.doc.errorsByKind, { mismatch: 6 });
+      assert.equal(r.doc.samples - r.doc.errors, 6);
+    },
+    within: 15,
+  },
+  {
     behaviour: "reset",
     args: ["--threads", "3", "--loops", "4", ...TIMEOUTS],
     expect: (r) => assert.deepEqual(r.doc.errorsByKind, { reset: 12 }),

@@ -14,6 +14,17 @@
  * where the engine's CPU per sample went; the price is that a completion is
  * timed up to that long after it happened, far below JMeter's 1 ms.
  *
+ * The echo arrives through one **multishot recv** per connection (Linux 6.0):
+ * armed once, it posts a completion per arrival into a buffer the kernel
+ * takes from a provided buffer ring, so a sample queues only its `send`. A
+ * one-shot recv re-armed per sample instead registers and unregisters the
+ * socket's wait-queue entry every time, work the server's `send` pays for on
+ * its side of the loopback: measured against the native C epoll server, the
+ * server ran about 2% faster under the multishot engine. Bytes a server
+ * sends between samples wait for the next sample, as they would in the
+ * socket. Where the kernel is older (or `ECHOKIT_IO_URING_NO_MULTISHOT_RECV=1`)
+ * the engine queues a one-shot recv with each send.
+ *
  * The schedule (ramp-up, loops, duration, `--rate`, timeouts, keep-alive) is
  * the shared {@linkcode EngineLoop}; only the I/O differs. Connect is libc's
  * non-blocking `connect`, then a `POLL_ADD` for writability on the ring.
@@ -26,10 +37,17 @@
 import * as libc from "../servers/os/libc.ts";
 import {
   bufferAddress,
+  CQE_F_BUFFER,
+  CQE_F_MORE,
   IoUringUnavailable,
   ioUringUnavailableReason,
+  multishotRecvReason,
   OP,
   openRing,
+  type ProvidedBuffers,
+  RECV_MULTISHOT,
+  type Ring,
+  SQE_FLAGS,
 } from "../servers/os/io_uring.ts";
 import { type EngineConfig, KIND } from "./_engine_types.ts";
 import {
@@ -62,6 +80,11 @@ const POLLOUT = 4;
 /** How long a wait holds out for its batch of completions, µs. */
 const BATCH_WAIT_US = 100;
 const SHUT_RDWR = 2;
+const ENOBUFS = 105;
+/** Bytes a server sent unasked that one user keeps for its next sample, at most. */
+const MAX_CARRY = 65536;
+/** The provided buffers' memory, at most (else the engine uses one-shot recvs). */
+const MAX_PROVIDED_BYTES = 64 << 20;
 
 interface User extends ConnectingUser {
   sent: number;
@@ -74,6 +97,10 @@ interface User extends ConnectingUser {
   bufAddr: number;
   /** Counted in `awaiting`. */
   awaiting: boolean;
+  /** A multishot recv is armed on `fd` (counted in `inflight`). */
+  armed: boolean;
+  /** Bytes received past a response or between samples, for the next sample. */
+  carry: Uint8Array | undefined;
 }
 
 /**
@@ -107,6 +134,8 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
       buf,
       bufAddr: bufferAddress(buf.buffer as ArrayBuffer),
       awaiting: false,
+      armed: false,
+      carry: undefined,
     };
   });
   /** Users whose request is out: the completions the next wait can expect (two each). */
@@ -121,6 +150,7 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
   while (entries < 2 * users.length && entries < 4096) entries *= 2;
   const ring = openRing({ entries, batchWaitUs: BATCH_WAIT_US });
   ring.keep(msgBuf.buffer);
+  const provided = provideRecvBuffers(ring, users.length, strict ? msgLen : 4096);
 
   /** Queues one request (the ring submits what is queued first when its SQ is full). */
   const put = (u: User, op: number, len: number, off: number, opFlags: number, tag: number) => {
@@ -141,6 +171,30 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
     u.fd = -1;
   };
 
+  /** Arms `u`'s multishot recv. */
+  const arm = (u: User) => {
+    ring.queue(
+      OP.RECV,
+      u.fd,
+      0,
+      0,
+      0,
+      0,
+      u.local * 4 + TAG.recv,
+      SQE_FLAGS.BUFFER_SELECT,
+      RECV_MULTISHOT,
+      provided!.group,
+    );
+    u.inflight++;
+    u.armed = true;
+  };
+
+  /** Queues the recv of (the rest of) `u`'s echo, where recvs are one-shot. */
+  const recvRest = (u: User) =>
+    strict
+      ? put(u, OP.RECV, msgLen - u.got, u.got, 0, TAG.recv)
+      : put(u, OP.RECV, u.buf.length, 0, 0, TAG.recv);
+
   /** Queues a sample's request and the recv of its echo; the response timeout starts here. */
   const request = (u: User, now: number) => {
     loop.requestSent(u, now);
@@ -151,7 +205,48 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
     }
     u.answered = 0;
     put(u, OP.SEND, msgLen, 0, flags, TAG.send);
-    put(u, OP.RECV, strict ? msgLen : u.buf.length, 0, 0, TAG.recv);
+    if (provided === undefined) return recvRest(u);
+    if (!u.armed) arm(u);
+    // What arrived before this sample is the first of its response, as a
+    // recv would have read it from the socket.
+    const carried = u.carry;
+    u.carry = undefined;
+    if (carried !== undefined) received(u, carried, now);
+  };
+
+  /** Keeps `bytes` (a provided buffer's, about to be handed back) for `u`'s next sample. */
+  const keepForNext = (u: User, bytes: Uint8Array) => {
+    const had = u.carry?.length ?? 0;
+    const n = Math.min(bytes.length, MAX_CARRY - had);
+    if (n <= 0) return;
+    const next = new Uint8Array(had + n);
+    if (u.carry !== undefined) next.set(u.carry);
+    next.set(bytes.subarray(0, n), had);
+    u.carry = next;
+  };
+
+  /** Bytes of `u`'s echo (from a provided buffer or the carry), while Busy. */
+  const received = (u: User, bytes: Uint8Array, now: number) => {
+    let kind: number;
+    if (!strict) {
+      kind = loop.responseDone(u, bytes, bytes.length, now);
+    } else {
+      const need = msgLen - u.got;
+      if (bytes.length > need) {
+        keepForNext(u, bytes.subarray(need));
+        bytes = bytes.subarray(0, need);
+      }
+      if (u.got === 0 && bytes.length === msgLen) {
+        kind = loop.responseDone(u, bytes, msgLen, now);
+      } else {
+        u.buf.set(bytes, u.got);
+        kind = loop.responseDone(u, u.buf, bytes.length, now);
+      }
+    }
+    if (kind === MORE) return;
+    // Rare: the echo beat the send's completion; end the sample when that arrives.
+    if (u.sent < msgLen) u.answered = kind + 2;
+    else loop.complete(u, kind, now);
   };
 
   const loop: EngineLoop<User> = new EngineLoop(config, hooks, users, {
@@ -170,7 +265,8 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
     },
     end(u, close) {
       settle(u);
-      if (u.inflight > 0) {
+      // An armed multishot recv stays for the next sample on a kept connection.
+      if (u.inflight > 0 && (close || u.inflight > (u.armed ? 1 : 0))) {
         // A sample that ends early always closes (kind >= 0), so the socket goes.
         closeFd(u);
         u.state = State.Draining;
@@ -184,6 +280,41 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
       closeFd(u);
     },
   });
+
+  /** One completion of `u`'s multishot recv, `bytes` from a provided buffer (or none). */
+  const multishotDone = (
+    u: User,
+    res: number,
+    bytes: Uint8Array | undefined,
+    more: boolean,
+    now: number,
+  ) => {
+    if (!more) {
+      u.inflight--;
+      u.armed = false;
+    }
+    if (u.state === State.Draining) {
+      if (u.inflight === 0) loop.resume(u, now);
+      return;
+    }
+    if (u.state === PHASE.Done) return;
+    if (u.state !== State.Busy) {
+      // Between samples: bytes wait for the next sample; an end (EOF, an
+      // error) leaves the recv unarmed and the next sample's recv meets it.
+      if (bytes !== undefined) keepForNext(u, bytes);
+      return;
+    }
+    if (bytes !== undefined) {
+      received(u, bytes, now);
+      // An ended recv (more bytes than its buffer, say): arm another while the echo is due.
+      if (!u.armed && u.state === State.Busy) arm(u);
+      return;
+    }
+    // Out of buffers: the bytes wait in the socket for a recv armed again.
+    if (res === -ENOBUFS) return arm(u);
+    if (res < 0) return loop.complete(u, kindOfErrno(p, -res, false), now);
+    if (res === 0) return loop.complete(u, KIND.eof, now);
+  };
 
   /** One completion of user `u`'s request `tag` with result `res`. */
   const completed = (u: User, tag: number, res: number, now: number) => {
@@ -206,15 +337,11 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
       if (u.answered > 0) loop.complete(u, u.answered - 2, now);
       return;
     }
-    // The echo.
+    // The echo, from a one-shot recv.
     if (res < 0) return loop.complete(u, kindOfErrno(p, -res, false), now);
     if (res === 0) return loop.complete(u, KIND.eof, now);
     const kind = loop.responseDone(u, u.buf, res, now);
-    if (kind === MORE) {
-      return strict
-        ? put(u, OP.RECV, msgLen - u.got, u.got, 0, TAG.recv)
-        : put(u, OP.RECV, u.buf.length, 0, 0, TAG.recv);
-    }
+    if (kind === MORE) return recvRest(u);
     // Rare: the echo beat the send's completion; end the sample when that arrives.
     if (u.inflight > 0) u.answered = kind + 2;
     else loop.complete(u, kind, now);
@@ -236,7 +363,24 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
         const tag = data & 3;
         if (tag === TAG.cancel) continue;
         const u = users[data >>> 2];
-        if (u !== undefined) completed(u, tag, ring.completionResult(i), now);
+        if (u === undefined) continue;
+        const res = ring.completionResult(i);
+        if (tag !== TAG.recv || provided === undefined) {
+          completed(u, tag, res, now);
+          continue;
+        }
+        const cflags = ring.completionFlags(i);
+        const more = (cflags & CQE_F_MORE) !== 0;
+        if ((cflags & CQE_F_BUFFER) === 0) {
+          multishotDone(u, res, undefined, more, now);
+          continue;
+        }
+        const id = cflags >>> 16;
+        try {
+          multishotDone(u, res, provided.bytes(id).subarray(0, res), more, now);
+        } finally {
+          provided.recycle(id);
+        }
       }
       ring.consume(n);
     }
@@ -247,4 +391,26 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
     ring.close();
   }
   return Promise.resolve();
+}
+
+/**
+ * The provided buffers of the engine's multishot recvs: at least two per user
+ * (a power of two, at most 32768), or `undefined` where multishot recv is
+ * missing, the kernel refuses the group, or they would exceed
+ * `MAX_PROVIDED_BYTES` (then recvs are one-shot).
+ */
+function provideRecvBuffers(
+  ring: Ring,
+  users: number,
+  size: number,
+): ProvidedBuffers | undefined {
+  if (multishotRecvReason() !== undefined) return undefined;
+  let count = 8;
+  while (count < 2 * users && count < 32768) count *= 2;
+  if (count * size > MAX_PROVIDED_BYTES) return undefined;
+  try {
+    return ring.provideBuffers(0, count, size);
+  } catch {
+    return undefined;
+  }
 }

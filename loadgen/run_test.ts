@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { EchokitError } from "../util/errors.ts";
-import { ioUringUnavailableReason } from "../servers/os/io_uring.ts";
+import { ioUringUnavailableReason, NO_MULTISHOT_RECV_ENV } from "../servers/os/io_uring.ts";
 import { freePort, type ServerProcess, startServerProcess } from "../servers/child.ts";
 import type { EngineName } from "./_engine_types.ts";
 import { splitJtlRow } from "./jtl.ts";
@@ -222,6 +222,28 @@ Deno.test("runLoad() in JMeter EOL mode ends each response at the EOL byte", asy
     assert.equal(r.samples, 200, engine);
     assert.equal(r.errors, 0, engine);
   }
+});
+
+Deno.test({
+  name:
+    "runLoad() with the uring engine's one-shot recvs (a kernel before 6.0) completes every sample",
+  ignore: URING_REFUSED !== undefined,
+  async fn() {
+    Deno.env.set(NO_MULTISHOT_RECV_ENV, "1");
+    try {
+      for (const eolByte of [undefined, 10]) {
+        const r = await runLoad({
+          plan: plan({ threads: 8, loops: 100, eolByte, messageSize: 100 }),
+          spawn: "stream",
+          engine: "uring",
+        });
+        assert.equal(r.samples, 800, `eolByte ${eolByte}`);
+        assert.equal(r.errors, 0, `eolByte ${eolByte}`);
+      }
+    } finally {
+      Deno.env.delete(NO_MULTISHOT_RECV_ENV);
+    }
+  },
 });
 
 Deno.test("runLoad() says so when nothing listens on the target", async () => {

@@ -48,6 +48,7 @@ import { errnoName } from "./socket.ts";
 // Syscall numbers: the same on x86_64 and aarch64 (the generic table).
 const SYS_IO_URING_SETUP = 425;
 const SYS_IO_URING_ENTER = 426;
+const SYS_IO_URING_REGISTER = 427;
 
 /** Request opcodes (`IORING_OP_*`) this layer uses. */
 export const OP = {
@@ -78,12 +79,27 @@ export const ACCEPT_MULTISHOT = 1;
 /** `IORING_CQE_F_MORE`: a multishot request posts more completions after this one. */
 export const CQE_F_MORE = 1 << 1;
 
+/**
+ * `ioprio` of an {@linkcode OP.RECV} with {@linkcode SQE_FLAGS.BUFFER_SELECT}:
+ * keep receiving, one completion per arrival, each into a buffer the kernel
+ * takes from a provided group (Linux 6.0; see {@linkcode multishotRecvReason}).
+ */
+export const RECV_MULTISHOT = 1 << 1;
+
+/** `IORING_CQE_F_BUFFER`: the completion filled provided buffer `flags >>> 16`. */
+export const CQE_F_BUFFER = 1 << 0;
+
 /** `IOSQE_*` flags of an SQE. */
 export const SQE_FLAGS = {
   /** The next SQE starts only after this one completes. */
   IO_LINK: 1 << 2,
   /** Post no completion when this request succeeds (Linux 5.17); a failure still posts one. */
   CQE_SKIP_SUCCESS: 1 << 6,
+  /**
+   * The kernel picks the buffer from provided group `group` (the SQE's
+   * `buf_group`; {@linkcode Ring.provideBuffers}) when data arrives.
+   */
+  BUFFER_SELECT: 1 << 5,
 } as const;
 
 const IORING_ENTER_GETEVENTS = 1;
@@ -93,11 +109,13 @@ const IORING_FEAT_EXT_ARG = 1 << 8;
 const IORING_FEAT_MIN_TIMEOUT = 1 << 15;
 const IORING_SETUP_SINGLE_ISSUER = 1 << 12;
 const IORING_SETUP_DEFER_TASKRUN = 1 << 13;
+const IORING_REGISTER_PBUF_RING = 22;
 const IORING_OFF_SQ_RING = 0n;
 const IORING_OFF_CQ_RING = 0x8000000n;
 const IORING_OFF_SQES = 0x10000000n;
 const PROT_READ_WRITE = 0x1 | 0x2;
 const MAP_SHARED_POPULATE = 0x01 | 0x8000;
+const MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
 const ETIME = 62;
 const EINTR = 4;
 const EBUSY = 16;
@@ -112,6 +130,7 @@ function symbols() {
   return {
     io_uring_setup: s.io_uring_setup!,
     io_uring_enter: s.io_uring_enter!,
+    io_uring_register: s.io_uring_register!,
     mmap: s.mmap,
     munmap: s.munmap,
   };
@@ -137,6 +156,38 @@ export function ioUringUnavailableReason(): string | undefined {
   if (unavailable !== null) return unavailable;
   unavailable = probeIoUring();
   return unavailable;
+}
+
+/** Set to `1` to treat multishot recv as missing, as a kernel before 6.0 would (tests use it). */
+export const NO_MULTISHOT_RECV_ENV = "ECHOKIT_IO_URING_NO_MULTISHOT_RECV";
+
+/**
+ * Why a multishot recv ({@linkcode RECV_MULTISHOT} into
+ * {@linkcode Ring.provideBuffers}) cannot be used here, or `undefined` when
+ * it can: a kernel before Linux 6.0, or {@linkcode NO_MULTISHOT_RECV_ENV}
+ * set to `1`. io_uring itself must be available
+ * ({@linkcode ioUringUnavailableReason}).
+ *
+ * @returns A short reason such as `Linux 5.15 (multishot recv needs 6.0)`.
+ *
+ * @example Usage
+ * ```ts
+ * import { multishotRecvReason } from "./io_uring.ts";
+ * console.log(multishotRecvReason() ?? "multishot recv is available");
+ * ```
+ */
+export function multishotRecvReason(): string | undefined {
+  try {
+    if (Deno.env.get(NO_MULTISHOT_RECV_ENV) === "1") return `${NO_MULTISHOT_RECV_ENV}=1`;
+  } catch {
+    // No --allow-env: the variable cannot be set for us anyway.
+  }
+  if (Deno.build.os !== "linux") return `not Linux (${Deno.build.os})`;
+  const [major, minor] = Deno.osRelease().split(/[.-]/).map(Number);
+  if (!(major > 6 || (major === 6 && minor >= 0))) {
+    return `Linux ${major}.${minor} (multishot recv needs 6.0)`;
+  }
+  return undefined;
 }
 
 /** Set to `1` to treat io_uring as refused, as a locked-down host would (tests use it). */
@@ -238,6 +289,24 @@ export interface RingOptions {
 }
 
 /**
+ * A ring of buffers handed to the kernel ({@linkcode Ring.provideBuffers}):
+ * a recv with {@linkcode SQE_FLAGS.BUFFER_SELECT} takes one when data
+ * arrives, and its completion names it ({@linkcode CQE_F_BUFFER}).
+ */
+export interface ProvidedBuffers {
+  /** The group id, for {@linkcode Ring.queue}'s `group`. */
+  readonly group: number;
+  /** Buffers in the group. */
+  readonly count: number;
+  /** Bytes per buffer. */
+  readonly size: number;
+  /** Buffer `id`'s bytes (all `size`; its completion says how many were filled). */
+  bytes(id: number): Uint8Array;
+  /** Hands buffer `id` back to the kernel once its bytes have been read. */
+  recycle(id: number): void;
+}
+
+/**
  * One io_uring: queue SQEs, submit and wait in one call, read CQEs. One
  * thread only (not shared between Workers).
  */
@@ -267,7 +336,8 @@ export interface Ring {
    * Queues one SQE, first submitting the queued ones when the SQ is full.
    * `addr` and `off` are numbers (exact below 2^53); `data` is a 32-bit
    * `user_data` returned in the completion; `ioprio` carries an op's extra
-   * flags (e.g. {@linkcode ACCEPT_MULTISHOT}).
+   * flags (e.g. {@linkcode ACCEPT_MULTISHOT}); `group` names the provided
+   * buffer group of a request with {@linkcode SQE_FLAGS.BUFFER_SELECT}.
    */
   queue(
     op: number,
@@ -279,7 +349,19 @@ export interface Ring {
     data: number,
     sqeFlags?: number,
     ioprio?: number,
+    group?: number,
   ): void;
+  /**
+   * Registers `count` buffers of `size` bytes as provided buffer group
+   * `group` (`IORING_REGISTER_PBUF_RING`, Linux 5.19) and hands them all to
+   * the kernel. The buffers and their ring live until {@linkcode Ring.close}.
+   *
+   * @param group Group id (0–65535), unique in this ring.
+   * @param count Buffers: a power of two, at most 32768.
+   * @param size Bytes per buffer.
+   * @throws {EchokitError} When the kernel refuses the registration.
+   */
+  provideBuffers(group: number, count: number, size: number): ProvidedBuffers;
   /**
    * Submits everything queued and waits up to `waitMs` for `batch`
    * completions (0 ms: do not wait). With {@linkcode RingOptions.batchWaitUs},
@@ -409,7 +491,7 @@ export function openRing(options: RingOptions = {}): Ring {
     reserve(n) {
       if (space() < n) ring.submitAndWait(0);
     },
-    queue(op, qfd, addr, len, off, opFlags, data, sqeFlags = 0, ioprio = 0) {
+    queue(op, qfd, addr, len, off, opFlags, data, sqeFlags = 0, ioprio = 0, group = 0) {
       if (space() === 0) ring.submitAndWait(0);
       const b = (tail & sqMask) << 4;
       sqes[b] = (op | (sqeFlags << 8) | (ioprio << 16)) >>> 0;
@@ -422,7 +504,7 @@ export function openRing(options: RingOptions = {}): Ring {
       sqes[b + 7] = opFlags;
       sqes[b + 8] = data;
       sqes[b + 9] = 0;
-      sqes[b + 10] = 0;
+      sqes[b + 10] = group;
       sqes[b + 11] = 0;
       sqes[b + 12] = 0;
       sqes[b + 13] = 0;
@@ -478,6 +560,61 @@ export function openRing(options: RingOptions = {}): Ring {
     },
     keep(buffer) {
       kept.push(buffer);
+    },
+    provideBuffers(group, count, size) {
+      if (count < 1 || count > 32768 || (count & (count - 1)) !== 0) {
+        throw new RangeError(
+          `A buffer ring holds a power of two up to 32768 buffers, not ${count}`,
+        );
+      }
+      // The ring of buffer descriptors: page-aligned memory of our own.
+      // struct io_uring_buf { u64 addr; u32 len; u16 bid; u16 resv; }; the
+      // ring's u16 tail overlays entry 0's resv (byte 14).
+      const ringBytes = count * 16;
+      const ptr = s.mmap(null, BigInt(ringBytes), PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0n);
+      if (ptr === null || Deno.UnsafePointer.value(ptr) === 0xffffffffffffffffn) {
+        throw new EchokitError(`Cannot map a buffer ring: ${errnoName(libc.errno())}`);
+      }
+      maps.push([ptr, ringBytes]);
+      // struct io_uring_buf_reg { u64 ring_addr; u32 ring_entries; u16 bgid; u16 flags; u64 resv[3]; }
+      const reg = new DataView(new ArrayBuffer(40));
+      reg.setBigUint64(0, BigInt(Deno.UnsafePointer.value(ptr)), true);
+      reg.setUint32(8, count, true);
+      reg.setUint16(12, group, true);
+      libc.countSyscalls(1);
+      const r = s.io_uring_register(
+        SYS_IO_URING_REGISTER,
+        fd,
+        IORING_REGISTER_PBUF_RING,
+        new Uint8Array(reg.buffer),
+        1,
+      );
+      if (r < 0) {
+        throw new EchokitError(
+          `Cannot register buffer group ${group} with the io_uring: ${errnoName(libc.errno())}`,
+        );
+      }
+      const data = new ArrayBuffer(count * size);
+      kept.push(data);
+      const base = bufferAddress(data);
+      const mem = Deno.UnsafePointerView.getArrayBuffer(ptr, ringBytes);
+      const words = new Uint32Array(mem);
+      const halves = new Uint16Array(mem);
+      const views = Array.from({ length: count }, (_, i) => new Uint8Array(data, i * size, size));
+      let bufTail = 0;
+      const recycle = (id: number) => {
+        const e = (bufTail & (count - 1)) << 2;
+        const addr = base + id * size;
+        words[e] = addr % TWO32;
+        words[e + 1] = Math.floor(addr / TWO32);
+        words[e + 2] = size;
+        halves[(e << 1) + 6] = id;
+        bufTail = (bufTail + 1) & 0xffff;
+        // Publish the entry, then the tail the kernel reads.
+        Atomics.store(halves, 7, bufTail);
+      };
+      for (let i = 0; i < count; i++) recycle(i);
+      return { group, count, size, bytes: (id) => views[id], recycle };
     },
     close() {
       kept.length = 0;

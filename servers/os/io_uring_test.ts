@@ -1,19 +1,31 @@
 import assert from "node:assert/strict";
 import * as libc from "./libc.ts";
-import { bufferAddress, ioUringUnavailableReason, OP, openRing, type Ring } from "./io_uring.ts";
+import {
+  bufferAddress,
+  CQE_F_BUFFER,
+  CQE_F_MORE,
+  ioUringUnavailableReason,
+  multishotRecvReason,
+  OP,
+  openRing,
+  RECV_MULTISHOT,
+  type Ring,
+  SQE_FLAGS,
+} from "./io_uring.ts";
 import { connectTcp, listenTcp } from "./socket.ts";
 
 const REFUSED = ioUringUnavailableReason();
 if (REFUSED !== undefined) console.log(`skipping io_uring tests: ${REFUSED}`);
 
-/** Submits and reaps until the completion tagged `data` arrives; returns its result. */
-function await1(ring: Ring, data: number): number {
+/** Submits and reaps until the completion tagged `data` arrives; returns its result (and flags). */
+function await1(ring: Ring, data: number, flags?: (f: number) => void): number {
   for (let turn = 0; turn < 100; turn++) {
     ring.submitAndWait(50);
     const n = ring.completions();
     for (let i = 0; i < n; i++) {
       if (ring.completionData(i) === data) {
         const res = ring.completionResult(i);
+        flags?.(ring.completionFlags(i));
         ring.consume(n);
         return res;
       }
@@ -118,6 +130,76 @@ Deno.test({
       ring.close();
     }
   },
+});
+
+const NO_MULTISHOT = REFUSED ?? multishotRecvReason();
+
+Deno.test({
+  name: "one multishot recv posts a completion per arrival into provided buffers, and EOF ends it",
+  ignore: NO_MULTISHOT !== undefined,
+  fn() {
+    const ring = openRing({ entries: 8 });
+    const listener = listenTcp({ hostname: "127.0.0.1", port: 0 });
+    let client = -1;
+    let server = -1;
+    try {
+      client = connectTcp({ hostname: "127.0.0.1", port: listener.addr.port }).fd;
+      ring.queue(OP.ACCEPT, listener.fd, 0, 0, 0, 0, 1);
+      server = await1(ring, 1);
+      const group = ring.provideBuffers(7, 2, 16);
+      ring.queue(OP.RECV, server, 0, 0, 0, 0, 2, SQE_FLAGS.BUFFER_SELECT, RECV_MULTISHOT, 7);
+      const seen: string[] = [];
+      const ids = new Set<number>();
+      // Three arrivals through two buffers: each is handed back once read.
+      for (const word of ["one", "two", "three"]) {
+        const bytes = new TextEncoder().encode(word);
+        assert.equal(libc.send(client, bytes, bytes.length, 0), bytes.length);
+        let flags = 0;
+        const res = await1(ring, 2, (f) => flags = f);
+        assert.ok((flags & CQE_F_MORE) !== 0, `${word}: the recv stays armed`);
+        assert.ok((flags & CQE_F_BUFFER) !== 0, `${word}: a provided buffer`);
+        const id = flags >>> 16;
+        ids.add(id);
+        seen.push(new TextDecoder().decode(group.bytes(id).subarray(0, res)));
+        group.recycle(id);
+      }
+      assert.deepEqual(seen, ["one", "two", "three"]);
+      assert.deepEqual([...ids].sort(), [0, 1]);
+      libc.close(client);
+      client = -1;
+      let flags = -1;
+      assert.equal(await1(ring, 2, (f) => flags = f), 0);
+      assert.equal(flags & CQE_F_MORE, 0, "EOF ends the multishot recv");
+    } finally {
+      if (server >= 0) libc.close(server);
+      if (client >= 0) libc.close(client);
+      libc.close(listener.fd);
+      ring.close();
+    }
+  },
+});
+
+Deno.test("provideBuffers() refuses a count that is not a power of two", {
+  ignore: REFUSED !== undefined,
+}, () => {
+  const ring = openRing({ entries: 2 });
+  try {
+    assert.throws(() => ring.provideBuffers(0, 3, 16), /power of two up to 32768 buffers, not 3/);
+  } finally {
+    ring.close();
+  }
+});
+
+Deno.test("multishotRecvReason() honours ECHOKIT_IO_URING_NO_MULTISHOT_RECV=1", async () => {
+  const { stdout } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import { multishotRecvReason } from "${new URL("./io_uring.ts", import.meta.url)}";` +
+      "console.log(multishotRecvReason());",
+    ],
+    env: { ECHOKIT_IO_URING_NO_MULTISHOT_RECV: "1" },
+  }).output();
+  assert.equal(new TextDecoder().decode(stdout).trim(), "ECHOKIT_IO_URING_NO_MULTISHOT_RECV=1");
 });
 
 /** Whether a ring opened without batchWaitUs takes batches (it must not). */

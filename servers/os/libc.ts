@@ -118,6 +118,13 @@ const SYMBOLS = {
     result: "i32",
     optional: true,
   },
+  // io_uring_register(fd, opcode, arg, nr_args).
+  io_uring_register: {
+    name: "syscall",
+    parameters: ["i32", "i32", "u32", "buffer", "u32"],
+    result: "i32",
+    optional: true,
+  },
   mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
   munmap: { parameters: ["pointer", "usize"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer", optional: true },
