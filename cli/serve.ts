@@ -5,7 +5,7 @@
  */
 import type { MultiProcessServer } from "../servers/multi_process.ts";
 import { parseOffload } from "../servers/offload.ts";
-import { checkEngine, serve } from "../servers/serve.ts";
+import { checkEngine, checkModeOptions, serve } from "../servers/serve.ts";
 import { formatPrespawn, formatStatsLine } from "../servers/stats_line.ts";
 import {
   DEFAULT_IDLE_TIMEOUT,
@@ -244,17 +244,7 @@ function idleTimeoutFlag(raw: string): number {
 
 /** Flags that only one mode reads are an error with any other mode, not silently ignored. */
 function checkModeFlags(mode: Mode, values: FlagValues): void {
-  const only: [string, Mode][] = [
-    ["backend", "nonblocking"],
-    ["batch-wait", "uring"],
-    ["max-threads", "blocking"],
-    ["prespawn", "blocking"],
-  ];
-  for (const [flag, owner] of only) {
-    if (values[flag] !== undefined && mode !== owner) {
-      throw new UsageError(`Option --${flag} applies to --mode ${owner} only (got --mode ${mode})`);
-    }
-  }
+  checkModeOptions(mode, (o) => values[o.flag] !== undefined);
   for (const flag of ["work", "offload"]) {
     if (values[flag] !== undefined && mode === "uring") {
       throw new UsageError(

@@ -56,6 +56,7 @@ export function serve(options: ServeOptions): Promise<EchoServer> {
   }
   try {
     checkEngine(options.mode, options.engine);
+    checkModeOptions(options.mode, (o) => options[o.field] !== undefined);
   } catch (err) {
     return Promise.reject(err);
   }
@@ -71,6 +72,50 @@ export function serve(options: ServeOptions): Promise<EchoServer> {
       return serveNonblocking(options);
     case "uring":
       return serveUring(options);
+  }
+}
+
+/** An option that one mode alone reads. */
+export interface ModeOnlyOption {
+  /** Its {@linkcode ServeOptions} field. */
+  field: keyof ServeOptions;
+  /** Its `serve` flag, without the dashes. */
+  flag: string;
+  /** The mode that reads it. */
+  mode: Mode;
+}
+
+/** The options one mode alone reads: set with another mode, they are an error, not ignored. */
+export const MODE_ONLY_OPTIONS: readonly ModeOnlyOption[] = [
+  { field: "backend", flag: "backend", mode: "nonblocking" },
+  { field: "batchWaitUs", flag: "batch-wait", mode: "uring" },
+  { field: "maxThreads", flag: "max-threads", mode: "blocking" },
+  { field: "prespawn", flag: "prespawn", mode: "blocking" },
+];
+
+/**
+ * Refuses an option that another mode alone reads (see
+ * {@linkcode MODE_ONLY_OPTIONS}), so a server never runs with an option it
+ * silently ignored, and `--processes` children (which get every option) are
+ * not refused where one process was not.
+ *
+ * @param mode The server's mode.
+ * @param isSet Whether the caller set an option (a field, or a flag).
+ * @throws {UsageError} Naming the flag and the mode that reads it.
+ *
+ * @example Usage
+ * ```ts
+ * import { checkModeOptions } from "./serve.ts";
+ * checkModeOptions("uring", (o) => o.field === "batchWaitUs"); // fine: uring reads it
+ * ```
+ */
+export function checkModeOptions(mode: Mode, isSet: (option: ModeOnlyOption) => boolean): void {
+  for (const o of MODE_ONLY_OPTIONS) {
+    if (mode !== o.mode && isSet(o)) {
+      throw new UsageError(
+        `Option --${o.flag} applies to --mode ${o.mode} only (got --mode ${mode})`,
+      );
+    }
   }
 }
 
