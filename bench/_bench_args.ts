@@ -29,6 +29,16 @@ export const STREAM_DENO_SERVER = "stream-deno";
 /** `serve --mode uring --batch-wait 0`: what the batched wait buys, beside `uring`. Named only. */
 export const URING_NOBATCH_SERVER = "uring-nobatch";
 
+/**
+ * echokit's generators the bench can measure beside the C client:
+ * `load --engine poll`, `--engine uring`, and `--engine uring` with one-shot
+ * recvs (as on a kernel before 6.0: `ECHOKIT_IO_URING_NO_MULTISHOT_RECV=1`).
+ */
+export const ECHOKIT_GENERATORS = ["echokit", "echokit-uring", "echokit-uring-oneshot"] as const;
+
+/** One of {@linkcode ECHOKIT_GENERATORS}. */
+export type EchokitGenerator = typeof ECHOKIT_GENERATORS[number];
+
 /** Every server `bench` runs by default, in table order: ours, the Python and Node peers, C. */
 export const BENCH_SERVERS: readonly string[] = [
   ...MODES,
@@ -62,6 +72,8 @@ export interface BenchOptions {
   size: number;
   /** Servers to run (names from {@linkcode BENCH_SERVERS}). */
   servers: string[];
+  /** echokit's generators in the generator table (the C client always runs). */
+  generators: EchokitGenerator[];
   /**
    * CPU pinning: `none` lets the scheduler place server and client; `split`
    * pins the server (all threads) to CPU 0 and the client to CPU 1; `same`
@@ -90,6 +102,8 @@ Options:
   --only WHAT          servers or loadgen (default: both)
   --servers LIST       servers to run (default: all of ${BENCH_SERVERS.join(",")};
                        also ${URING_NOBATCH_SERVER}: uring with --batch-wait 0)
+  --generators LIST    echokit's generators beside the C client (default: echokit,echokit-uring;
+                       also echokit-uring-oneshot: uring with one-shot recvs, as before Linux 6.0)
   --size BYTES         message size (default: 64)
   --json FILE          also write every figure as JSON
   --pin MODE           none (default), split (server CPU 0, client CPU 1) or same (both CPU 1)
@@ -104,6 +118,7 @@ export const BENCH_FLAGS: OptionSpecs = {
   duration: { type: "string" },
   only: { type: "string" },
   servers: { type: "string" },
+  generators: { type: "string" },
   size: { type: "string" },
   json: { type: "string" },
   pin: { type: "string" },
@@ -145,6 +160,11 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
     : parseList("--servers", String(values.servers)).map((s) =>
       oneOf("--servers", s, [...BENCH_SERVERS, URING_NOBATCH_SERVER])
     );
+  const generators = values.generators === undefined
+    ? ["echokit", "echokit-uring"] as EchokitGenerator[]
+    : parseList("--generators", String(values.generators)).map((g) =>
+      oneOf("--generators", g, ECHOKIT_GENERATORS)
+    );
   return {
     quick,
     repeat: numberFlag(values, "repeat", { min: 1, max: 100 }) ?? (quick ? 1 : 3),
@@ -156,6 +176,7 @@ export function parseBenchArgs(args: string[]): BenchOptions | "help" {
     json: values.json === undefined ? undefined : String(values.json),
     size: numberFlag(values, "size", { min: 1, max: 1 << 20 }) ?? 64,
     servers: [...new Set(servers)],
+    generators: [...new Set(generators)],
     pin: values.pin === undefined ? "none" : oneOf("--pin", String(values.pin), PIN_MODES),
     syscalls: values["no-syscalls"] !== true,
   };

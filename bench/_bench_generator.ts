@@ -7,17 +7,17 @@
  */
 import { EchokitError } from "../util/errors.ts";
 import { ResourceMonitor, usageBetween } from "../loadgen/resource_monitor.ts";
-import { ioUringUnavailableReason } from "../servers/os/io_uring.ts";
+import { ioUringUnavailableReason, NO_MULTISHOT_RECV_ENV } from "../servers/os/io_uring.ts";
 import { echokitArgv } from "../servers/child.ts";
-import type { PinMode } from "./_bench_args.ts";
+import type { EchokitGenerator, PinMode } from "./_bench_args.ts";
 import { runNativeClient } from "./_bench_client.ts";
 import { pinProcess } from "./_bench_proc.ts";
 import { type BenchServer, type CellContext, pinnedCpus, startBenchServer } from "./_bench_run.ts";
 
 /** One generator × server × repeat measurement (100 connections). */
 export interface GeneratorCell {
-  /** `c-client` (the native reference), `echokit` (`load --engine poll`) or `echokit-uring` (`--engine uring`). */
-  generator: "c-client" | "echokit" | "echokit-uring";
+  /** `c-client` (the native reference), or one of echokit's (`ECHOKIT_GENERATORS`). */
+  generator: "c-client" | EchokitGenerator;
   /** Server it loaded. */
   server: string;
   /** Repeat number, from 1. */
@@ -57,6 +57,8 @@ export async function runEchokitGenerator(
     size: number;
     pin: PinMode;
     engine?: string;
+    /** Extra environment for the `load` child. */
+    env?: Record<string, string>;
   },
 ): Promise<Omit<GeneratorCell, "generator" | "server" | "repeat" | "serverCpuPercent">> {
   const warmupS = 1;
@@ -88,6 +90,7 @@ export async function runEchokitGenerator(
   const full = cpu === undefined ? argv : ["taskset", "-c", String(cpu), ...argv];
   const child = new Deno.Command(full[0], {
     args: full.slice(1),
+    env: options.env,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -140,7 +143,7 @@ export async function runEchokitGenerator(
 export async function measureGenerators(
   server: BenchServer,
   repeat: number,
-  ctx: CellContext & { connections: number },
+  ctx: CellContext & { connections: number; generators: readonly EchokitGenerator[] },
 ): Promise<{ cells: GeneratorCell[]; failed: Map<string, string> }> {
   const proc = await startBenchServer(server);
   const cells: GeneratorCell[] = [];
@@ -150,9 +153,9 @@ export async function measureGenerators(
     await monitor.start();
     const cpus = pinnedCpus(ctx.pin);
     if (cpus.server !== undefined) await pinProcess(proc.pid, cpus.server);
-    const ours: GeneratorCell["generator"][] = ioUringUnavailableReason() === undefined
-      ? ["echokit", "echokit-uring"]
-      : ["echokit"];
+    const ours = ioUringUnavailableReason() === undefined
+      ? ctx.generators
+      : ctx.generators.filter((g) => g === "echokit");
     const order: GeneratorCell["generator"][] = repeat % 2 === 1
       ? ["c-client", ...ours]
       : [...ours, "c-client"];
@@ -180,8 +183,11 @@ export async function measureGenerators(
             serverCpuPercent: await serverCpu,
           });
         } else {
-          const engine = generator === "echokit-uring" ? "uring" : "poll";
-          const r = await runEchokitGenerator(proc.addr.port, { ...ctx, engine });
+          const engine = generator === "echokit" ? "poll" : "uring";
+          const env: Record<string, string> = generator === "echokit-uring-oneshot"
+            ? { [NO_MULTISHOT_RECV_ENV]: "1" }
+            : {};
+          const r = await runEchokitGenerator(proc.addr.port, { ...ctx, engine, env });
           cells.push({
             generator,
             server: server.name,

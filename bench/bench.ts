@@ -198,6 +198,7 @@ async function runBench(options: BenchOptions, command: string): Promise<void> {
             pin: options.pin,
             syscalls: false,
             connections: GENERATOR_CONNECTIONS,
+            generators: options.generators,
           });
           generatorCells.push(...cells);
           for (const [g, why] of failed) generatorFailures.set(g, why.split("\n")[0]);

@@ -87,6 +87,8 @@ Deno.test("parseBenchArgs() rejects unknown flags and out-of-range values", () =
       ["--only", "everything"],
       ["--servers", "apache"],
       ["--pin", "diagonal"],
+      ["--generators", "c-client"],
+      ["--generators", "wrk"],
     ]
   ) {
     assert.throws(() => parseBenchArgs(bad), UsageError, bad.join(" "));
@@ -100,6 +102,18 @@ Deno.test("parseBenchArgs() takes uring-nobatch when named, and leaves it out by
   const all = parseBenchArgs([]);
   assert.ok(all !== "help");
   assert.ok(all.servers.includes("uring") && !all.servers.includes("uring-nobatch"));
+});
+
+Deno.test("parseBenchArgs() measures poll and uring by default; --generators adds the one-shot uring", () => {
+  const all = parseBenchArgs([]);
+  assert.ok(all !== "help");
+  assert.deepEqual(all.generators, ["echokit", "echokit-uring"]);
+  const named = parseBenchArgs([
+    "--generators",
+    "echokit-uring,echokit-uring-oneshot,echokit-uring",
+  ]);
+  assert.ok(named !== "help");
+  assert.deepEqual(named.generators, ["echokit-uring", "echokit-uring-oneshot"]);
 });
 
 Deno.test("parseBenchArgs() applies --quick defaults and keeps explicit values", () => {

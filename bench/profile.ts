@@ -6,6 +6,7 @@
  * libc. The profile figures in docs/benchmarks.md come from here.
  *
  * Run: `deno task profile [--server protocol] [--generator] [--seconds 3]`
+ *      `deno task profile --server c-epoll --by uring --symbols sock_def_readable`
  *
  * @module
  */
@@ -24,6 +25,29 @@ export interface DsoShare {
   where: string;
   /** Share of all samples, %. */
   percent: number;
+}
+
+/**
+ * Reads the "children" share (the function and what it calls) of each named
+ * symbol from `perf report --children --sort sym --stdio -g none` output.
+ *
+ * @param report The report text.
+ * @param names The symbols asked for.
+ * @returns Their shares, % (0 for a symbol with no samples), in `names`' order.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseSymbolShares } from "./profile.ts";
+ * parseSymbolShares("     9.43%     1.54%  [k] sock_def_readable\n", ["sock_def_readable"]);
+ * // [{ where: "sock_def_readable", percent: 9.43 }]
+ * ```
+ */
+export function parseSymbolShares(report: string, names: string[]): DsoShare[] {
+  const found = new Map<string, number>();
+  for (const m of report.matchAll(/^\s*([\d.]+)%\s+[\d.]+%\s+\[[^\]]+\]\s+(\S+)\s*$/gm)) {
+    if (!found.has(m[2])) found.set(m[2], Number(m[1]));
+  }
+  return names.map((where) => ({ where, percent: found.get(where) ?? 0 }));
 }
 
 /**
@@ -56,7 +80,11 @@ export function parseDsoReport(report: string): DsoShare[] {
     .sort((a, b) => b.percent - a.percent);
 }
 
-const HELP = `Usage: deno task profile [--server NAME] [--generator] [--seconds S]
+/** Who loads the server while it is profiled: the C client, or `echokit load --engine E`. */
+const LOADERS = ["c-client", "poll", "uring"] as const;
+
+const HELP = `Usage: deno task profile [--server NAME] [--generator] [--by LOADER] [--symbols F,G]
+                         [--seconds S]
 
 Drives a server with the native C client (100 connections, 64 B), records it
 with perf for S seconds of steady load and prints where its CPU went: kernel,
@@ -65,6 +93,12 @@ Deno runtime, JavaScript (JIT), libc. Linux with perf and cc only.
 Options:
   --server NAME   one of ${BENCH_SERVERS.join(", ")} (default: protocol)
   --generator     profile echokit's load generator against the server instead
+  --by LOADER     who loads the profiled server: ${LOADERS.join(", ")} (echokit load
+                  --engine poll or uring; default: c-client). How much of the
+                  server's time its clients make it spend: the kernel wakes the
+                  client from the server's send
+  --symbols F,G   also print the share of these functions, each with what it calls
+                  (e.g. sock_def_readable, where a send wakes the peer's reader)
   --seconds S     how long to record, whole seconds (default: 3)
   -h, --help      show this help`;
 
@@ -72,6 +106,8 @@ Options:
 export const PROFILE_FLAGS: OptionSpecs = {
   server: { type: "string" },
   generator: { type: "boolean" },
+  by: { type: "string" },
+  symbols: { type: "string" },
   seconds: { type: "string" },
 };
 
@@ -89,6 +125,18 @@ export const profileCommand: Command = {
     const name = oneOf("--server", String(values.server ?? "protocol"), BENCH_SERVERS);
     const seconds = numberFlag(values, "seconds", { min: 1, max: 60 }) ?? 3;
     const generator = values.generator === true;
+    const by = oneOf("--by", String(values.by ?? "c-client"), LOADERS);
+    if (generator && values.by !== undefined) {
+      throw new UsageError("--by names who loads the server; with --generator echokit load does");
+    }
+    const symbols = values.symbols === undefined
+      ? []
+      : String(values.symbols).split(",").map((x) => x.trim()).filter((x) => x !== "");
+    if (values.symbols !== undefined && symbols.length === 0) {
+      throw new UsageError(
+        `Invalid --symbols "${values.symbols}" (use names such as sock_def_readable)`,
+      );
+    }
     if (await hasProgram("perf") === undefined) {
       throw new EchokitError("perf is not installed (Debian: apt-get install linux-perf)");
     }
@@ -98,12 +146,22 @@ export const profileCommand: Command = {
     const data = await Deno.makeTempFile({ prefix: "echokit-perf-", suffix: ".data" });
     const server = await startBenchServer(servers[0], 100);
     try {
+      const graph = symbols.length > 0;
       const { pid, what, rate } = generator
-        ? await recordGenerator(server, data, seconds)
-        : await recordServer(server, native.client, data, seconds);
+        ? await recordGenerator(server, data, seconds, graph)
+        : by === "c-client"
+        ? await recordServer(server, native.client, data, seconds, graph)
+        : await recordServerUnder(server, by, data, seconds, graph);
       console.log(`${what}: ${rate}; perf record -p ${pid} for ${seconds} s`);
-      for (const s of parseDsoReport(await perfReport(data))) {
+      const dso = ["--no-children", "--sort", "dso"];
+      for (const s of parseDsoReport(await perfReport(data, dso))) {
         if (s.percent >= 0.5) console.log(`${s.percent.toFixed(1).padStart(6)}%  ${s.where}`);
+      }
+      if (graph) {
+        const report = await perfReport(data, ["--children", "--sort", "sym", "-g", "none"]);
+        for (const s of parseSymbolShares(report, symbols)) {
+          console.log(`${s.percent.toFixed(1).padStart(6)}%  ${s.where} (with what it calls)`);
+        }
       }
     } finally {
       await server.stop();
@@ -113,18 +171,24 @@ export const profileCommand: Command = {
   },
 };
 
-function perfRecord(data: string, pid: number, seconds: number): Promise<Deno.CommandOutput> {
+function perfRecord(
+  data: string,
+  pid: number,
+  seconds: number,
+  graph: boolean,
+): Promise<Deno.CommandOutput> {
+  const g = graph ? ["-g"] : [];
   return new Deno.Command("perf", {
-    args: ["record", "-q", "-o", data, "-p", String(pid), "--", "sleep", String(seconds)],
+    args: ["record", "-q", ...g, "-o", data, "-p", String(pid), "--", "sleep", String(seconds)],
     stdin: "null",
     stdout: "null",
     stderr: "piped",
   }).output();
 }
 
-async function perfReport(data: string): Promise<string> {
+async function perfReport(data: string, sort: string[]): Promise<string> {
   const out = await new Deno.Command("perf", {
-    args: ["report", "-i", data, "--sort", "dso", "--stdio", "-q"],
+    args: ["report", "-i", data, ...sort, "--stdio", "-q"],
     stdin: "null",
     stdout: "piped",
     stderr: "null",
@@ -139,6 +203,7 @@ async function recordServer(
   client: string,
   data: string,
   seconds: number,
+  graph: boolean,
 ) {
   let recording: Promise<Deno.CommandOutput> | undefined;
   const result = await runNativeClient(client, {
@@ -146,7 +211,7 @@ async function recordServer(
     connections: 100,
     durationMs: (seconds + 1) * 1000,
     onReady: () => {
-      recording = perfRecord(data, server.pid, seconds);
+      recording = perfRecord(data, server.pid, seconds, graph);
     },
   });
   checkRecorded(await recording);
@@ -157,23 +222,51 @@ async function recordServer(
   };
 }
 
-// Our generator drives the server (100 threads, no ramp-up); perf records
-// the generator after a second of warm-up.
-async function recordGenerator(server: ServerProcess, data: string, seconds: number) {
+/** Starts `echokit load` against the server: 100 threads, no ramp-up, for `seconds` + 2 s. */
+function startLoad(server: ServerProcess, seconds: number, engine?: string) {
   const [cmd, ...args] = echokitArgv([
-    ..."load --threads 100 --loops infinite --ramp-up 0".split(" "),
+    ..."load --threads 100 --loops infinite --ramp-up 0 --message-size 64".split(" "),
+    ...(engine === undefined ? [] : ["--engine", engine]),
     ...["--port", String(server.addr.port), "--duration", String(seconds + 2)],
   ]);
   const child = new Deno.Command(cmd, { args, stdin: "null", stdout: "piped", stderr: "null" })
     .spawn();
-  const output = child.output();
+  const summary = child.output().then((out) =>
+    /^summary = .*$/m.exec(new TextDecoder().decode(out.stdout))?.[0] ?? "no summary line"
+  );
+  return { pid: child.pid, summary };
+}
+
+// Our generator drives the server (100 threads, no ramp-up); perf records
+// the generator after a second of warm-up.
+async function recordGenerator(
+  server: ServerProcess,
+  data: string,
+  seconds: number,
+  graph: boolean,
+) {
+  const load = startLoad(server, seconds);
   await new Promise((r) => setTimeout(r, 1000));
-  checkRecorded(await perfRecord(data, child.pid, seconds));
-  const summary = /^summary = .*$/m.exec(new TextDecoder().decode((await output).stdout));
+  checkRecorded(await perfRecord(data, load.pid, seconds, graph));
+  return { pid: load.pid, what: `echokit load against ${server.name}`, rate: await load.summary };
+}
+
+// `echokit load --engine E` drives the server; perf records the server after
+// a second of warm-up.
+async function recordServerUnder(
+  server: ServerProcess,
+  engine: string,
+  data: string,
+  seconds: number,
+  graph: boolean,
+) {
+  const load = startLoad(server, seconds, engine);
+  await new Promise((r) => setTimeout(r, 1000));
+  checkRecorded(await perfRecord(data, server.pid, seconds, graph));
   return {
-    pid: child.pid,
-    what: `echokit load against ${server.name}`,
-    rate: summary?.[0] ?? "no summary line",
+    pid: server.pid,
+    what: `${server.name} under echokit load --engine ${engine}`,
+    rate: await load.summary,
   };
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { parseDsoReport } from "./profile.ts";
+import { parseDsoReport, parseSymbolShares } from "./profile.ts";
 
 Deno.test("parseDsoReport() names the places and sums the JIT threads", () => {
   const report = [
@@ -19,12 +19,33 @@ Deno.test("parseDsoReport() names the places and sums the JIT threads", () => {
   ]);
 });
 
+Deno.test("parseSymbolShares() reads each named symbol's share with its callees, 0 when absent", () => {
+  const report = [
+    "    23.59%    23.46%  [k] pvm_irq_enable",
+    "     9.43%     1.54%  [k] sock_def_readable",
+    "     2.81%     0.08%  [k] ep_send_events",
+    "     0.50%     0.50%  [.] main",
+    "",
+  ].join("\n");
+  assert.deepEqual(parseSymbolShares(report, ["sock_def_readable", "main", "io_poll_wake"]), [
+    { where: "sock_def_readable", percent: 9.43 },
+    { where: "main", percent: 0.5 },
+    { where: "io_poll_wake", percent: 0 },
+  ]);
+});
+
 Deno.test("deno task profile exits 2 with a one-line reason for a bad flag", async () => {
   for (
     const [args, reason] of [
       [["--server", "fast"], /^error: Invalid --server "fast" \(use stream, /],
       [["--seconds", "0"], /^error: Invalid --seconds "0"/],
       [["--generator=yes"], /^error: Option '--generator' does not take an argument$/],
+      [["--by", "wrk"], /^error: Invalid --by "wrk" \(use c-client, poll, uring\)/],
+      [
+        ["--generator", "--by", "uring"],
+        /^error: --by names who loads the server; with --generator/,
+      ],
+      [["--symbols", ","], /^error: Invalid --symbols ","/],
     ] as const
   ) {
     const out = await new Deno.Command(Deno.execPath(), {
