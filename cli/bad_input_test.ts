@@ -497,6 +497,10 @@ const BENCH: Case[] = [
   [["--only", "both"], /^Invalid --only "both" \(use servers, loadgen\)$/],
   [["--servers", "nginx"], /^Invalid --servers "nginx" \(use stream, protocol, /],
   [["--servers="], /^Invalid --servers "" \(use a comma-separated list/],
+  [
+    ["--generators", "wrk"],
+    /^Invalid --generators "wrk" \(use echokit, echokit-uring, echokit-uring-oneshot\)$/,
+  ],
   [["--size", "x"], /^Invalid --size "x" \(use a whole number from 1 to 1048576\)$/],
   [["--size", "0"], /^Invalid --size "0"/],
   [["--size", "1048577"], /^Invalid --size "1048577"/],
