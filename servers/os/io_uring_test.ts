@@ -4,12 +4,15 @@ import {
   bufferAddress,
   CQE_F_BUFFER,
   CQE_F_MORE,
+  IO_URING_DISABLED_ENV,
   ioUringUnavailableReason,
   multishotRecvReason,
+  NO_MULTISHOT_RECV_ENV,
   OP,
   openRing,
   RECV_MULTISHOT,
   type Ring,
+  type RingOptions,
   SQE_FLAGS,
 } from "./io_uring.ts";
 import { connectTcp, listenTcp } from "./socket.ts";
@@ -35,20 +38,42 @@ function await1(ring: Ring, data: number, flags?: (f: number) => void): number {
   throw new Error(`No completion ${data} within 100 turns`);
 }
 
+/** A ring and both ends of one accepted 127.0.0.1 connection; a test sets an end to -1 once it closed it. */
+interface Pair {
+  ring: Ring;
+  client: number;
+  server: number;
+}
+
+/**
+ * Runs `fn` with a ring and a connection the ring accepted (the accept is
+ * queued before the client connects), then closes whatever is left.
+ */
+function withPair(options: RingOptions, fn: (p: Pair) => void): void {
+  const ring = openRing(options);
+  const listener = listenTcp({ hostname: "127.0.0.1", port: 0 });
+  const p: Pair = { ring, client: -1, server: -1 };
+  try {
+    ring.queue(OP.ACCEPT, listener.fd, 0, 0, 0, 0, 1);
+    ring.submitAndWait(0);
+    p.client = connectTcp({ hostname: "127.0.0.1", port: listener.addr.port }).fd;
+    p.server = await1(ring, 1);
+    assert.ok(p.server >= 0, `accept: ${p.server}`);
+    fn(p);
+  } finally {
+    if (p.server >= 0) libc.close(p.server);
+    if (p.client >= 0) libc.close(p.client);
+    libc.close(listener.fd);
+    ring.close();
+  }
+}
+
 Deno.test({
   name: "an io_uring accepts, receives, sends and closes a real 127.0.0.1 connection",
   ignore: REFUSED !== undefined,
   fn() {
-    const ring = openRing({ entries: 8 });
-    const listener = listenTcp({ hostname: "127.0.0.1", port: 0 });
-    let client = -1;
-    let server = -1;
-    try {
-      ring.queue(OP.ACCEPT, listener.fd, 0, 0, 0, 0, 1);
-      ring.submitAndWait(0);
-      client = connectTcp({ hostname: "127.0.0.1", port: listener.addr.port }).fd;
-      server = await1(ring, 1);
-      assert.ok(server >= 0, `accept: ${server}`);
+    withPair({ entries: 8 }, (p) => {
+      const { ring, client, server } = p;
       const ping = new TextEncoder().encode("ping over the ring\n");
       assert.equal(libc.send(client, ping, ping.length, 0), ping.length);
       const buf = new Uint8Array(new ArrayBuffer(64));
@@ -63,40 +88,39 @@ Deno.test({
       assert.deepEqual(back.subarray(0, got), ping);
       ring.queue(OP.CLOSE, server, 0, 0, 0, 0, 4);
       assert.equal(await1(ring, 4), 0);
-      server = -1;
+      p.server = -1;
       // The server side is closed: the client reads EOF.
       assert.equal(libc.recv(client, back, back.length, 0), 0);
-    } finally {
-      if (server >= 0) libc.close(server);
-      if (client >= 0) libc.close(client);
-      libc.close(listener.fd);
-      ring.close();
-    }
+    });
   },
 });
 
-Deno.test("ioUringUnavailableReason() honours ECHOKIT_IO_URING_DISABLED=1", async () => {
+/** What `reason()` of io_uring.ts says in a fresh process with `variable=1`. */
+async function reasonWith(reason: string, variable: string): Promise<string> {
   const { stdout } = await new Deno.Command(Deno.execPath(), {
     args: [
       "eval",
-      `import { ioUringUnavailableReason } from "${new URL("./io_uring.ts", import.meta.url)}";` +
-      "console.log(ioUringUnavailableReason());",
+      `import { ${reason} } from "${new URL("./io_uring.ts", import.meta.url)}";` +
+      `console.log(${reason}());`,
     ],
-    env: { ECHOKIT_IO_URING_DISABLED: "1" },
+    env: { [variable]: "1" },
   }).output();
-  assert.equal(new TextDecoder().decode(stdout).trim(), "ECHOKIT_IO_URING_DISABLED=1");
+  return new TextDecoder().decode(stdout).trim();
+}
+
+Deno.test("ioUringUnavailableReason() honours ECHOKIT_IO_URING_DISABLED=1", async () => {
+  assert.equal(
+    await reasonWith("ioUringUnavailableReason", IO_URING_DISABLED_ENV),
+    "ECHOKIT_IO_URING_DISABLED=1",
+  );
 });
 
 Deno.test({
   name: "an io_uring wait for a batch settles for the completions there once batchWaitUs is over",
   ignore: REFUSED !== undefined,
   fn() {
-    const ring = openRing({ entries: 8, batchWaitUs: 2000 });
-    const listener = listenTcp({ hostname: "127.0.0.1", port: 0 });
-    let client = -1;
-    let server = -1;
-    try {
-      assert.equal(openRingBatchWaits(), false);
+    assert.equal(openRingBatchWaits(), false);
+    withPair({ entries: 8, batchWaitUs: 2000 }, ({ ring, client, server }) => {
       if (!ring.batchWaits) {
         console.log("skipping: this kernel has no IORING_FEAT_MIN_TIMEOUT (Linux 6.12)");
         return;
@@ -108,9 +132,6 @@ Deno.test({
       ring.consume(3);
       // One recv of bytes already sent: a batch of 2 never completes, so the
       // wait returns after its 2 ms with the one completion, not after 3 s.
-      client = connectTcp({ hostname: "127.0.0.1", port: listener.addr.port }).fd;
-      ring.queue(OP.ACCEPT, listener.fd, 0, 0, 0, 0, 1);
-      server = await1(ring, 1);
       const ping = new TextEncoder().encode("ping\n");
       assert.equal(libc.send(client, ping, ping.length, 0), ping.length);
       const buf = new Uint8Array(new ArrayBuffer(64));
@@ -123,12 +144,7 @@ Deno.test({
       assert.equal(ring.completionResult(0), ping.length);
       ring.consume(1);
       assert.ok(took < 1500, `waited ${took.toFixed(1)} ms for a batch of 2`);
-    } finally {
-      if (server >= 0) libc.close(server);
-      if (client >= 0) libc.close(client);
-      libc.close(listener.fd);
-      ring.close();
-    }
+    });
   },
 });
 
@@ -138,14 +154,8 @@ Deno.test({
   name: "one multishot recv posts a completion per arrival into provided buffers, and EOF ends it",
   ignore: NO_MULTISHOT !== undefined,
   fn() {
-    const ring = openRing({ entries: 8 });
-    const listener = listenTcp({ hostname: "127.0.0.1", port: 0 });
-    let client = -1;
-    let server = -1;
-    try {
-      client = connectTcp({ hostname: "127.0.0.1", port: listener.addr.port }).fd;
-      ring.queue(OP.ACCEPT, listener.fd, 0, 0, 0, 0, 1);
-      server = await1(ring, 1);
+    withPair({ entries: 8 }, (p) => {
+      const { ring, client, server } = p;
       const group = ring.provideBuffers(7, 2, 16);
       ring.queue(OP.RECV, server, 0, 0, 0, 0, 2, SQE_FLAGS.BUFFER_SELECT, RECV_MULTISHOT, 7);
       const seen: string[] = [];
@@ -166,16 +176,11 @@ Deno.test({
       assert.deepEqual(seen, ["one", "two", "three"]);
       assert.deepEqual([...ids].sort(), [0, 1]);
       libc.close(client);
-      client = -1;
+      p.client = -1;
       let flags = -1;
       assert.equal(await1(ring, 2, (f) => flags = f), 0);
       assert.equal(flags & CQE_F_MORE, 0, "EOF ends the multishot recv");
-    } finally {
-      if (server >= 0) libc.close(server);
-      if (client >= 0) libc.close(client);
-      libc.close(listener.fd);
-      ring.close();
-    }
+    });
   },
 });
 
@@ -191,15 +196,10 @@ Deno.test("provideBuffers() refuses a count that is not a power of two", {
 });
 
 Deno.test("multishotRecvReason() honours ECHOKIT_IO_URING_NO_MULTISHOT_RECV=1", async () => {
-  const { stdout } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "eval",
-      `import { multishotRecvReason } from "${new URL("./io_uring.ts", import.meta.url)}";` +
-      "console.log(multishotRecvReason());",
-    ],
-    env: { ECHOKIT_IO_URING_NO_MULTISHOT_RECV: "1" },
-  }).output();
-  assert.equal(new TextDecoder().decode(stdout).trim(), "ECHOKIT_IO_URING_NO_MULTISHOT_RECV=1");
+  assert.equal(
+    await reasonWith("multishotRecvReason", NO_MULTISHOT_RECV_ENV),
+    "ECHOKIT_IO_URING_NO_MULTISHOT_RECV=1",
+  );
 });
 
 /** Whether a ring opened without batchWaitUs takes batches (it must not). */
