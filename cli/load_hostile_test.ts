@@ -191,6 +191,18 @@ const CASES: {
     within: 15,
   },
   {
+    // Half a message unasked after each echo: the next sample reads it and
+    // half its own echo (a mismatch, which closes), and the other half of
+    // that echo must go with the connection, not into the next one's sample.
+    behaviour: "extra:32",
+    args: ["--threads", "2", "--loops", "6", "--message-size", "64", "--rate", "40", ...TIMEOUTS],
+    expect: (r) => {
+      assert.deepEqual(r.doc.errorsByKind, { mismatch: 6 });
+      assert.equal(r.doc.samples - r.doc.errors, 6);
+    },
+    within: 15,
+  },
+  {
     behaviour: "reset",
     args: ["--threads", "3", "--loops", "4", ...TIMEOUTS],
     expect: (r) => assert.deepEqual(r.doc.errorsByKind, { reset: 12 }),

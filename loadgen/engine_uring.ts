@@ -169,6 +169,8 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
     if (u.inflight > 0) libc.shutdown(u.fd, SHUT_RDWR);
     libc.close(u.fd);
     u.fd = -1;
+    // What that socket brought goes with it.
+    u.carry = undefined;
   };
 
   /** Arms `u`'s multishot recv. */
