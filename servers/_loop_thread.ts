@@ -9,7 +9,13 @@
 import { EchokitError } from "../util/errors.ts";
 import * as libc from "./os/libc.ts";
 import { openWaker, type Waker } from "./os/poller.ts";
-import type { ServerStats } from "./types.ts";
+import {
+  DEFAULT_IDLE_TIMEOUT,
+  DEFAULT_MAX_BUFFER,
+  DEFAULT_MAX_CONNECTIONS,
+  type ServeOptions,
+  type ServerStats,
+} from "./types.ts";
 
 /** The fields every loop's config carries (plain numbers and shared memory, so it can be posted). */
 export interface LoopThreadConfig {
@@ -23,6 +29,30 @@ export interface LoopThreadConfig {
   stats: SharedArrayBuffer;
   /** Shared control word: non-zero asks the loop to stop. */
   control: SharedArrayBuffer;
+}
+
+/** The limits an echo loop (`nonblocking`, `uring`) takes, each with its default. */
+export interface EchoLimits {
+  /** Bytes a connection may hold unsent. */
+  maxBuffer: number;
+  /** Connections at once. */
+  maxConnections: number;
+  /** Idle connections close after this long, ms (0: never). */
+  idleTimeout: number;
+}
+
+/**
+ * The server options' limits for an echo loop's config, defaults filled in.
+ *
+ * @param options The server's options.
+ * @returns `maxBuffer`, `maxConnections` and `idleTimeout`.
+ */
+export function echoLimits(options: ServeOptions): EchoLimits {
+  return {
+    maxBuffer: options.maxBuffer ?? DEFAULT_MAX_BUFFER,
+    maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+    idleTimeout: options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT,
+  };
 }
 
 /** A loop running on its Worker. */

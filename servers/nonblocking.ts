@@ -38,7 +38,13 @@ import {
   waitTimeout,
   WOULD_BLOCK,
 } from "./_loop_io.ts";
-import { LOOP_STAT, loopStats, type LoopThreadConfig, startLoopThread } from "./_loop_thread.ts";
+import {
+  echoLimits,
+  LOOP_STAT,
+  loopStats,
+  type LoopThreadConfig,
+  startLoopThread,
+} from "./_loop_thread.ts";
 import { ffiBindAddress, listenForServer } from "./_ffi_listen.ts";
 import { prepareWork } from "./_message_handler.ts";
 import { checkReusePort } from "./_reuse_port.ts";
@@ -55,14 +61,7 @@ import {
   WRITABLE,
 } from "./os/poller.ts";
 import { sendFlags, setFileLimit } from "./os/socket.ts";
-import {
-  DEFAULT_IDLE_TIMEOUT,
-  DEFAULT_MAX_BUFFER,
-  DEFAULT_MAX_CONNECTIONS,
-  type EchoServer,
-  type ServeOptions,
-  type ServerStats,
-} from "./types.ts";
+import { type EchoServer, type ServeOptions, type ServerStats } from "./types.ts";
 import { doWorkSync, warmUpCpu, type Work } from "./work.ts";
 
 /** What the loop needs; plain numbers, so it can be posted to a Worker. */
@@ -399,9 +398,7 @@ export async function serveNonblocking(options: ServeOptions): Promise<EchoServe
     config: {
       listenFd: listener.fd,
       backend,
-      maxBuffer: options.maxBuffer ?? DEFAULT_MAX_BUFFER,
-      maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
-      idleTimeout: options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT,
+      ...echoLimits(options),
       work: options.work,
       iterationsPerMs,
     },

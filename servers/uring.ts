@@ -41,7 +41,13 @@ import { UsageError } from "../util/errors.ts";
 import { BufferPool } from "./_buffer_pool.ts";
 import { ffiBindAddress, listenForServer } from "./_ffi_listen.ts";
 import { idleSweepInterval } from "./_idle_sweeper.ts";
-import { LOOP_STAT, loopStats, type LoopThreadConfig, startLoopThread } from "./_loop_thread.ts";
+import {
+  echoLimits,
+  LOOP_STAT,
+  loopStats,
+  type LoopThreadConfig,
+  startLoopThread,
+} from "./_loop_thread.ts";
 import { checkReusePort } from "./_reuse_port.ts";
 import { warnOnce } from "./_warn_once.ts";
 import {
@@ -58,14 +64,7 @@ import {
 import * as libc from "./os/libc.ts";
 import { attachWaker } from "./os/poller.ts";
 import { sendFlags, setFileLimit, setNoDelay, setNonblocking } from "./os/socket.ts";
-import {
-  DEFAULT_IDLE_TIMEOUT,
-  DEFAULT_MAX_BUFFER,
-  DEFAULT_MAX_CONNECTIONS,
-  type EchoServer,
-  type ServeOptions,
-  type ServerStats,
-} from "./types.ts";
+import { type EchoServer, type ServeOptions, type ServerStats } from "./types.ts";
 
 /** Slots of the loop's shared stats array (a `Float64Array`): the ones every loop has. */
 const LoopStat = LOOP_STAT;
@@ -444,9 +443,7 @@ export async function serveUring(options: ServeOptions): Promise<EchoServer> {
     worker: new URL("./uring_worker.ts", import.meta.url),
     config: {
       listenFd: listener.fd,
-      maxBuffer: options.maxBuffer ?? DEFAULT_MAX_BUFFER,
-      maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
-      idleTimeout: options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT,
+      ...echoLimits(options),
       batchWaitUs,
     },
     statSlots: LoopStat.length,
