@@ -61,7 +61,7 @@ import {
   WRITABLE,
 } from "./os/poller.ts";
 import { sendFlags, setFileLimit } from "./os/socket.ts";
-import { type EchoServer, type ServeOptions, type ServerStats } from "./types.ts";
+import type { EchoServer, ServeOptions, ServerStats } from "./types.ts";
 import { doWorkSync, warmUpCpu, type Work } from "./work.ts";
 
 /** What the loop needs; plain numbers, so it can be posted to a Worker. */

@@ -64,7 +64,7 @@ import {
 import * as libc from "./os/libc.ts";
 import { attachWaker } from "./os/poller.ts";
 import { sendFlags, setFileLimit, setNoDelay, setNonblocking } from "./os/socket.ts";
-import { type EchoServer, type ServeOptions, type ServerStats } from "./types.ts";
+import type { EchoServer, ServeOptions, ServerStats } from "./types.ts";
 
 /** Slots of the loop's shared stats array (a `Float64Array`): the ones every loop has. */
 const LoopStat = LOOP_STAT;
