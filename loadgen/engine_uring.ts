@@ -246,11 +246,19 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
         kind = loop.responseDone(u, u.buf, bytes.length, now);
       }
     }
-    if (kind === MORE) return;
+    if (kind !== MORE) echoEnded(u, kind, now);
+  };
+
+  /** `u`'s echo is whole (or failed as `kind`): the sample ends once its send has completed too. */
+  const echoEnded = (u: User, kind: number, now: number) => {
     // Rare: the echo beat the send's completion; end the sample when that arrives.
     if (u.sent < msgLen) u.answered = kind + 2;
     else loop.complete(u, kind, now);
   };
+
+  /** A recv that ended with `res` <= 0 ends `u`'s sample: an error, or EOF. */
+  const recvEnded = (u: User, res: number, now: number) =>
+    loop.complete(u, res < 0 ? kindOfErrno(p, -res, false) : KIND.eof, now);
 
   const loop: EngineLoop<User> = new EngineLoop(config, hooks, users, {
     begin(u) {
@@ -315,8 +323,7 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
     }
     // Out of buffers: the bytes wait in the socket for a recv armed again.
     if (res === -ENOBUFS) return arm(u);
-    if (res < 0) return loop.complete(u, kindOfErrno(p, -res, false), now);
-    if (res === 0) return loop.complete(u, KIND.eof, now);
+    recvEnded(u, res, now);
   };
 
   /** One completion of user `u`'s request `tag` with result `res`. */
@@ -341,13 +348,10 @@ export function runUringEngine(config: EngineConfig, hooks: EngineHooks): Promis
       return;
     }
     // The echo, from a one-shot recv.
-    if (res < 0) return loop.complete(u, kindOfErrno(p, -res, false), now);
-    if (res === 0) return loop.complete(u, KIND.eof, now);
+    if (res <= 0) return recvEnded(u, res, now);
     const kind = loop.responseDone(u, u.buf, res, now);
     if (kind === MORE) return recvRest(u);
-    // Rare: the echo beat the send's completion; end the sample when that arrives.
-    if (u.inflight > 0) u.answered = kind + 2;
-    else loop.complete(u, kind, now);
+    echoEnded(u, kind, now);
   };
 
   try {
